@@ -1,0 +1,57 @@
+# Two commands matter: `make run` (the product on the embedded default) and `make test`.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+TEST_ENV := DJANGO_SETTINGS_MODULE=config.settings.test \
+	DATABASE_URL=$${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/leadbot} \
+	REDIS_URL=$${TEST_REDIS_URL:-redis://127.0.0.1:6379/15} \
+	RASA_TRACKER_DATABASE_URL=$${TEST_RASA_TRACKER_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/leadbot_rasa_test}
+
+.PHONY: run test venv train lint format bench nlu-eval validate clean
+
+$(VENV)/.installed: requirements.txt
+	@PY310=$$(scripts/find-python310.sh) && { [ -x $(PY) ] || "$$PY310" -m venv $(VENV); }
+	$(VENV)/bin/pip install -q --upgrade 'pip==24.0' 'setuptools<70' wheel
+	$(VENV)/bin/pip install -q -r requirements.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+train: venv
+	scripts/train.sh
+
+run: train
+	mkdir -p var
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	$(PY) manage.py bot_endpoints
+	@echo ""
+	@echo "  Open http://127.0.0.1:8000/ to chat; admin at http://127.0.0.1:8000/admin/"
+	@echo ""
+	@if [ -n "$$REDIS_URL" ]; then procs="web rasa worker"; else procs="web rasa"; fi; \
+	  exec $(VENV)/bin/honcho start $$procs
+
+test: train
+	scripts/ensure-system.sh
+	scripts/ensure-services.sh
+	$(TEST_ENV) $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: venv
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+validate: venv
+	$(VENV)/bin/rasa data validate --domain chatbot/bot/domain --data chatbot/bot/data --config chatbot/bot/config.yml
+
+nlu-eval: train
+	$(VENV)/bin/python scripts/nlu_eval.py
+
+bench: train
+	$(VENV)/bin/python bench/chat_load.py $(BENCH_ARGS)
+
+clean:
+	rm -rf var models test-artifacts

@@ -1,0 +1,172 @@
+"""The widget's WebSocket: validates frames, calls services, forwards to Rasa."""
+
+import json
+import logging
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+
+from chatbot import rasa_client, selectors, services
+from chatbot.errors import MESSAGES, ChatError
+from chatbot.ratelimit import rate_hit, rate_parse
+
+log = logging.getLogger(__name__)
+MAX_CLIENT_ID_LENGTH = 64
+
+
+def group_name(public_id: str) -> str:
+    return f"conv.{public_id}"
+
+
+class ChatConsumer(AsyncJsonWebsocketConsumer):
+    site = None
+    conversation = None
+    visitor = None
+
+    async def connect(self) -> None:
+        headers = dict(self.scope.get("headers") or [])
+        self.origin = headers.get(b"origin", b"").decode("latin-1")
+        self.rate = rate_parse(settings.CHAT_RATE_LIMIT)
+        await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        if self.conversation is not None:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def send_error(self, error: ChatError) -> None:
+        await self.send_json({"type": "error", "code": error.code, "message": error.message})
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        # Every frame is untrusted: bound its size and shape before reading it.
+        raw = text_data if text_data is not None else (bytes_data or b"").decode("utf-8", "replace")
+        if len(raw.encode("utf-8")) > settings.CHAT_MAX_FRAME_BYTES:
+            await self.send_error(ChatError("frame_too_large"))
+            return
+        try:
+            frame = json.loads(raw)
+        except ValueError:
+            await self.send_error(ChatError("malformed_json"))
+            return
+        if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
+            await self.send_error(ChatError("malformed_frame"))
+            return
+        try:
+            await self.receive_json(frame)
+        except ChatError as error:
+            await self.send_error(error)
+
+    async def receive_json(self, content: dict, **kwargs) -> None:
+        handler = {"start": self.on_start, "message": self.on_message}.get(content["type"])
+        if handler is None:
+            raise ChatError("unknown_type")
+        await handler(content)
+
+    async def on_start(self, frame: dict) -> None:
+        site_key = frame.get("site")
+        visitor = frame.get("visitor")
+        if not isinstance(site_key, str) or (visitor is not None and not isinstance(visitor, str)):
+            raise ChatError("malformed_frame")
+        site = await database_sync_to_async(services.site_resolve)(embed_key=site_key[:64], origin=self.origin)
+        timezone_name = services.timezone_clean(frame.get("timezone"))
+        if frame.get("timezone") and not timezone_name:
+            await self.send_error(ChatError("invalid_timezone"))
+        session = await database_sync_to_async(services.session_start)(
+            site=site,
+            visitor_token=(visitor or "")[:64] or None,
+            page_url=services.url_clean(frame.get("page")),
+            referrer=services.url_clean(frame.get("referrer")),
+            utm=services.utm_clean(frame.get("utm")),
+            timezone_name=timezone_name,
+        )
+        if self.conversation is not None:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+        self.site, self.visitor, self.conversation = site, session.visitor, session.conversation
+        self.public_id = str(session.conversation.public_id)
+        self.group = group_name(self.public_id)
+        self.metadata = {
+            "timezone": timezone_name or session.conversation.timezone,
+            "page": services.url_clean(frame.get("page")),
+            "utm": services.utm_clean(frame.get("utm")),
+        }
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        history = await database_sync_to_async(selectors.conversation_history)(conversation=session.conversation)
+        await self.send_json(
+            {
+                "type": "session",
+                "visitor": session.visitor.token,
+                "conversation": self.public_id,
+                "history": history,
+            }
+        )
+
+    async def on_message(self, frame: dict) -> None:
+        if self.conversation is None:
+            raise ChatError("no_session")
+        text, client_id = frame.get("text"), frame.get("id", "")
+        if not isinstance(text, str):
+            raise ChatError("malformed_frame")
+        if client_id is None:
+            client_id = ""
+        if not isinstance(client_id, (str, int)) or len(str(client_id)) > MAX_CLIENT_ID_LENGTH:
+            raise ChatError("invalid_id")
+        text = text.strip()
+        if not text:
+            raise ChatError("empty_text")
+        if len(text) > settings.CHAT_MAX_TEXT_LENGTH:
+            raise ChatError("text_too_long", limit=settings.CHAT_MAX_TEXT_LENGTH)
+        allowed = await database_sync_to_async(rate_hit)(key=f"visitor:{self.visitor.pk}", rate=self.rate)
+        if not allowed:
+            raise ChatError("rate_limited")
+
+        recorded = await database_sync_to_async(services.message_record_visitor)(
+            conversation=self.conversation, text=text, client_id=str(client_id)
+        )
+        if recorded.duplicate:
+            return  # a retried frame: the first copy is already being answered
+        visitor_frame = selectors.message_frame(recorded.message)
+        await self.channel_layer.group_send(
+            self.group, {"type": "chat.visitor", "frame": visitor_frame, "origin_channel": self.channel_name}
+        )
+        await self.channel_layer.group_send(self.group, {"type": "chat.typing"})
+        await self.forward_to_bot(recorded.message)
+
+    async def forward_to_bot(self, message) -> None:
+        try:
+            replies = await rasa_client.bot_send(
+                conversation_id=self.public_id, text=message.text, metadata=self.metadata
+            )
+        except rasa_client.BotUnavailable:
+            notice = await database_sync_to_async(services.message_record_bot_unavailable)(
+                visitor_message=message, text=MESSAGES["bot_unavailable"]
+            )
+            await self.channel_layer.group_send(
+                self.group, {"type": "chat.bot", "frame": selectors.message_frame(notice)}
+            )
+            return
+        stored = await database_sync_to_async(services.message_record_bot_replies)(
+            visitor_message=message, replies=replies
+        )
+        for reply in stored:
+            await self.channel_layer.group_send(
+                self.group, {"type": "chat.bot", "frame": selectors.message_frame(reply)}
+            )
+        # Off the visitor's critical path: label the stored message with Rasa's intent.
+        interpretation = await rasa_client.bot_interpretation(conversation_id=self.public_id)
+        if interpretation.intent:
+            await database_sync_to_async(services.message_set_interpretation)(
+                message=message, intent=interpretation.intent, confidence=interpretation.confidence
+            )
+
+    # --- group events -------------------------------------------------------
+    async def chat_visitor(self, event: dict) -> None:
+        # Other tabs of the same visitor show what was typed here.
+        if event.get("origin_channel") != self.channel_name:
+            await self.send_json({"type": "visitor", **event["frame"]})
+
+    async def chat_typing(self, event: dict) -> None:
+        await self.send_json({"type": "typing"})
+
+    async def chat_bot(self, event: dict) -> None:
+        frame = event["frame"]
+        await self.send_json({"type": "bot", **frame})

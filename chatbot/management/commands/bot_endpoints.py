@@ -1,0 +1,64 @@
+"""Writes the Rasa endpoints file from the same settings the web process uses."""
+
+from pathlib import Path
+
+import dj_database_url
+import yaml
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+
+def endpoints_config(*, action_url: str) -> dict:
+    config: dict = {
+        "action_endpoint": {
+            "url": action_url,
+            "headers": {"Authorization": f"Bearer {settings.RASA_ACTION_TOKEN}"},
+        }
+    }
+    tracker_url = settings.RASA_TRACKER_DATABASE_URL
+    if tracker_url.startswith("postgres"):
+        db = dj_database_url.parse(tracker_url)
+        config["tracker_store"] = {
+            "type": "SQL",
+            "dialect": "postgresql",
+            "url": db["HOST"] or "localhost",
+            "port": int(db["PORT"] or 5432),
+            "db": db["NAME"],
+            "username": db["USER"],
+            "password": db["PASSWORD"],
+            "login_db": db["NAME"],
+        }
+    else:
+        config["tracker_store"] = {
+            "type": "SQL",
+            "dialect": "sqlite",
+            "db": str(settings.VAR_DIR / "rasa-tracker.db"),
+        }
+    if settings.REDIS_URL:
+        from urllib.parse import urlsplit
+
+        redis = urlsplit(settings.REDIS_URL)
+        config["lock_store"] = {
+            "type": "redis",
+            "url": redis.hostname or "localhost",
+            "port": redis.port or 6379,
+            "db": int((redis.path or "/0").lstrip("/") or 0),
+            "key_prefix": "leadbot",
+        }
+        if redis.password:
+            config["lock_store"]["password"] = redis.password
+    return config
+
+
+class Command(BaseCommand):
+    help = "Write var/endpoints.yml for the Rasa server (action endpoint, tracker store, lock store)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--out", default=str(settings.VAR_DIR / "endpoints.yml"))
+        parser.add_argument("--action-url", default=f"{settings.PUBLIC_BASE_URL}/bot/actions/")
+
+    def handle(self, *args, out: str, action_url: str, **options):
+        path = Path(out)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(yaml.safe_dump(endpoints_config(action_url=action_url), sort_keys=False))
+        self.stdout.write(f"Wrote {path}")

@@ -1,0 +1,39 @@
+import os
+import secrets
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+
+from chatbot.models import Site
+from chatbot.views import DEMO_SITE_NAME
+
+DEMO_ORIGINS = "http://127.0.0.1:8000\nhttp://localhost:8000"
+
+
+class Command(BaseCommand):
+    help = "Create the demo site and an admin user (idempotent); prints how to log in."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--origins", default=os.environ.get("DEMO_ORIGINS", DEMO_ORIGINS).replace(",", "\n"))
+
+    def handle(self, *args, origins: str, **options):
+        site, created = Site.objects.get_or_create(name=DEMO_SITE_NAME, defaults={"allowed_origins": origins})
+        if not created and site.allowed_origins != origins:
+            site.allowed_origins = origins
+            site.save(update_fields=["allowed_origins"])
+        User = get_user_model()
+        password_file = os.path.join(os.environ.get("VAR_DIR", "var"), "admin-password")
+        user = User.objects.filter(username="admin").first()
+        if user is None:
+            password = secrets.token_urlsafe(12)
+            User.objects.create_superuser("admin", "admin@example.com", password)
+            os.makedirs(os.path.dirname(password_file), exist_ok=True)
+            with open(password_file, "w") as fh:
+                fh.write(password + "\n")
+        try:
+            with open(password_file) as fh:
+                password = fh.read().strip()
+        except OSError:
+            password = "(set earlier; reset with: manage.py changepassword admin)"
+        self.stdout.write(f"Demo site: {site.name} (embed key {site.embed_key})")
+        self.stdout.write(f"Admin login: admin / {password}")

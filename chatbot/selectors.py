@@ -1,0 +1,19 @@
+from chatbot.models import Conversation, Message
+
+HISTORY_LIMIT = 200
+
+
+def message_frame(message: Message) -> dict:
+    """A stored message as the widget protocol shows it."""
+    return {
+        "id": message.pk,
+        "sender": message.sender,
+        "text": message.text,
+        "buttons": message.buttons,
+        "created_at": message.created_at.isoformat(),
+    }
+
+
+def conversation_history(*, conversation: Conversation, limit: int = HISTORY_LIMIT) -> list[dict]:
+    recent = list(conversation.messages.order_by("-created_at", "-id")[:limit])
+    return [message_frame(m) for m in reversed(recent)]

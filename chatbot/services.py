@@ -1,0 +1,189 @@
+"""Writes for the chat: sites, visitors, conversations and messages.
+
+Every function owns its transaction and is called by the consumer through
+database_sync_to_async; nothing here knows about WebSockets.
+"""
+
+import secrets
+import zoneinfo
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from chatbot.errors import ChatError
+from chatbot.models import Conversation, Message, Site, Visitor
+
+VISITOR_TOKEN_BYTES = 24
+UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+
+
+def origin_normalize(origin: str) -> str:
+    """scheme://host[:port] in lower case, default ports dropped; '' when unusable."""
+    parts = urlsplit((origin or "").strip())
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        return ""
+    port = parts.port
+    default = {"http": 80, "https": 443}[parts.scheme]
+    host = parts.hostname.lower()
+    return f"{parts.scheme}://{host}" + (f":{port}" if port and port != default else "")
+
+
+def site_resolve(*, embed_key: str, origin: str) -> Site:
+    site = Site.objects.filter(embed_key=embed_key, is_active=True).first()
+    if site is None:
+        raise ChatError("unknown_site")
+    allowed = {origin_normalize(o) for o in site.origin_list()}
+    normalized = origin_normalize(origin)
+    if not normalized or normalized not in allowed:
+        raise ChatError("origin_not_allowed")
+    return site
+
+
+def timezone_clean(value: object) -> str:
+    """An IANA zone name, or '' when the browser sent nothing usable."""
+    if not isinstance(value, str) or not value or len(value) > 64:
+        return ""
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return ""
+    return value
+
+
+def utm_clean(value: object) -> dict[str, str]:
+    if not isinstance(value, dict):
+        return {}
+    return {k: str(value[k])[:200] for k in UTM_KEYS if isinstance(value.get(k), (str, int))}
+
+
+def url_clean(value: object) -> str:
+    if not isinstance(value, str) or len(value) > 2000:
+        return ""
+    return value if urlsplit(value).scheme in {"http", "https"} else ""
+
+
+@dataclass(frozen=True)
+class Session:
+    visitor: Visitor
+    conversation: Conversation
+    created: bool
+
+
+@transaction.atomic
+def session_start(
+    *,
+    site: Site,
+    visitor_token: str | None,
+    page_url: str = "",
+    referrer: str = "",
+    utm: dict | None = None,
+    timezone_name: str = "",
+) -> Session:
+    """Resume the visitor's open conversation on this site, or start a new one.
+
+    A token from another site or one we never issued gets a fresh visitor: the
+    token is a bearer secret and must not let one site read another's chats.
+    """
+    visitor = None
+    if visitor_token:
+        visitor = Visitor.objects.filter(token=visitor_token, site=site).first()
+    if visitor is None:
+        visitor = Visitor.objects.create(site=site, token=secrets.token_urlsafe(VISITOR_TOKEN_BYTES))
+    else:
+        visitor.save(update_fields=["last_seen"])
+
+    conversation = (
+        Conversation.objects.select_for_update()
+        .filter(visitor=visitor, site=site, status=Conversation.Status.ACTIVE)
+        .order_by("-started_at")
+        .first()
+    )
+    if conversation is not None:
+        return Session(visitor=visitor, conversation=conversation, created=False)
+
+    conversation = Conversation.objects.create(
+        site=site,
+        visitor=visitor,
+        page_url=page_url,
+        referrer=referrer,
+        utm=utm or {},
+        timezone=timezone_name,
+    )
+    Message.objects.create(conversation=conversation, sender=Message.Sender.BOT, text=site.welcome_message)
+    return Session(visitor=visitor, conversation=conversation, created=True)
+
+
+@dataclass(frozen=True)
+class RecordedMessage:
+    message: Message
+    duplicate: bool
+
+
+def message_record_visitor(*, conversation: Conversation, text: str, client_id: str) -> RecordedMessage:
+    """Store the visitor's message before anything else happens to it.
+
+    A retried frame (same client id) returns the stored message instead of a
+    second copy, so a flaky connection never duplicates a turn.
+    """
+    if client_id:
+        existing = Message.objects.filter(conversation=conversation, client_id=client_id).first()
+        if existing is not None:
+            return RecordedMessage(message=existing, duplicate=True)
+    try:
+        with transaction.atomic():
+            message = Message.objects.create(
+                conversation=conversation,
+                sender=Message.Sender.VISITOR,
+                text=text,
+                client_id=client_id,
+                delivery=Message.Delivery.PENDING,
+            )
+            Conversation.objects.filter(pk=conversation.pk).update(last_activity_at=timezone.now())
+    except IntegrityError:
+        existing = Message.objects.get(conversation=conversation, client_id=client_id)
+        return RecordedMessage(message=existing, duplicate=True)
+    return RecordedMessage(message=message, duplicate=False)
+
+
+@dataclass(frozen=True)
+class BotReply:
+    text: str
+    buttons: list[dict]
+
+
+@transaction.atomic
+def message_record_bot_replies(*, visitor_message: Message, replies: list[BotReply]) -> list[Message]:
+    Message.objects.filter(pk=visitor_message.pk).update(delivery=Message.Delivery.DELIVERED)
+    stored = [
+        Message.objects.create(
+            conversation_id=visitor_message.conversation_id,
+            sender=Message.Sender.BOT,
+            text=reply.text,
+            buttons=reply.buttons,
+        )
+        for reply in replies
+    ]
+    Conversation.objects.filter(pk=visitor_message.conversation_id).update(last_activity_at=timezone.now())
+    return stored
+
+
+@transaction.atomic
+def message_record_bot_unavailable(*, visitor_message: Message, text: str) -> Message:
+    Message.objects.filter(pk=visitor_message.pk).update(delivery=Message.Delivery.FAILED)
+    return Message.objects.create(
+        conversation_id=visitor_message.conversation_id, sender=Message.Sender.SYSTEM, text=text
+    )
+
+
+def message_set_interpretation(*, message: Message, intent: str, confidence: float | None) -> None:
+    Message.objects.filter(pk=message.pk).update(intent=intent[:100], confidence=confidence)
+
+
+def conversation_set_timezone(*, public_id: str, timezone_name: str) -> bool:
+    """Called by the bot's session-start action with the browser's zone."""
+    cleaned = timezone_clean(timezone_name)
+    if not cleaned:
+        return False
+    return Conversation.objects.filter(public_id=public_id).update(timezone=cleaned) == 1

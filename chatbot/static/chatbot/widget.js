@@ -1,0 +1,209 @@
+/* Leadbot chat widget. Embed with:
+ *   <script src="https://YOUR-HOST/static/chatbot/widget.js" data-site="SITE_KEY" async></script>
+ * No framework, no CDN. Renders in a Shadow DOM so the host page's CSS cannot reach it.
+ * All text is rendered with textContent, never as HTML. */
+(function () {
+  "use strict";
+  var script = document.currentScript || document.querySelector("script[data-site]");
+  if (!script || window.__leadbotLoaded) return;
+  window.__leadbotLoaded = true;
+  var siteKey = script.getAttribute("data-site");
+  var base = new URL(script.src, location.href);
+  var wsUrl = (base.protocol === "https:" ? "wss://" : "ws://") + base.host + "/ws/chat/";
+  var storeKey = "leadbot:" + siteKey;
+  var title = script.getAttribute("data-title") || "Chat with us";
+
+  var CSS =
+    ":host{all:initial}" +
+    "*{box-sizing:border-box;font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif}" +
+    ".launch{position:fixed;right:20px;bottom:20px;width:60px;height:60px;border-radius:50%;border:0;background:#1f4fd1;color:#fff;font-size:26px;cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25);z-index:2147483646}" +
+    ".launch:focus-visible,button:focus-visible,textarea:focus-visible{outline:3px solid #ffb703;outline-offset:2px}" +
+    ".panel{position:fixed;right:20px;bottom:92px;width:370px;max-width:calc(100vw - 24px);height:560px;max-height:calc(100vh - 110px);background:#fff;color:#1b1b1b;border-radius:14px;box-shadow:0 8px 30px rgba(0,0,0,.28);display:flex;flex-direction:column;overflow:hidden;z-index:2147483647;font-size:15px;line-height:1.4}" +
+    ".panel[hidden]{display:none}" +
+    "header{background:#1f4fd1;color:#fff;padding:12px 14px;display:flex;align-items:center;gap:8px}" +
+    "header h2{font-size:16px;margin:0;flex:1;font-weight:600}" +
+    ".status{font-size:12px;opacity:.9}" +
+    ".close{background:transparent;border:0;color:#fff;font-size:22px;cursor:pointer;line-height:1;padding:4px 8px}" +
+    ".log{flex:1;overflow-y:auto;padding:12px;display:flex;flex-direction:column;gap:8px;background:#f5f7fb}" +
+    ".msg{max-width:85%;padding:8px 12px;border-radius:14px;white-space:pre-wrap;word-wrap:break-word}" +
+    ".bot{background:#fff;border:1px solid #dde3f0;align-self:flex-start;border-bottom-left-radius:4px}" +
+    ".visitor{background:#1f4fd1;color:#fff;align-self:flex-end;border-bottom-right-radius:4px}" +
+    ".system{align-self:center;background:#fff4d6;color:#5c4400;font-size:13px}" +
+    ".error{align-self:center;background:#fde2e1;color:#7a1410;font-size:13px}" +
+    ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}" +
+    ".replies{display:flex;flex-wrap:wrap;gap:6px;align-self:flex-start}" +
+    ".replies button{border:1px solid #1f4fd1;background:#fff;color:#1f4fd1;border-radius:16px;padding:6px 12px;cursor:pointer;font-size:14px}" +
+    ".replies button:hover{background:#eaf0ff}" +
+    ".typing{align-self:flex-start;color:#555;font-size:13px;padding:4px 8px}" +
+    "form{display:flex;gap:6px;border-top:1px solid #dde3f0;padding:8px;background:#fff}" +
+    "textarea{flex:1;resize:none;border:1px solid #c3cbe0;border-radius:10px;padding:8px;font-size:15px;height:42px;color:#1b1b1b;background:#fff}" +
+    ".send{border:0;background:#1f4fd1;color:#fff;border-radius:10px;padding:0 14px;cursor:pointer;font-size:15px}" +
+    ".send:disabled{background:#8fa3d9}" +
+    "@media (max-width:480px){.panel{right:0;bottom:0;width:100vw;max-width:100vw;height:100%;max-height:100%;border-radius:0}.launch{right:14px;bottom:14px}}";
+
+  var host = document.createElement("div");
+  host.id = "leadbot-widget";
+  var root = host.attachShadow({ mode: "open" });
+  root.innerHTML =
+    "<style>" + CSS + "</style>" +
+    '<button class="launch" type="button" aria-haspopup="dialog" aria-expanded="false" aria-label="Open chat">\u{1F4AC}</button>' +
+    '<section class="panel" role="dialog" aria-modal="false" aria-labelledby="lb-title" hidden>' +
+    '<header><h2 id="lb-title"></h2><span class="status" aria-live="polite"></span>' +
+    '<button class="close" type="button" aria-label="Close chat">\u00D7</button></header>' +
+    '<div class="log" role="log" aria-live="polite" aria-relevant="additions" tabindex="0" aria-label="Conversation"></div>' +
+    '<form><label class="sr" for="lb-input">Your message</label>' +
+    '<textarea id="lb-input" rows="1" maxlength="2000" placeholder="Type your message\u2026"></textarea>' +
+    '<button class="send" type="submit">Send</button></form></section>';
+  document.body.appendChild(host);
+
+  var $ = function (sel) { return root.querySelector(sel); };
+  var launch = $(".launch"), panel = $(".panel"), log = $(".log"), form = $("form");
+  var input = $("textarea"), sendBtn = $(".send"), statusEl = $(".status");
+  $("#lb-title").textContent = title;
+
+  var ws = null, attempts = 0, started = false, typingEl = null, seen = {}, outbox = [];
+  var counter = 0;
+
+  function stored() {
+    try { return JSON.parse(localStorage.getItem(storeKey) || "{}"); } catch (e) { return {}; }
+  }
+  function store(obj) { try { localStorage.setItem(storeKey, JSON.stringify(obj)); } catch (e) { /* private mode */ } }
+
+  function utm() {
+    var out = {}, params = new URLSearchParams(location.search);
+    ["utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content"].forEach(function (k) {
+      if (params.get(k)) out[k] = params.get(k);
+    });
+    return out;
+  }
+
+  function scroll() { log.scrollTop = log.scrollHeight; }
+  function clearReplies() { log.querySelectorAll(".replies").forEach(function (n) { n.remove(); }); }
+  function setTyping(on) {
+    if (on && !typingEl) {
+      typingEl = document.createElement("div");
+      typingEl.className = "typing";
+      typingEl.textContent = "Assistant is typing\u2026";
+      log.appendChild(typingEl);
+      scroll();
+    } else if (!on && typingEl) { typingEl.remove(); typingEl = null; }
+  }
+
+  function render(sender, text, buttons, key) {
+    if (key && seen[key]) return;
+    if (key) seen[key] = true;
+    var el = document.createElement("div");
+    el.className = "msg " + sender;
+    var who = document.createElement("span");
+    who.className = "sr";
+    who.textContent = sender === "visitor" ? "You said: " : sender === "bot" ? "Assistant: " : "";
+    el.appendChild(who);
+    el.appendChild(document.createTextNode(text));
+    if (typingEl) log.insertBefore(el, typingEl); else log.appendChild(el);
+    if (buttons && buttons.length) {
+      var box = document.createElement("div");
+      box.className = "replies";
+      box.setAttribute("role", "group");
+      box.setAttribute("aria-label", "Suggested replies");
+      buttons.forEach(function (b) {
+        var btn = document.createElement("button");
+        btn.type = "button";
+        btn.textContent = b.title;
+        btn.addEventListener("click", function () { send(b.payload, b.title); });
+        box.appendChild(btn);
+      });
+      log.appendChild(box);
+    }
+    scroll();
+  }
+
+  function renderHistory(history) {
+    log.textContent = "";
+    seen = {};
+    typingEl = null;
+    history.forEach(function (m, i) {
+      var last = i === history.length - 1;
+      render(m.sender, m.text, last && m.sender === "bot" ? m.buttons : null, m.sender + ":" + m.id);
+    });
+  }
+
+  function setStatus(text) { statusEl.textContent = text; }
+
+  function connect() {
+    ws = new WebSocket(wsUrl);
+    ws.onopen = function () {
+      attempts = 0;
+      setStatus("");
+      var s = stored();
+      ws.send(JSON.stringify({
+        type: "start", site: siteKey, visitor: s.visitor || null,
+        timezone: (Intl.DateTimeFormat().resolvedOptions() || {}).timeZone || null,
+        page: location.href, referrer: document.referrer || null, utm: utm()
+      }));
+    };
+    ws.onmessage = function (ev) {
+      var f;
+      try { f = JSON.parse(ev.data); } catch (e) { return; }
+      if (f.type === "session") {
+        store({ visitor: f.visitor, conversation: f.conversation });
+        started = true;
+        renderHistory(f.history || []);
+        sendBtn.disabled = false;
+        while (outbox.length) ws.send(JSON.stringify(outbox.shift()));
+      } else if (f.type === "bot") {
+        setTyping(false);
+        clearReplies();
+        render(f.sender || "bot", f.text, f.buttons, (f.sender || "bot") + ":" + f.id);
+      } else if (f.type === "visitor") {
+        render("visitor", f.text, null, "visitor:" + f.id);
+      } else if (f.type === "typing") {
+        setTyping(true);
+      } else if (f.type === "error") {
+        setTyping(false);
+        render("error", f.message, null, null);
+      }
+    };
+    ws.onclose = function () {
+      started = false;
+      setTyping(false);
+      var delay = Math.min(30000, 500 * Math.pow(2, attempts++)) * (0.5 + Math.random() / 2);
+      setStatus("Reconnecting\u2026");
+      setTimeout(connect, delay);
+    };
+  }
+
+  function send(text, shown) {
+    text = (text || "").trim();
+    if (!text) return;
+    var frame = { type: "message", text: text, id: Date.now().toString(36) + "-" + (counter++) };
+    clearReplies();
+    render("visitor", shown || text, null, null);
+    if (ws && ws.readyState === 1 && started) ws.send(JSON.stringify(frame));
+    else outbox.push(frame);
+  }
+
+  function open(show) {
+    panel.hidden = !show;
+    launch.setAttribute("aria-expanded", String(show));
+    launch.setAttribute("aria-label", show ? "Close chat" : "Open chat");
+    if (show) {
+      if (!ws) connect();
+      input.focus();
+      scroll();
+    } else launch.focus();
+  }
+
+  launch.addEventListener("click", function () { open(panel.hidden); });
+  $(".close").addEventListener("click", function () { open(false); });
+  panel.addEventListener("keydown", function (e) { if (e.key === "Escape") open(false); });
+  form.addEventListener("submit", function (e) {
+    e.preventDefault();
+    send(input.value);
+    input.value = "";
+  });
+  input.addEventListener("keydown", function (e) {
+    if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); form.requestSubmit(); }
+  });
+  // A returning visitor gets their conversation back without clicking.
+  if (stored().visitor) connect();
+})();

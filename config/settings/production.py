@@ -1,0 +1,44 @@
+"""Production: refuses to start with anything that only belongs on a laptop."""
+
+import os
+
+from django.core.exceptions import ImproperlyConfigured
+
+from config.settings.base import *  # noqa: F403
+from config.settings.base import (
+    ALLOWED_HOSTS,
+    DATABASES,
+    DEBUG,
+    DEFAULT_RASA_ACTION_TOKEN,
+    DEFAULT_SECRET_KEY,
+    RASA_ACTION_TOKEN,
+    REDIS_URL,
+    SECRET_KEY,
+    env_bool,
+)
+
+problems = []
+if DEBUG:
+    problems.append("DEBUG must be off")
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    problems.append("DATABASE_URL must point at PostgreSQL")
+if not REDIS_URL:
+    problems.append("REDIS_URL is required (channel layer, Celery broker, cache)")
+if SECRET_KEY == DEFAULT_SECRET_KEY or len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5:
+    problems.append("SECRET_KEY must be set to a long random value")
+if not ALLOWED_HOSTS:
+    problems.append("ALLOWED_HOSTS must list the public host names")
+if RASA_ACTION_TOKEN == DEFAULT_RASA_ACTION_TOKEN or len(RASA_ACTION_TOKEN) < 32:
+    problems.append("RASA_ACTION_TOKEN must be set to a long random value")
+if problems:
+    raise ImproperlyConfigured("Production settings refused: " + "; ".join(problems) + ".")
+
+STORAGES["staticfiles"]["BACKEND"] = "whitenoise.storage.CompressedManifestStaticFilesStorage"  # noqa: F405
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+SECURE_HSTS_SECONDS = 60 * 60 * 24 * 365
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = True
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")

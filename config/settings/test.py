@@ -1,0 +1,18 @@
+"""Tests run on real PostgreSQL and Redis (see the Makefile's test target)."""
+
+import os
+
+from config.settings.base import *  # noqa: F403
+from config.settings.base import DATABASE_URL, REDIS_URL
+
+if not DATABASE_URL.startswith("postgres") or not REDIS_URL:
+    raise RuntimeError("Tests need DATABASE_URL=postgres://... and REDIS_URL=redis://...; run them with `make test`.")
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = f"leadbot-test-{os.getpid()}"  # noqa: F405
+CACHES["default"]["KEY_PREFIX"] = f"leadbot-test-{os.getpid()}"  # noqa: F405
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = False
+ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]

@@ -16,7 +16,7 @@ MESSAGES = {
     "invalid_visitor": "The visitor token is not valid; a new one was issued.",
     "invalid_timezone": "The time zone is not recognised; UTC is used instead.",
     "rate_limited": "You are sending messages too quickly; please wait a moment.",
-    "bot_unavailable": "Sorry, I can't answer right now. Your message is saved and I'll pick it up as soon as I'm back.",
+    "bot_unavailable": "Sorry, I can't answer right now. Your message is saved; please try again in a moment.",
 }
 
 

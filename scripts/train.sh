@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 RASA=${RASA:-.venv/bin/rasa}
 BOT=chatbot/bot
 mkdir -p models
-fingerprint=$( { find "$BOT/config.yml" "$BOT/domain" "$BOT/data" -type f -name '*.yml' | LC_ALL=C sort | xargs sha256sum; "$RASA" --version 2>/dev/null | head -1; } | sha256sum | cut -c1-16)
+fingerprint=$( { find "$BOT/config.yml" "$BOT/domain" "$BOT/data" -type f -name '*.yml' | LC_ALL=C sort | xargs sha256sum; "$RASA" --version 2>/dev/null | awk 'NR==1'; } | sha256sum | cut -c1-16)
 model="models/bot-$fingerprint.tar.gz"
 if [ -f "$model" ]; then
   echo "Model is up to date: $model"

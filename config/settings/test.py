@@ -16,3 +16,5 @@ CACHES["default"]["KEY_PREFIX"] = f"leadbot-test-{os.getpid()}"  # noqa: F405
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = False
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
+# Servers started by the tests share this database: never keep idle connections.
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405

@@ -77,7 +77,6 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             page_url=services.url_clean(frame.get("page")),
             referrer=services.url_clean(frame.get("referrer")),
             utm=services.utm_clean(frame.get("utm")),
-            timezone_name=timezone_name,
         )
         if self.conversation is not None:
             await self.channel_layer.group_discard(self.group, self.channel_name)

@@ -79,7 +79,6 @@ def session_start(
     page_url: str = "",
     referrer: str = "",
     utm: dict | None = None,
-    timezone_name: str = "",
 ) -> Session:
     """Resume the visitor's open conversation on this site, or start a new one.
 
@@ -109,7 +108,6 @@ def session_start(
         page_url=page_url,
         referrer=referrer,
         utm=utm or {},
-        timezone=timezone_name,
     )
     Message.objects.create(conversation=conversation, sender=Message.Sender.BOT, text=site.welcome_message)
     return Session(visitor=visitor, conversation=conversation, created=True)

@@ -82,6 +82,8 @@ def session_start(
 ) -> Session:
     """Resume the visitor's open conversation on this site, or start a new one.
 
+    The browser's time zone is not stored here: it travels to Rasa as message
+    metadata and the bot's session-start action records it (chatbot/actions.py).
     A token from another site or one we never issued gets a fresh visitor: the
     token is a bearer secret and must not let one site read another's chats.
     """

@@ -38,6 +38,13 @@ def _session() -> aiohttp.ClientSession:
     return session
 
 
+async def session_close() -> None:
+    """Close this loop's pooled session (tests and shutdown hooks)."""
+    session = _sessions.pop(id(asyncio.get_running_loop()), None)
+    if session is not None:
+        await session.close()
+
+
 def reply_from_rasa(item: dict) -> BotReply | None:
     text = item.get("text") or ""
     buttons = [

@@ -156,3 +156,7 @@ CHAT_MAX_TEXT_LENGTH = int(os.environ.get("CHAT_MAX_TEXT_LENGTH", "2000"))
 CHAT_MAX_FRAME_BYTES = int(os.environ.get("CHAT_MAX_FRAME_BYTES", "16384"))
 # "<count>/<second|minute|hour>", per visitor across tabs and connections.
 CHAT_RATE_LIMIT = os.environ.get("CHAT_RATE_LIMIT", "20/minute")
+
+# The widget script is served by the web process itself (no CDN): whitenoise
+# finds it in the apps' static folders unless `collectstatic` has been run.
+WHITENOISE_USE_FINDERS = True

@@ -1,5 +1,6 @@
 """Writes the Rasa endpoints file from the same settings the web process uses."""
 
+import os
 from pathlib import Path
 
 import dj_database_url
@@ -26,7 +27,8 @@ def endpoints_config(*, action_url: str) -> dict:
             "db": db["NAME"],
             "username": db["USER"],
             "password": db["PASSWORD"],
-            "login_db": db["NAME"],
+            # Rasa creates its tracker database through this one when missing.
+            "login_db": os.environ.get("RASA_TRACKER_LOGIN_DB", "postgres"),
         }
     else:
         config["tracker_store"] = {

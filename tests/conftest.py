@@ -1,0 +1,49 @@
+import os
+from pathlib import Path
+
+import pytest
+from channels.testing import WebsocketCommunicator
+from django.db import connection
+
+from chatbot import rasa_client
+from config.asgi import application
+from tests.factories import TEST_ORIGIN, SiteFactory
+from tests.servers import start_servers
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+@pytest.fixture(autouse=True)
+async def rasa_session_cleanup():
+    yield
+    await rasa_client.session_close()
+
+
+@pytest.fixture
+def site(db):
+    return SiteFactory()
+
+
+def chat_communicator(origin: str = TEST_ORIGIN) -> WebsocketCommunicator:
+    headers = [(b"origin", origin.encode())] if origin else []
+    return WebsocketCommunicator(application, "/ws/chat/", headers=headers)
+
+
+@pytest.fixture(scope="session")
+def live_servers(django_db_setup, django_db_blocker):
+    """The real web process and the real Rasa server on the trained model, on the test database."""
+    with django_db_blocker.unblock():
+        db = connection.settings_dict
+    database_url = f"postgres://{db['USER'] or ''}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    if db.get("PASSWORD"):
+        database_url = database_url.replace("@", f":{db['PASSWORD']}@", 1)
+    servers = start_servers(database_url=database_url, logs=ARTIFACTS / f"servers-{os.getpid()}")
+    yield servers
+    servers.stop()
+
+
+@pytest.fixture
+def rasa_settings(settings, live_servers):
+    """Point this process's consumer at the live Rasa server."""
+    settings.RASA_URL = live_servers.rasa_url
+    return live_servers

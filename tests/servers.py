@@ -1,0 +1,142 @@
+"""Real servers for end-to-end tests: the web process (uvicorn) and Rasa.
+
+Both run as subprocesses against the test database, so what they store is what
+the tests read. Nothing here is a mock: these are the processes `make run` starts.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, *, timeout: float, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{url} exited early with {process.returncode}; log:\n{log.read_text()[-4000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status < 500:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"{url} did not come up within {timeout}s; log:\n{log.read_text()[-4000:]}")
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@dataclass
+class Servers:
+    web_url: str
+    rasa_url: str
+    web: subprocess.Popen
+    rasa: subprocess.Popen
+    logs: Path
+
+    def stop(self) -> None:
+        stop(self.rasa)
+        stop(self.web)
+
+
+def model_path() -> Path:
+    latest = ROOT / "models" / "latest"
+    if not latest.exists():
+        raise RuntimeError("No trained model: run `make train` (make test does it for you).")
+    return ROOT / latest.read_text().strip()
+
+
+def start_servers(*, database_url: str, logs: Path, env_extra: dict | None = None) -> Servers:
+    from django.conf import settings
+
+    from chatbot.management.commands.bot_endpoints import endpoints_config
+
+    logs.mkdir(parents=True, exist_ok=True)
+    web_port, rasa_port = free_port(), free_port()
+    web_url, rasa_url = f"http://127.0.0.1:{web_port}", f"http://127.0.0.1:{rasa_port}"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "DATABASE_URL": database_url,
+        "RASA_URL": rasa_url,
+        "PUBLIC_BASE_URL": web_url,
+        "PYTHONUNBUFFERED": "1",
+        **(env_extra or {}),
+    }
+    web_log = logs / "web.log"
+    web = subprocess.Popen(
+        [
+            str(VENV_BIN / "uvicorn"),
+            "config.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(web_port),
+            "--ws",
+            "wsproto",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=web_log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
+    endpoints = logs / "endpoints.yml"
+    endpoints.write_text(yaml.safe_dump(endpoints_config(action_url=f"{web_url}/bot/actions/")))
+    rasa_log = logs / "rasa.log"
+    rasa = subprocess.Popen(
+        [
+            str(VENV_BIN / "rasa"),
+            "run",
+            "--enable-api",
+            "-i",
+            "127.0.0.1",
+            "-p",
+            str(rasa_port),
+            "-m",
+            str(model_path()),
+            "--endpoints",
+            str(endpoints),
+            "--credentials",
+            str(ROOT / "chatbot/bot/credentials.yml"),
+        ],
+        cwd=logs,
+        env=env,
+        stdout=rasa_log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
+    servers = Servers(web_url=web_url, rasa_url=rasa_url, web=web, rasa=rasa, logs=logs)
+    try:
+        wait_http(f"{web_url}/", timeout=60, process=web, log=web_log)
+        wait_http(f"{rasa_url}/status", timeout=240, process=rasa, log=rasa_log)
+    except Exception:
+        servers.stop()
+        raise
+    assert settings.RASA_TIMEOUT_SECONDS > 0
+    return servers

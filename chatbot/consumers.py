@@ -154,7 +154,12 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         interpretation = await rasa_client.bot_interpretation(conversation_id=self.public_id)
         if interpretation.intent:
             await database_sync_to_async(services.message_set_interpretation)(
-                message=message, intent=interpretation.intent, confidence=interpretation.confidence
+                message=message,
+                intent=interpretation.intent,
+                confidence=interpretation.confidence,
+                entities=interpretation.entities,
+                bot_replies=stored,
+                requested_slot=interpretation.requested_slot,
             )
 
     # --- group events -------------------------------------------------------

@@ -88,6 +88,10 @@ class Message(models.Model):
     client_id = models.CharField(max_length=64, blank=True)
     intent = models.CharField(max_length=100, blank=True)
     confidence = models.FloatField(null=True, blank=True)
+    # Visitor messages: the entities Rasa extracted. Bot messages: the form slot the
+    # bot was asking for when it sent this (for drop-off analytics), else ''.
+    entities = models.JSONField(default=list, blank=True)
+    asked_slot = models.CharField(max_length=64, blank=True, db_index=True)
     delivery = models.CharField(max_length=10, choices=Delivery.choices, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 

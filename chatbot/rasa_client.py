@@ -20,6 +20,11 @@ class BotUnavailable(Exception):
 class Interpretation:
     intent: str
     confidence: float | None
+    entities: list[dict]
+    requested_slot: str
+
+
+NO_INTERPRETATION = Interpretation(intent="", confidence=None, entities=[], requested_slot="")
 
 
 _sessions: dict[int, aiohttp.ClientSession] = {}
@@ -78,9 +83,22 @@ async def bot_interpretation(*, conversation_id: str) -> Interpretation:
     try:
         async with _session().get(url, params={"include_events": "NONE"}) as response:
             if response.status != 200:
-                return Interpretation(intent="", confidence=None)
+                return NO_INTERPRETATION
             tracker = await response.json()
     except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
-        return Interpretation(intent="", confidence=None)
-    intent = (tracker.get("latest_message") or {}).get("intent") or {}
-    return Interpretation(intent=intent.get("name") or "", confidence=intent.get("confidence"))
+        return NO_INTERPRETATION
+    latest = tracker.get("latest_message") or {}
+    intent = latest.get("intent") or {}
+    entities = [
+        {k: e.get(k) for k in ("entity", "value", "start", "end", "extractor") if k in e}
+        for e in latest.get("entities") or []
+        if isinstance(e, dict)
+    ]
+    active_form = (tracker.get("active_loop") or {}).get("name")
+    requested = (tracker.get("slots") or {}).get("requested_slot") if active_form else None
+    return Interpretation(
+        intent=intent.get("name") or "",
+        confidence=intent.get("confidence"),
+        entities=entities,
+        requested_slot=requested or "",
+    )

@@ -177,8 +177,21 @@ def message_record_bot_unavailable(*, visitor_message: Message, text: str) -> Me
     )
 
 
-def message_set_interpretation(*, message: Message, intent: str, confidence: float | None) -> None:
-    Message.objects.filter(pk=message.pk).update(intent=intent[:100], confidence=confidence)
+@transaction.atomic
+def message_set_interpretation(
+    *,
+    message: Message,
+    intent: str,
+    confidence: float | None,
+    entities: list[dict],
+    bot_replies: list[Message],
+    requested_slot: str,
+) -> None:
+    """Label a visitor message with Rasa's reading of it, and the bot's last reply
+    with the form question it asked (what analytics counts drop-offs by)."""
+    Message.objects.filter(pk=message.pk).update(intent=intent[:100], confidence=confidence, entities=entities)
+    if bot_replies and requested_slot:
+        Message.objects.filter(pk=bot_replies[-1].pk).update(asked_slot=requested_slot[:64])
 
 
 def conversation_set_timezone(*, public_id: str, timezone_name: str) -> bool:

@@ -16,7 +16,7 @@
   var CSS =
     ":host{all:initial}" +
     "*{box-sizing:border-box;font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif}" +
-    ".launch{position:fixed;right:20px;bottom:20px;width:60px;height:60px;border-radius:50%;border:0;background:#1f4fd1;color:#fff;font-size:26px;cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25);z-index:2147483646}" +
+    ".launch{position:fixed;right:20px;bottom:20px;width:60px;height:60px;border-radius:50%;border:0;background:#1f4fd1;color:#fff;font-size:26px;cursor:pointer;display:flex;align-items:center;justify-content:center;box-shadow:0 4px 14px rgba(0,0,0,.25);z-index:2147483646}" +
     ".launch:focus-visible,button:focus-visible,textarea:focus-visible{outline:3px solid #ffb703;outline-offset:2px}" +
     ".panel{position:fixed;right:20px;bottom:92px;width:370px;max-width:calc(100vw - 24px);height:560px;max-height:calc(100vh - 110px);background:#fff;color:#1b1b1b;border-radius:14px;box-shadow:0 8px 30px rgba(0,0,0,.28);display:flex;flex-direction:column;overflow:hidden;z-index:2147483647;font-size:15px;line-height:1.4}" +
     ".panel[hidden]{display:none}" +
@@ -46,7 +46,7 @@
   var root = host.attachShadow({ mode: "open" });
   root.innerHTML =
     "<style>" + CSS + "</style>" +
-    '<button class="launch" type="button" aria-haspopup="dialog" aria-expanded="false" aria-label="Open chat">\u{1F4AC}</button>' +
+    '<button class="launch" type="button" aria-haspopup="dialog" aria-expanded="false" aria-label="Open chat"><svg width="28" height="28" viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path fill="currentColor" d="M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H8l-5 4V5a2 2 0 0 1 1-2z"/></svg></button>' +
     '<section class="panel" role="dialog" aria-modal="false" aria-labelledby="lb-title" hidden>' +
     '<header><h2 id="lb-title"></h2><span class="status" aria-live="polite"></span>' +
     '<button class="close" type="button" aria-label="Close chat">\u00D7</button></header>' +

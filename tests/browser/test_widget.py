@@ -1,0 +1,139 @@
+"""The real widget in Debian's chromium, against the real web process and Rasa server."""
+
+import pytest
+from django.contrib.staticfiles import finders
+from playwright.sync_api import expect, sync_playwright
+
+from chatbot.models import Conversation, Message, Site
+from chatbot.views import DEMO_SITE_NAME
+from tests.conftest import ARTIFACTS
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(autouse=True)
+def allow_orm_beside_playwright(monkeypatch):
+    # Playwright's sync API runs an event loop in this thread; the ORM calls here are
+    # plain synchronous test set-up and assertions, not code running inside that loop.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture
+def browser():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def demo_site(live_servers):
+    return Site.objects.create(name=DEMO_SITE_NAME, allowed_origins=live_servers.web_url)
+
+
+def test_visitor_chats_reloads_and_sees_history(browser, live_servers, demo_site):
+    context = browser.new_context(timezone_id="Asia/Tokyo", viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.goto(f"{live_servers.web_url}/?utm_source=linkedin&utm_campaign=launch")
+
+    widget = page.locator("#leadbot-widget")
+    launcher = widget.get_by_role("button", name="Open chat")
+    expect(launcher).to_be_visible()
+    # Host page styles (pink 30px buttons) must not leak into the Shadow DOM.
+    assert launcher.evaluate("b => getComputedStyle(b).fontSize") == "26px"
+    launcher.click()
+    log = widget.get_by_role("log")
+    expect(log).to_contain_text("What brings you", timeout=15000)
+
+    textbox = widget.get_by_label("Your message")
+    expect(textbox).to_be_focused()
+    textbox.fill("hello")
+    textbox.press("Enter")
+    expect(log).to_contain_text("I'm the Northwind assistant", timeout=30000)
+
+    # An off-topic question brings quick-reply buttons; pressing one sends its payload.
+    textbox.fill("what's the weather like in Paris today?")
+    widget.get_by_role("button", name="Send").click()
+    quick_reply = widget.get_by_role("group", name="Suggested replies").get_by_role("button", name="Start over")
+    expect(quick_reply).to_be_visible(timeout=30000)
+    quick_reply.click()
+    expect(log.locator(".bot")).to_have_count(4, timeout=30000)
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "widget-conversation.png"))
+
+    page.reload()
+    # The returning visitor's conversation comes back without clicking: open the panel to see it.
+    widget.get_by_role("button", name="Open chat").click()
+    expect(log).to_contain_text("hello", timeout=15000)
+    expect(log).to_contain_text("I'm the Northwind assistant")
+    expect(log.locator(".visitor")).to_have_count(3)
+    page.screenshot(path=str(ARTIFACTS / "widget-after-reload.png"))
+
+    conversation = Conversation.objects.get()
+    assert conversation.utm == {"utm_source": "linkedin", "utm_campaign": "launch"}
+    assert conversation.timezone == "Asia/Tokyo"
+    assert list(conversation.messages.filter(sender=Message.Sender.VISITOR).values_list("text", flat=True)) == [
+        "hello",
+        "what's the weather like in Paris today?",
+        "/greet",
+    ]
+    context.close()
+
+
+def test_widget_is_usable_by_keyboard_and_on_a_phone(browser, live_servers, demo_site):
+    context = browser.new_context(viewport={"width": 375, "height": 667}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.goto(live_servers.web_url + "/")
+    widget = page.locator("#leadbot-widget")
+    launcher = widget.get_by_role("button", name="Open chat")
+    launcher.focus()
+    page.keyboard.press("Enter")
+    dialog = widget.get_by_role("dialog")
+    expect(dialog).to_be_visible()
+    box = dialog.bounding_box()
+    assert box["width"] == 375 and box["height"] == 667  # full screen on a phone
+    expect(widget.get_by_role("log")).to_contain_text("What brings you", timeout=15000)
+    page.keyboard.type("are you a bot?")
+    page.keyboard.press("Enter")
+    expect(widget.get_by_role("log")).to_contain_text("I'm a bot", timeout=30000)
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(widget.get_by_role("button", name="Open chat")).to_be_focused()
+    page.screenshot(path=str(ARTIFACTS / "widget-phone.png"))
+    context.close()
+
+
+def test_visitor_text_is_shown_as_text_not_html(browser, live_servers, demo_site):
+    page = browser.new_page()
+    page.goto(live_servers.web_url + "/")
+    widget = page.locator("#leadbot-widget")
+    widget.get_by_role("button", name="Open chat").click()
+    textbox = widget.get_by_label("Your message")
+    expect(widget.get_by_role("log")).to_contain_text("What brings you", timeout=15000)
+    textbox.fill("<img src=x onerror=\"document.title='pwned'\"><b>bold</b>")
+    textbox.press("Enter")
+    expect(widget.get_by_role("log")).to_contain_text("<b>bold</b>", timeout=10000)
+    assert widget.locator(".log img, .log b").count() == 0
+    assert page.title() != "pwned"
+
+
+def test_widget_script_is_under_budget_as_served(live_servers):
+    import gzip
+    import urllib.request
+
+    with urllib.request.urlopen(f"{live_servers.web_url}/static/chatbot/widget.js") as response:
+        body = response.read()
+    assert body == open(finders.find("chatbot/widget.js"), "rb").read()
+    assert len(gzip.compress(body, 9)) < 15 * 1024

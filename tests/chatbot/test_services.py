@@ -1,0 +1,83 @@
+import pytest
+
+from chatbot import services
+from chatbot.errors import ChatError
+from chatbot.models import Conversation, Message
+from chatbot.ratelimit import Rate, rate_hit, rate_parse
+from tests.factories import TEST_ORIGIN, SiteFactory
+
+
+@pytest.mark.parametrize(
+    ("origin", "expected"),
+    [
+        ("https://WWW.Example.com", "https://www.example.com"),
+        ("https://www.example.com:443", "https://www.example.com"),
+        ("http://localhost:8000", "http://localhost:8000"),
+        ("https://www.example.com:8443/", "https://www.example.com:8443"),
+        ("null", ""),
+        ("ftp://example.com", ""),
+        ("", ""),
+    ],
+)
+def test_origin_normalize(origin, expected):
+    assert services.origin_normalize(origin) == expected
+
+
+@pytest.mark.django_db
+def test_site_resolve_needs_active_site_and_exact_origin():
+    site = SiteFactory()
+    assert services.site_resolve(embed_key=site.embed_key, origin=TEST_ORIGIN) == site
+    for origin in ("https://customer.example", "https://www.customer.example.attacker.io", "https://attacker.io"):
+        with pytest.raises(ChatError) as error:
+            services.site_resolve(embed_key=site.embed_key, origin=origin)
+        assert error.value.code == "origin_not_allowed"
+    site.is_active = False
+    site.save()
+    with pytest.raises(ChatError) as error:
+        services.site_resolve(embed_key=site.embed_key, origin=TEST_ORIGIN)
+    assert error.value.code == "unknown_site"
+
+
+@pytest.mark.django_db
+def test_session_start_resumes_only_active_conversations():
+    site = SiteFactory(welcome_message="Hello!")
+    first = services.session_start(site=site, visitor_token=None)
+    assert first.created and list(first.conversation.messages.values_list("text", flat=True)) == ["Hello!"]
+    again = services.session_start(site=site, visitor_token=first.visitor.token)
+    assert not again.created and again.conversation == first.conversation
+    Conversation.objects.filter(pk=first.conversation.pk).update(status=Conversation.Status.CLOSED)
+    fresh = services.session_start(site=site, visitor_token=first.visitor.token)
+    assert fresh.created and fresh.visitor == first.visitor and fresh.conversation != first.conversation
+
+
+@pytest.mark.django_db
+def test_visitor_message_is_stored_once_per_client_id():
+    site = SiteFactory()
+    conversation = services.session_start(site=site, visitor_token=None).conversation
+    first = services.message_record_visitor(conversation=conversation, text="hi", client_id="c1")
+    retry = services.message_record_visitor(conversation=conversation, text="hi", client_id="c1")
+    assert not first.duplicate and retry.duplicate and retry.message.pk == first.message.pk
+    assert first.message.delivery == Message.Delivery.PENDING
+    assert conversation.messages.filter(sender="visitor").count() == 1
+
+
+@pytest.mark.parametrize(("value", "tz"), [("Europe/Berlin", "Europe/Berlin"), ("Bogus/Zone", ""), (None, ""), (5, "")])
+def test_timezone_clean(value, tz):
+    assert services.timezone_clean(value) == tz
+
+
+def test_utm_clean_keeps_only_utm_keys():
+    assert services.utm_clean({"utm_source": "x", "utm_medium": 3, "other": "y", "utm_term": ["a"]}) == {
+        "utm_source": "x",
+        "utm_medium": "3",
+    }
+    assert services.utm_clean("nope") == {}
+
+
+def test_rate_parse_and_hit(settings):
+    assert rate_parse("20/minute") == Rate(count=20, seconds=60)
+    with pytest.raises(ValueError):
+        rate_parse("lots")
+    rate = Rate(count=2, seconds=60)
+    key = "test-rate-hit"
+    assert [rate_hit(key=key, rate=rate) for _ in range(3)] == [True, True, False]

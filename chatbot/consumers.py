@@ -15,6 +15,16 @@ log = logging.getLogger(__name__)
 MAX_CLIENT_ID_LENGTH = 64
 
 
+def db(func):
+    """Run an ORM service off the event loop, in the shared thread pool.
+
+    Channels' default (thread_sensitive=True) funnels every conversation's
+    queries through one thread; services own their transactions, so they can
+    run in parallel threads, each with its own connection.
+    """
+    return database_sync_to_async(func, thread_sensitive=False)
+
+
 def group_name(public_id: str) -> str:
     return f"conv.{public_id}"
 
@@ -67,11 +77,11 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         visitor = frame.get("visitor")
         if not isinstance(site_key, str) or (visitor is not None and not isinstance(visitor, str)):
             raise ChatError("malformed_frame")
-        site = await database_sync_to_async(services.site_resolve)(embed_key=site_key[:64], origin=self.origin)
+        site = await db(services.site_resolve)(embed_key=site_key[:64], origin=self.origin)
         timezone_name = services.timezone_clean(frame.get("timezone"))
         if frame.get("timezone") and not timezone_name:
             await self.send_error(ChatError("invalid_timezone"))
-        session = await database_sync_to_async(services.session_start)(
+        session = await db(services.session_start)(
             site=site,
             visitor_token=(visitor or "")[:64] or None,
             page_url=services.url_clean(frame.get("page")),
@@ -89,7 +99,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             "utm": services.utm_clean(frame.get("utm")),
         }
         await self.channel_layer.group_add(self.group, self.channel_name)
-        history = await database_sync_to_async(selectors.conversation_history)(conversation=session.conversation)
+        history = await db(selectors.conversation_history)(conversation=session.conversation)
         await self.send_json(
             {
                 "type": "session",
@@ -114,11 +124,11 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             raise ChatError("empty_text")
         if len(text) > settings.CHAT_MAX_TEXT_LENGTH:
             raise ChatError("text_too_long", limit=settings.CHAT_MAX_TEXT_LENGTH)
-        allowed = await database_sync_to_async(rate_hit)(key=f"visitor:{self.visitor.pk}", rate=self.rate)
+        allowed = await db(rate_hit)(key=f"visitor:{self.visitor.pk}", rate=self.rate)
         if not allowed:
             raise ChatError("rate_limited")
 
-        recorded = await database_sync_to_async(services.message_record_visitor)(
+        recorded = await db(services.message_record_visitor)(
             conversation=self.conversation, text=text, client_id=str(client_id)
         )
         if recorded.duplicate:
@@ -127,7 +137,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         await self.channel_layer.group_send(
             self.group, {"type": "chat.visitor", "frame": visitor_frame, "origin_channel": self.channel_name}
         )
-        await self.channel_layer.group_send(self.group, {"type": "chat.typing"})
+        await self.send_json({"type": "typing"})
         await self.forward_to_bot(recorded.message)
 
     async def forward_to_bot(self, message) -> None:
@@ -136,24 +146,22 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                 conversation_id=self.public_id, text=message.text, metadata=self.metadata
             )
         except rasa_client.BotUnavailable:
-            notice = await database_sync_to_async(services.message_record_bot_unavailable)(
+            notice = await db(services.message_record_bot_unavailable)(
                 visitor_message=message, text=MESSAGES["bot_unavailable"]
             )
             await self.channel_layer.group_send(
-                self.group, {"type": "chat.bot", "frame": selectors.message_frame(notice)}
+                self.group, {"type": "chat.bot", "frames": [selectors.message_frame(notice)]}
             )
             return
-        stored = await database_sync_to_async(services.message_record_bot_replies)(
-            visitor_message=message, replies=replies
-        )
-        for reply in stored:
+        stored = await db(services.message_record_bot_replies)(visitor_message=message, replies=replies)
+        if stored:
             await self.channel_layer.group_send(
-                self.group, {"type": "chat.bot", "frame": selectors.message_frame(reply)}
+                self.group, {"type": "chat.bot", "frames": [selectors.message_frame(reply) for reply in stored]}
             )
         # Off the visitor's critical path: label the stored message with Rasa's intent.
         interpretation = await rasa_client.bot_interpretation(conversation_id=self.public_id)
         if interpretation.intent:
-            await database_sync_to_async(services.message_set_interpretation)(
+            await db(services.message_set_interpretation)(
                 message=message,
                 intent=interpretation.intent,
                 confidence=interpretation.confidence,
@@ -168,9 +176,6 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         if event.get("origin_channel") != self.channel_name:
             await self.send_json({"type": "visitor", **event["frame"]})
 
-    async def chat_typing(self, event: dict) -> None:
-        await self.send_json({"type": "typing"})
-
     async def chat_bot(self, event: dict) -> None:
-        frame = event["frame"]
-        await self.send_json({"type": "bot", **frame})
+        for frame in event["frames"]:
+            await self.send_json({"type": "bot", **frame})

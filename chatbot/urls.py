@@ -1,8 +1,8 @@
 from django.urls import path
 
-from chatbot import action_server, views
+from chatbot import views
 
+# The Rasa action webhook (/bot/actions/) is routed in config/asgi.py.
 urlpatterns = [
     path("", views.demo_page, name="demo"),
-    path("bot/actions/", action_server.action_webhook, name="rasa-actions"),
 ]

@@ -3,9 +3,10 @@
 import json
 
 import pytest
-from django.test import AsyncClient
+from channels.testing import HttpCommunicator
 
 from chatbot.models import Conversation
+from config.asgi import application
 from tests.factories import ConversationFactory, acreate
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -31,18 +32,21 @@ def action_call(sender: str, metadata: dict | None = None, action: str = "action
     }
 
 
-def post(client: AsyncClient, body, token: str | None):
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    data = body if isinstance(body, str) else json.dumps(body)
-    return client.post(URL, data=data, content_type="application/json", headers=headers)
+async def post(body, token: str | None, method: str = "POST") -> tuple[int, dict]:
+    headers = [(b"content-type", b"application/json")]
+    if token:
+        headers.append((b"authorization", f"Bearer {token}".encode()))
+    data = (body if isinstance(body, str) else json.dumps(body)).encode()
+    response = await HttpCommunicator(application, method, URL, body=data, headers=headers).get_response(timeout=10)
+    return response["status"], json.loads(response["body"])
 
 
 async def test_session_start_stores_the_time_zone(settings):
     conversation = await acreate(ConversationFactory)
     sender = str(conversation.public_id)
-    response = await post(AsyncClient(), action_call(sender, {"timezone": "Asia/Kolkata"}), settings.RASA_ACTION_TOKEN)
-    assert response.status_code == 200
-    events = response.json()["events"]
+    status, body = await post(action_call(sender, {"timezone": "Asia/Kolkata"}), settings.RASA_ACTION_TOKEN)
+    assert status == 200
+    events = body["events"]
     assert {"event": "slot", "name": "timezone", "value": "Asia/Kolkata"}.items() <= next(
         e for e in events if e["event"] == "slot"
     ).items()
@@ -52,28 +56,26 @@ async def test_session_start_stores_the_time_zone(settings):
 
 async def test_unknown_time_zone_is_ignored(settings):
     conversation = await acreate(ConversationFactory)
-    response = await post(
-        AsyncClient(),
-        action_call(str(conversation.public_id), {"timezone": "Nowhere/Land"}),
-        settings.RASA_ACTION_TOKEN,
+    status, body = await post(
+        action_call(str(conversation.public_id), {"timezone": "Nowhere/Land"}), settings.RASA_ACTION_TOKEN
     )
-    assert response.status_code == 200
-    assert not [e for e in response.json()["events"] if e["event"] == "slot" and e["name"] == "timezone"]
+    assert status == 200
+    assert not [e for e in body["events"] if e["event"] == "slot" and e["name"] == "timezone"]
     assert (await Conversation.objects.aget(pk=conversation.pk)).timezone == ""
 
 
 @pytest.mark.parametrize("token", [None, "wrong-token", ""])
 async def test_missing_or_wrong_token_is_refused(settings, token):
     conversation = await acreate(ConversationFactory)
-    response = await post(AsyncClient(), action_call(str(conversation.public_id), {"timezone": "UTC"}), token)
-    assert response.status_code == 403
+    status, _ = await post(action_call(str(conversation.public_id), {"timezone": "UTC"}), token)
+    assert status == 403
     assert (await Conversation.objects.aget(pk=conversation.pk)).timezone == ""
 
 
 async def test_bad_body_and_unknown_action(settings):
-    client = AsyncClient()
-    assert (await post(client, "{nope", settings.RASA_ACTION_TOKEN)).status_code == 400
-    assert (await post(client, {"sender_id": "x"}, settings.RASA_ACTION_TOKEN)).status_code == 400
-    response = await post(client, action_call("x", action="action_does_not_exist"), settings.RASA_ACTION_TOKEN)
-    assert response.status_code == 404 and response.json()["action_name"] == "action_does_not_exist"
-    assert (await client.get(URL)).status_code == 405
+    token = settings.RASA_ACTION_TOKEN
+    assert (await post("{nope", token))[0] == 400
+    assert (await post({"sender_id": "x"}, token))[0] == 400
+    status, body = await post(action_call("x", action="action_does_not_exist"), token)
+    assert status == 404 and body["action_name"] == "action_does_not_exist"
+    assert (await post("", token, method="GET"))[0] == 405

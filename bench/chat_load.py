@@ -27,12 +27,26 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-async def web_conversation(ws_url: str, origin: str, site: str, latencies: list[float]) -> None:
+class StartLine:
+    """Holds every conversation until all are open, so turns measure turns, not connection set-up."""
+
+    def __init__(self, count: int) -> None:
+        self.count, self.ready, self.go = count, 0, asyncio.Event()
+
+    async def wait(self) -> None:
+        self.ready += 1
+        if self.ready >= self.count:
+            self.go.set()
+        await asyncio.wait_for(self.go.wait(), 120)
+
+
+async def web_conversation(ws_url: str, origin: str, site: str, start: StartLine, latencies: list[float]) -> None:
     async with websockets.connect(ws_url, origin=origin, max_size=2**20) as ws:
         await ws.send(json.dumps({"type": "start", "site": site, "visitor": None, "timezone": "UTC", "page": origin}))
         session = json.loads(await ws.recv())
         if session.get("type") != "session":
             raise RuntimeError(f"could not start a conversation: {session}")
+        await start.wait()
         for i, text in enumerate(TURNS):
             started = time.perf_counter()
             await ws.send(json.dumps({"type": "message", "text": text, "id": f"b{i}"}))
@@ -100,10 +114,11 @@ async def main() -> None:
     args = parser.parse_args()
     site = args.site or demo_site_key(args.web)
     ws_url = args.web.replace("http", "ws", 1) + "/ws/chat/"
+    start_line = StartLine(args.conversations)
 
     web = await phase(
         "web (WebSocket → consumer → Rasa)",
-        [lambda lat: web_conversation(ws_url, args.web, site, lat) for _ in range(args.conversations)],
+        [lambda lat: web_conversation(ws_url, args.web, site, start_line, lat) for _ in range(args.conversations)],
     )
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
         rasa = await phase(

@@ -28,6 +28,15 @@ class Lead(models.Model):
         NOT_SURE = "not_sure", "Not sure"
         NONE = "none", "No budget"
 
+    class VisitorType(models.TextChoices):
+        UNKNOWN = "", "Unknown"
+        PROSPECT = "prospect", "Prospect (may buy)"
+        STUDENT = "student", "Student"
+        JOB_SEEKER = "job_seeker", "Job seeker"
+        COMPETITOR = "competitor", "Competitor"
+        VENDOR = "vendor", "Vendor pitching"
+        EXISTING_CUSTOMER = "customer", "Existing customer"
+
     class Outcome(models.TextChoices):
         INCOMPLETE = "incomplete", "Incomplete"
         QUALIFIED = "qualified", "Qualified"
@@ -35,6 +44,7 @@ class Lead(models.Model):
         DISQUALIFIED = "disqualified", "Disqualified"
 
     conversation = models.OneToOneField(Conversation, on_delete=models.CASCADE, related_name="lead")
+    visitor_type = models.CharField(max_length=20, choices=VisitorType.choices, blank=True)
     need_text = models.TextField(blank=True, help_text="The visitor's need in their own words")
     use_case = models.CharField(max_length=50, blank=True)
     company_name = models.CharField(max_length=200, blank=True)

@@ -127,10 +127,6 @@ def message_record_visitor(*, conversation: Conversation, text: str, client_id: 
     A retried frame (same client id) returns the stored message instead of a
     second copy, so a flaky connection never duplicates a turn.
     """
-    if client_id:
-        existing = Message.objects.filter(conversation=conversation, client_id=client_id).first()
-        if existing is not None:
-            return RecordedMessage(message=existing, duplicate=True)
     try:
         with transaction.atomic():
             message = Message.objects.create(
@@ -153,18 +149,45 @@ class BotReply:
     buttons: list[dict]
 
 
+@dataclass(frozen=True)
+class Interpretation:
+    """Rasa's reading of a visitor message, and the form question the bot asked after it."""
+
+    intent: str
+    confidence: float | None
+    entities: list[dict]
+    requested_slot: str
+
+
+NO_INTERPRETATION = Interpretation(intent="", confidence=None, entities=[], requested_slot="")
+
+
 @transaction.atomic
-def message_record_bot_replies(*, visitor_message: Message, replies: list[BotReply]) -> list[Message]:
-    Message.objects.filter(pk=visitor_message.pk).update(delivery=Message.Delivery.DELIVERED)
-    stored = [
-        Message.objects.create(
+def message_record_bot_replies(
+    *, visitor_message: Message, replies: list[BotReply], interpretation: Interpretation = NO_INTERPRETATION
+) -> list[Message]:
+    """Store one bot turn: the replies, and the visitor message labelled with Rasa's intent.
+
+    The bot's last reply carries the form question it asked (what analytics counts
+    drop-offs by).
+    """
+    Message.objects.filter(pk=visitor_message.pk).update(
+        delivery=Message.Delivery.DELIVERED,
+        intent=interpretation.intent[:100],
+        confidence=interpretation.confidence,
+        entities=interpretation.entities,
+    )
+    last = len(replies) - 1
+    stored = Message.objects.bulk_create(
+        Message(
             conversation_id=visitor_message.conversation_id,
             sender=Message.Sender.BOT,
             text=reply.text,
             buttons=reply.buttons,
+            asked_slot=interpretation.requested_slot[:64] if i == last else "",
         )
-        for reply in replies
-    ]
+        for i, reply in enumerate(replies)
+    )
     Conversation.objects.filter(pk=visitor_message.conversation_id).update(last_activity_at=timezone.now())
     return stored
 
@@ -175,23 +198,6 @@ def message_record_bot_unavailable(*, visitor_message: Message, text: str) -> Me
     return Message.objects.create(
         conversation_id=visitor_message.conversation_id, sender=Message.Sender.SYSTEM, text=text
     )
-
-
-@transaction.atomic
-def message_set_interpretation(
-    *,
-    message: Message,
-    intent: str,
-    confidence: float | None,
-    entities: list[dict],
-    bot_replies: list[Message],
-    requested_slot: str,
-) -> None:
-    """Label a visitor message with Rasa's reading of it, and the bot's last reply
-    with the form question it asked (what analytics counts drop-offs by)."""
-    Message.objects.filter(pk=message.pk).update(intent=intent[:100], confidence=confidence, entities=entities)
-    if bot_replies and requested_slot:
-        Message.objects.filter(pk=bot_replies[-1].pk).update(asked_slot=requested_slot[:64])
 
 
 def conversation_set_timezone(*, public_id: str, timezone_name: str) -> bool:

@@ -86,6 +86,8 @@ def start_servers(*, database_url: str, logs: Path, env_extra: dict | None = Non
         "RASA_URL": rasa_url,
         "PUBLIC_BASE_URL": web_url,
         "PYTHONUNBUFFERED": "1",
+        # Rasa loads our channel (chatbot/rasa_channel.py) named in credentials.yml.
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
         **(env_extra or {}),
     }
     web_log = logs / "web.log"

@@ -142,7 +142,9 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
 
     async def forward_to_bot(self, message) -> None:
         try:
-            turn = await rasa_client.bot_send(conversation_id=self.public_id, text=message.text, metadata=self.metadata)
+            turn = await rasa_client.bot_send(
+                conversation_id=self.public_id, text=message.payload or message.text, metadata=self.metadata
+            )
         except rasa_client.BotUnavailable:
             notice = await db(services.message_record_bot_unavailable)(
                 visitor_message=message, text=MESSAGES["bot_unavailable"]

@@ -121,18 +121,48 @@ class RecordedMessage:
     duplicate: bool
 
 
+BUTTON_LOOKBACK = 20
+INTENT_PREFIX = "/"
+
+
+def visitor_text_resolve(*, conversation: Conversation, text: str) -> tuple[str, str]:
+    """(text people read, payload for the bot or '') for what the widget sent.
+
+    A pressed button arrives as its payload ('/choose_slot{...}'): the transcript
+    keeps the button's title. Rasa treats text starting with '/' as an intent with
+    entities, so only payloads of buttons the bot really offered in this
+    conversation pass as such; anything else typed with a leading '/' reaches the
+    bot as plain words and cannot set slots or skip the qualification.
+    """
+    if not text.startswith(INTENT_PREFIX):
+        return text, ""
+    recent = (
+        Message.objects.filter(conversation=conversation, sender=Message.Sender.BOT)
+        .exclude(buttons=[])
+        .order_by("-created_at", "-id")
+        .values_list("buttons", flat=True)[:BUTTON_LOOKBACK]
+    )
+    for buttons in recent:
+        for button in buttons or []:
+            if isinstance(button, dict) and button.get("payload") == text:
+                return str(button.get("title") or text)[:500], text
+    return text, text.lstrip(INTENT_PREFIX).strip() or "?"
+
+
 def message_record_visitor(*, conversation: Conversation, text: str, client_id: str) -> RecordedMessage:
     """Store the visitor's message before anything else happens to it.
 
     A retried frame (same client id) returns the stored message instead of a
     second copy, so a flaky connection never duplicates a turn.
     """
+    shown, payload = visitor_text_resolve(conversation=conversation, text=text)
     try:
         with transaction.atomic():
             message = Message.objects.create(
                 conversation=conversation,
                 sender=Message.Sender.VISITOR,
-                text=text,
+                text=shown,
+                payload=payload,
                 client_id=client_id,
                 delivery=Message.Delivery.PENDING,
             )

@@ -77,10 +77,11 @@ def slots_for_lead(
 ) -> list[Slot]:
     """Up to ``limit`` slots to offer this lead, spread over the coming days; [] when nobody is free.
 
-    The lead is routed (account owner, rules, default pool). If the account owner has a free
-    slot in the window only the owner's slots are offered; otherwise each time goes to the
-    first rep in fair round-robin order who is free then. ``start``/``end`` narrow the window
-    to a stated preference; without one, times inside the visitor's 08:00-20:00 are preferred.
+    The lead is routed (account owner, rules, default pool). The slots offered are those of
+    one rep: the account owner if they have a free slot in the window, else the first rep in
+    fair round-robin order who has one (so a rep who is away does not hold up the pool).
+    ``start``/``end`` narrow the window to a stated preference; without one, reps with times
+    inside the visitor's 08:00-20:00 are preferred, and only those times are offered.
     """
     now = now or timezone.now()
     owner, reps = route_lead_with_owner(lead=lead, conversation=conversation, now=now)
@@ -91,16 +92,21 @@ def slots_for_lead(
     if window_end <= window_start:
         return []
     by_rep = pool_free_slots(reps=reps, start=window_start, end=window_end, now=now)
-    if owner is not None and by_rep.get(owner.pk):
-        candidates = by_rep[owner.pk]
-    else:
-        first_free: dict[datetime, Slot] = {}
-        for rep in reps:  # fairness order: the first rep free at a time gets it
-            for slot in by_rep.get(rep.pk, []):
-                first_free.setdefault(slot.start, slot)
-        candidates = list(first_free.values())
     tz = _zone(conversation.timezone)
     if start is None and end is None:
-        daytime = [s for s in candidates if VISITOR_DAY[0] <= s.start.astimezone(tz).time() < VISITOR_DAY[1]]
-        candidates = daytime or candidates
-    return spread_slots(candidates, limit=limit, tz=tz)
+        waking = {rep_id: [s for s in slots if _in_visitor_day(s, tz)] for rep_id, slots in by_rep.items()}
+        chosen = _first_rep_with_slots(reps, waking, owner) or _first_rep_with_slots(reps, by_rep, owner)
+    else:
+        chosen = _first_rep_with_slots(reps, by_rep, owner)
+    return spread_slots(chosen, limit=limit, tz=tz)
+
+
+def _in_visitor_day(slot: Slot, tz: zoneinfo.ZoneInfo) -> bool:
+    return VISITOR_DAY[0] <= slot.start.astimezone(tz).time() < VISITOR_DAY[1]
+
+
+def _first_rep_with_slots(reps: list[SalesRep], by_rep: dict[int, list[Slot]], owner: SalesRep | None) -> list[Slot]:
+    """The account owner's slots if any, else those of the first rep in fairness order who has some."""
+    if owner is not None and by_rep.get(owner.pk):
+        return by_rep[owner.pk]
+    return next((by_rep[rep.pk] for rep in reps if by_rep.get(rep.pk)), [])

@@ -1,9 +1,12 @@
 from collections import Counter
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 
+from scheduling.models import SalesRep
 from scheduling.routing import lead_region, route_lead
 from scheduling.selectors import slots_for_lead
 from scheduling.services import meeting_book
@@ -170,3 +173,15 @@ def test_nobody_free_gives_no_slots():
     TimeOffFactory(rep=rep, start=NOW, end=NOW + timedelta(days=90))
     lead = lead_with()
     assert slots_for_lead(lead=lead, conversation=lead.conversation, now=NOW) == []
+
+
+def test_demo_seed_routes_by_region_and_is_idempotent():
+    call_command("seed_scheduling", stdout=StringIO())
+    call_command("seed_scheduling", stdout=StringIO())
+    assert SalesRep.objects.count() == 3
+    assert routed(lead_with(timezone="Europe/Paris")) == ["Lena Vogel"]
+    assert routed(lead_with(country="IN")) == ["Priya Nair"]
+    assert routed(lead_with(country="US")) == ["Marcus Reed"]
+    assert len(routed(lead_with())) == 3  # the default pool
+    lead = lead_with(timezone="America/Chicago")
+    assert slots_for_lead(lead=lead, conversation=lead.conversation, now=NOW)

@@ -124,3 +124,12 @@ def chat_lead(db):
         MessageFactory(conversation=conversation, sender=sender, text=text)
     MessageFactory(conversation=conversation, sender="system", text="SYSTEM NOTE NOT FOR REPS")
     return lead
+
+
+def calendar_parts(message) -> list:
+    """The text/calendar MIME parts of a sent email (as a mail client sees them)."""
+    return [part for part in message.message().walk() if part.get_content_type() == "text/calendar"]
+
+
+def html_body(message) -> str:
+    return next(content for content, mimetype in message.alternatives if mimetype == "text/html")

@@ -21,7 +21,7 @@ from django.urls import reverse
 
 from chatbot.models import Message
 from scheduling import ics
-from scheduling.models import Meeting
+from scheduling.models import CalendarConnection, Meeting
 from scheduling.tokens import meeting_token
 
 SENT_KEY_TIMEOUT_SECONDS = 14 * 24 * 3600
@@ -122,7 +122,9 @@ def meeting_context(meeting: Meeting) -> dict:
         "transcript": transcript(meeting),
         "admin_url": admin_url,
         "manage_url": manage_url(meeting),
+        "feed_url": public_url(reverse("scheduling:rep_feed", args=[rep.feed_token])),
         "is_cancelled": meeting.status == Meeting.Status.CANCELLED,
+        "calendar_connected": CalendarConnection.objects.filter(rep=rep, is_active=True).exists(),
     }
 
 

@@ -128,6 +128,8 @@ def test_booking_puts_the_event_on_the_reps_calendar_with_the_meetings_uid(
     assert "Bot: How many people work at your company?" in description
     assert "SYSTEM NOTE" not in description
     assert str(event["organizer"]) == "mailto:rita@vendor.example"
+    # The server must not send its own invitation: the visitor gets ours by email.
+    assert event["attendee"].params["SCHEDULE-AGENT"] == "CLIENT"
     meeting.refresh_from_db()
     assert meeting.sync_state == Meeting.SyncState.SYNCED and meeting.synced_at and not meeting.sync_error
 
@@ -217,3 +219,42 @@ def test_meetings_of_reps_without_a_calendar_are_not_connected(django_capture_on
     meeting_calendar_sync(meeting=meeting)
     meeting.refresh_from_db()
     assert meeting.sync_state == Meeting.SyncState.NOT_CONNECTED
+
+
+def test_recurring_and_floating_events_block_their_occurrences(rep_calendar):
+    cal = rep_calendar.calendar
+    # Weekly stand-up, Mondays and Wednesdays 14:00-14:30 Berlin, written in UTC with a rule.
+    add_busy_event(
+        cal,
+        "standup@other",
+        datetime(2026, 11, 30, 13, 0, tzinfo=UTC),
+        datetime(2026, 11, 30, 13, 30, tzinfo=UTC),
+        rrule={"freq": "weekly", "byday": ["MO", "WE"]},
+    )
+    # A floating time (no zone) is the rep's own wall clock: 16:00 Berlin = 15:00 UTC.
+    add_busy_event(cal, "floating@other", datetime(2026, 12, 8, 16, 0), datetime(2026, 12, 8, 16, 30))
+
+    calendar_refresh_busy(rep=rep_calendar.rep, start=NOW, end=NOW + timedelta(days=3))
+
+    blocks = sorted((b.start, b.end) for b in BusyBlock.objects.filter(rep=rep_calendar.rep))
+    assert blocks == [
+        (datetime(2026, 12, 7, 13, 0, tzinfo=UTC), datetime(2026, 12, 7, 13, 30, tzinfo=UTC)),
+        (datetime(2026, 12, 8, 15, 0, tzinfo=UTC), datetime(2026, 12, 8, 15, 30, tzinfo=UTC)),
+        (datetime(2026, 12, 9, 13, 0, tzinfo=UTC), datetime(2026, 12, 9, 13, 30, tzinfo=UTC)),
+    ]
+
+
+def test_the_periodic_refresh_reads_every_connected_rep(rep_calendar):
+    from django.utils import timezone
+
+    start = (timezone.now() + timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
+    add_busy_event(rep_calendar.calendar, "soon@other", start, start + timedelta(hours=2))
+    SalesRepFactory()  # a rep without a calendar is left alone
+
+    tasks.calendar_refresh_all_busy()
+
+    assert list(BusyBlock.objects.values_list("rep_id", "start", "end")) == [
+        (rep_calendar.rep.pk, start, start + timedelta(hours=2))
+    ]
+    rep_calendar.connection.refresh_from_db()
+    assert rep_calendar.connection.last_synced_at and not rep_calendar.connection.last_error

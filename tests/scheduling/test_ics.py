@@ -58,6 +58,7 @@ def test_invitation_is_a_request_from_the_rep_to_the_visitor(booked, mailoutbox)
     assert event["organizer"].params["CN"] == "Rita Rep"
     assert str(event["attendee"]) == "mailto:ada@analytical.example"
     assert event["attendee"].params["RSVP"] == "TRUE"
+    assert "SCHEDULE-AGENT" not in event["attendee"].params
     assert str(event["status"]) == "CONFIRMED"
     assert str(event["location"]) == "https://meet.example/rita"
     # The visitor never sees the internal qualification (score, reasons, transcript).

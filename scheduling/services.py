@@ -67,6 +67,7 @@ def _rep_transaction(rep_id: int):
     try:
         with nullcontext() if postgres else _local_booking_lock, transaction.atomic():
             if postgres:
+                # SET LOCAL lock_timeout, as a function so the value is a bound parameter.
                 with connection.cursor() as cursor:
                     cursor.execute("SELECT set_config('lock_timeout', %s, true)", [f"{_lock_timeout_ms()}ms"])
             try:

@@ -5,8 +5,10 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-from scheduling.models import SalesRep
+from scheduling.models import RoutingRule, SalesRep
 from scheduling.routing import lead_region, route_lead
 from scheduling.selectors import slots_for_lead
 from scheduling.services import meeting_book
@@ -185,3 +187,18 @@ def test_demo_seed_routes_by_region_and_is_idempotent():
     assert len(routed(lead_with())) == 3  # the default pool
     lead = lead_with(timezone="America/Chicago")
     assert slots_for_lead(lead=lead, conversation=lead.conversation, now=NOW)
+
+
+def test_slots_for_lead_runs_the_same_queries_for_a_pool_of_one_or_ten():
+    counts = []
+    for size in (1, 10):
+        RoutingRule.objects.all().delete()
+        reps = [SalesRepFactory() for _ in range(size)]
+        for rep in reps:
+            MeetingFactory(rep=rep, start=NOW + timedelta(days=1, hours=3))
+        RoutingRuleFactory(is_default=True, reps=reps)
+        lead = lead_with(email="cto@newco.example")
+        with CaptureQueriesContext(connection) as ctx:
+            assert slots_for_lead(lead=lead, conversation=lead.conversation, now=NOW)
+        counts.append(len(ctx))
+    assert counts[0] == counts[1] <= 8

@@ -137,23 +137,27 @@ def visitor_description(meeting: Meeting, context: dict) -> str:
     return render_to_string("scheduling/email/visitor_event_description.txt", context).strip() + "\n"
 
 
-def _calendar_part(ics_bytes: bytes, method: str, filename: str) -> MIMEText:
-    part = MIMEText(ics_bytes.decode("utf-8"), "calendar", "utf-8")
-    part.set_param("method", method)
-    part.set_param("name", filename)
-    part.add_header("Content-Disposition", "attachment", filename=filename)
-    return part
+def _send(*, to: str, subject: str, template: str, context: dict, invitation: tuple[bytes, str] | None = None) -> None:
+    """One email, plain text and HTML from Django templates, with an optional iTIP invitation.
 
-
-def _send(*, to: str, subject: str, template: str, context: dict, attachments: list[MIMEText] = ()) -> None:
+    The invitation (``(ics bytes, METHOD)``) goes in twice, as mail clients expect: as a
+    ``text/calendar; method=...`` alternative (what Outlook and Gmail turn into Accept /
+    Decline buttons and apply to the calendar) and as an ``.ics`` attachment anyone can open.
+    """
     text = render_to_string(f"{template}.txt", context)
     html = render_to_string(f"{template}.html", context)
     message = EmailMultiAlternatives(
         subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=[to], reply_to=context.get("reply_to")
     )
     message.attach_alternative(html, "text/html")
-    for part in attachments:
-        message.attach(part)
+    if invitation is not None:
+        ics_bytes, method = invitation
+        message.attach_alternative(ics_bytes.decode("utf-8"), f"text/calendar; method={method}")
+        attachment = MIMEText(ics_bytes.decode("utf-8"), "calendar", "utf-8")
+        attachment.set_param("method", method)
+        filename = "cancel.ics" if method == "CANCEL" else "invite.ics"
+        attachment.add_header("Content-Disposition", "attachment", filename=filename)
+        message.attach(attachment)
     message.send()
 
 
@@ -201,7 +205,7 @@ def meeting_notify(*, meeting: Meeting, change: str) -> list[str]:
                 subject=subject,
                 template=template,
                 context=context,
-                attachments=[_calendar_part(invitation, method, "cancel.ics" if cancelled else "invite.ics")],
+                invitation=(invitation, method),
             ),
         ):
             sent.append(f"visitor-{kind}")

@@ -1,5 +1,5 @@
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from datetime import timezone as dt_timezone
 from io import StringIO
 
@@ -202,3 +202,16 @@ def test_slots_for_lead_runs_the_same_queries_for_a_pool_of_one_or_ten():
             assert slots_for_lead(lead=lead, conversation=lead.conversation, now=NOW)
         counts.append(len(ctx))
     assert counts[0] == counts[1] <= 8
+
+
+def test_the_account_owner_wins_even_outside_the_visitors_waking_hours():
+    owner = SalesRepFactory(name="Owner", timezone="Asia/Kolkata", hours=[(d, time(10), time(17)) for d in range(5)])
+    RoutingRuleFactory(is_default=True, reps=[SalesRepFactory(name="Nyla", timezone="America/New_York")])
+    MeetingFactory(rep=owner, visitor_email="ceo@acme.example", visitor_email_domain="acme.example")
+    lead = lead_with(timezone="America/Los_Angeles", email="cto@acme.example")
+    slots = slots_for_lead(lead=lead, conversation=lead.conversation, now=NOW)
+    assert slots and {s.rep_id for s in slots} == {owner.pk}
+    # Without the account, the same visitor gets the New York rep at a civil hour.
+    stranger = lead_with(timezone="America/Los_Angeles", email="someone@elsewhere.example")
+    slots = slots_for_lead(lead=stranger, conversation=stranger.conversation, now=NOW)
+    assert slots and all(s.rep_id != owner.pk for s in slots)

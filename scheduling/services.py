@@ -165,6 +165,15 @@ def meeting_book(
         visitor_timezone = "UTC"
 
     sync_state = _initial_sync_state(rep_id)  # read before taking the lock: keep the locked part short
+    # Fail fast without queueing for the lock when the answer is already clear (a retry of the
+    # same booking, or a slot that is gone); the checks are repeated under the lock.
+    existing = _existing_booking(conversation)
+    if existing is not None:
+        return _same_or_already_booked(existing, rep_id=rep_id, start=start)
+    rep = SalesRep.objects.filter(pk=rep_id).first()
+    if rep is None:
+        raise SchedulingError("slot_unavailable")
+    _check_bookable(rep=rep, start=start, now=now)
     try:
         with _rep_transaction(rep_id) as rep:
             existing = _existing_booking(conversation)

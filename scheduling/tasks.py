@@ -9,6 +9,7 @@ reminders are claimed once).
 import smtplib
 
 from celery import shared_task
+from django.conf import settings
 
 from scheduling.calendar_sync import meeting_calendar_sync, meetings_sync_unsynced, rep_refresh_busy_horizon
 from scheduling.calendars import CalendarUnavailable
@@ -20,14 +21,14 @@ MAX_RETRIES = 8
 
 
 def _retry_later(task, exc: Exception) -> None:
-    """Retry with exponential backoff (30 s, 1 min, ... capped at 30 min).
+    """Retry with exponential backoff (30 s, 1 min, 2 min, ... capped at 30 min).
 
     Run eagerly (the embedded default without a broker, tests) a retry would block the
     request that queued it: the periodic sweep picks the work up instead.
     """
     if task.request.is_eager:
         return
-    countdown = min(1800, 30 * 2**task.request.retries)
+    countdown = min(1800, settings.SCHEDULING_RETRY_BASE_SECONDS * 2**task.request.retries)
     raise task.retry(exc=exc, countdown=countdown, max_retries=MAX_RETRIES)
 
 

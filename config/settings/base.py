@@ -120,6 +120,8 @@ CELERY_BEAT_SCHEDULE = {
     # Write meetings whose calendar was down when they were booked, moved or cancelled.
     "scheduling-retry-calendar-sync": {"task": "scheduling.tasks.calendar_retry_unsynced", "schedule": 300.0},
 }
+# A failed calendar write or email is retried after this many seconds, doubling up to 30 minutes.
+SCHEDULING_RETRY_BASE_SECONDS = int(os.environ.get("SCHEDULING_RETRY_BASE_SECONDS", "30"))
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

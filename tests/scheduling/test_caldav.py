@@ -258,3 +258,35 @@ def test_the_periodic_refresh_reads_every_connected_rep(rep_calendar):
     ]
     rep_calendar.connection.refresh_from_db()
     assert rep_calendar.connection.last_synced_at and not rep_calendar.connection.last_error
+
+
+def wait_for(condition, timeout=30.0, interval=0.3):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(interval)
+    return False
+
+
+def test_on_a_real_worker_a_calendar_outage_is_retried_until_the_write_lands(radicale, celery_worker_process):
+    """Booking → Redis → worker → CalDAV down → failed → retried with backoff → synced after restart."""
+    from tests.scheduling.conftest import connect_rep_calendar
+
+    rep_calendar = connect_rep_calendar(radicale, SalesRepFactory(name="Rita Rep", email="rita@vendor.example"))
+    radicale.stop()
+    meeting = book(rep_calendar.rep, MONDAY_10_BERLIN)  # committed: the on-commit hook queues the task
+
+    def state():
+        return Meeting.objects.values_list("sync_state", flat=True).get(pk=meeting.pk)
+
+    assert wait_for(lambda: state() == Meeting.SyncState.FAILED), celery_worker_process.log.read_text()[-3000:]
+    assert Meeting.objects.get(pk=meeting.pk).status == Meeting.Status.BOOKED
+
+    radicale.start()
+    assert wait_for(lambda: state() == Meeting.SyncState.SYNCED), celery_worker_process.log.read_text()[-3000:]
+    assert [str(e.component["uid"]) for e in rep_calendar.events()] == [meeting.calendar_uid]
+    log = celery_worker_process.log.read_text()
+    assert "retry: Retry in" in log

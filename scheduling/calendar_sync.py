@@ -82,7 +82,8 @@ class SyncRun:
 
 def meetings_needing_sync(*, now: dt.datetime):
     """Meetings whose calendar write is pending or failed (or whose rep connected a calendar since)."""
-    recent = Q(end__gte=now - dt.timedelta(days=1)) | Q(status=Meeting.Status.CANCELLED)
+    # A meeting long over needs no calendar write (not even the removal of a cancelled one).
+    recent = Q(end__gte=now - dt.timedelta(days=1))
     unsynced = Q(sync_state__in=[Meeting.SyncState.PENDING, Meeting.SyncState.FAILED])
     newly_connected = Q(
         sync_state=Meeting.SyncState.NOT_CONNECTED, rep__calendar__is_active=True, status=Meeting.Status.BOOKED

@@ -7,11 +7,11 @@ import pytest
 from icalendar import Calendar, Event
 
 from scheduling import tasks
-from scheduling.calendar_sync import calendar_refresh_busy, meeting_calendar_sync
+from scheduling.calendar_sync import calendar_refresh_busy, meeting_calendar_sync, meetings_sync_unsynced
 from scheduling.models import BusyBlock, Meeting
 from scheduling.selectors import rep_free_slots
 from scheduling.services import meeting_book, meeting_cancel, meeting_reschedule
-from tests.scheduling.factories import SalesRepFactory
+from tests.scheduling.factories import MeetingFactory, SalesRepFactory
 
 pytestmark = pytest.mark.django_db
 UTC = dt_timezone.utc
@@ -189,7 +189,9 @@ def test_calendar_outage_keeps_the_meeting_and_a_later_retry_syncs_it(
     assert sorted(m.to[0] for m in mailoutbox) == ["ada@analytical.example", "rita@vendor.example"]
 
     radicale.start()
-    tasks.calendar_retry_unsynced()
+    # What the periodic task (tasks.calendar_retry_unsynced) runs, at this test's fixed "now".
+    run = meetings_sync_unsynced(now=NOW)
+    assert run.synced == [meeting.pk]
 
     meeting.refresh_from_db()
     assert meeting.sync_state == Meeting.SyncState.SYNCED and meeting.sync_error == ""
@@ -290,3 +292,37 @@ def test_on_a_real_worker_a_calendar_outage_is_retried_until_the_write_lands(rad
     assert [str(e.component["uid"]) for e in rep_calendar.events()] == [meeting.calendar_uid]
     log = celery_worker_process.log.read_text()
     assert "retry: Retry in" in log
+
+
+def test_a_rep_who_connects_a_calendar_later_gets_their_upcoming_meetings_written(
+    radicale, django_capture_on_commit_callbacks
+):
+    from tests.scheduling.conftest import connect_rep_calendar
+
+    rep = SalesRepFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        meeting = book(rep, MONDAY_10_BERLIN)
+    meeting.refresh_from_db()
+    assert meeting.sync_state == Meeting.SyncState.NOT_CONNECTED
+
+    rep_calendar = connect_rep_calendar(radicale, rep)
+    meetings_sync_unsynced(now=NOW)
+
+    meeting.refresh_from_db()
+    assert meeting.sync_state == Meeting.SyncState.SYNCED
+    assert [str(e.component["uid"]) for e in rep_calendar.events()] == [meeting.calendar_uid]
+
+
+def test_the_periodic_retry_task_skips_meetings_long_over(rep_calendar):
+    from django.utils import timezone
+
+    past = (timezone.now() - timedelta(days=3)).replace(minute=0, second=0, microsecond=0)
+    old = MeetingFactory(rep=rep_calendar.rep, start=past, sync_state=Meeting.SyncState.FAILED)
+    soon = MeetingFactory(rep=rep_calendar.rep, start=past + timedelta(days=5), sync_state=Meeting.SyncState.FAILED)
+
+    tasks.calendar_retry_unsynced()
+
+    old.refresh_from_db()
+    soon.refresh_from_db()
+    assert (old.sync_state, soon.sync_state) == (Meeting.SyncState.FAILED, Meeting.SyncState.SYNCED)
+    assert [str(e.component["uid"]) for e in rep_calendar.events()] == [soon.calendar_uid]

@@ -79,11 +79,11 @@ def test_reschedule_page_lists_the_reps_free_slots_in_the_visitors_zone(client, 
     assert response.status_code == 200
     page = response.content.decode()
     assert "America/New_York" in page
-    # The Monday after: 09:00-17:00 Berlin is 03:00-11:00 New York; the 30-minute slots are listed.
-    next_monday = booked.start + timedelta(days=7)
-    local = next_monday.astimezone(ZoneInfo("America/New_York"))
+    # The next day at 10:00 Berlin, labelled in New York time (04:00, or 03:00/05:00 around DST changes).
+    tuesday = booked.start + timedelta(days=1)
+    local = tuesday.astimezone(ZoneInfo("America/New_York"))
     assert f"{local:%A} {local.day} {local:%B %Y}" in page
-    assert f'value="{next_monday.isoformat()}">{local:%H:%M}</button>' in page
+    assert f'value="{tuesday.isoformat()}">{local:%H:%M}</button>' in page
     # The meeting's own time is not offered as "another time".
     assert f'value="{booked.start.isoformat()}"' not in page
 

@@ -326,3 +326,27 @@ def test_the_periodic_retry_task_skips_meetings_long_over(rep_calendar):
     soon.refresh_from_db()
     assert (old.sync_state, soon.sync_state) == (Meeting.SyncState.FAILED, Meeting.SyncState.SYNCED)
     assert [str(e.component["uid"]) for e in rep_calendar.events()] == [soon.calendar_uid]
+
+
+def test_a_cancel_racing_the_bookings_write_never_leaves_the_event_behind(
+    rep_calendar, django_capture_on_commit_callbacks, monkeypatch
+):
+    from scheduling.calendars.caldav_backend import CalDAVCalendar
+
+    meeting = book(rep_calendar.rep, MONDAY_10_BERLIN)  # its own on-commit write is not run
+    original = CalDAVCalendar.upsert_event
+
+    def upsert_then_cancelled_meanwhile(self, written):
+        if written.status == Meeting.Status.BOOKED and Meeting.objects.get(pk=written.pk).status == "booked":
+            # The visitor cancels while the booking's event is on its way, and the cancel's own
+            # calendar write finishes first (nothing to delete yet): the booking's PUT lands last.
+            meeting_cancel(meeting=written)
+            tasks.meeting_calendar_write(written.pk)
+        original(self, written)
+
+    monkeypatch.setattr(CalDAVCalendar, "upsert_event", upsert_then_cancelled_meanwhile)
+    meeting_calendar_sync(meeting=meeting)
+
+    assert rep_calendar.events() == []
+    meeting.refresh_from_db()
+    assert (meeting.status, meeting.sync_state) == (Meeting.Status.CANCELLED, Meeting.SyncState.SYNCED)

@@ -16,6 +16,7 @@ from email.mime.text import MIMEText
 from django.conf import settings
 from django.core.cache import cache
 from django.core.mail import EmailMultiAlternatives
+from django.db.models import Prefetch
 from django.template.loader import render_to_string
 from django.urls import reverse
 
@@ -65,12 +66,28 @@ class TranscriptLine:
     at: str
 
 
+TRANSCRIPT_SENDERS = [Message.Sender.VISITOR, Message.Sender.BOT]
+
+
+def transcript_prefetch() -> Prefetch:
+    """For lists of meetings (the ICS feed): every transcript in one query."""
+    return Prefetch(
+        "conversation__messages",
+        queryset=Message.objects.filter(sender__in=TRANSCRIPT_SENDERS).order_by("created_at", "id"),
+        to_attr="transcript_messages",
+    )
+
+
 def transcript(meeting: Meeting) -> list[TranscriptLine]:
+    """The conversation's visitor and bot turns (not system notes), times in the rep's zone."""
     if not meeting.conversation_id:
         return []
-    messages = Message.objects.filter(
-        conversation_id=meeting.conversation_id, sender__in=[Message.Sender.VISITOR, Message.Sender.BOT]
-    ).order_by("created_at", "id")
+    conversation = meeting.conversation if Meeting.conversation.is_cached(meeting) else None
+    messages = getattr(conversation, "transcript_messages", None)
+    if messages is None:
+        messages = Message.objects.filter(
+            conversation_id=meeting.conversation_id, sender__in=TRANSCRIPT_SENDERS
+        ).order_by("created_at", "id")
     visitor_label = meeting.visitor_name or "Visitor"
     zone = zoneinfo.ZoneInfo(meeting.rep.timezone or "UTC")
     return [
@@ -124,7 +141,6 @@ def meeting_context(meeting: Meeting) -> dict:
         "manage_url": manage_url(meeting),
         "feed_url": public_url(reverse("scheduling:rep_feed", args=[rep.feed_token])),
         "is_cancelled": meeting.status == Meeting.Status.CANCELLED,
-        "calendar_connected": CalendarConnection.objects.filter(rep=rep, is_active=True).exists(),
     }
 
 
@@ -187,7 +203,11 @@ def meeting_notify(*, meeting: Meeting, change: str) -> list[str]:
     if change == "status" and not cancelled:
         return []  # held / no-show: nothing to tell anyone
     kind = "cancelled" if cancelled else ("rescheduled" if change == "rescheduled" else "booked")
-    context = meeting_context(meeting) | {"change": kind, "reply_to": [meeting.rep.email]}
+    context = meeting_context(meeting) | {
+        "change": kind,
+        "reply_to": [meeting.rep.email],
+        "calendar_connected": CalendarConnection.objects.filter(rep=meeting.rep, is_active=True).exists(),
+    }
     sent = []
     if meeting.visitor_email:
         method = "CANCEL" if cancelled else "REQUEST"

@@ -218,3 +218,26 @@ def test_reps_ics_feed_lists_their_upcoming_meetings(client, rep, booked, django
 
     assert client.get("/calendar/not-the-token.ics").status_code == 404
     assert client.get(f"/calendar/{rep.feed_token[:-1]}.ics").status_code == 404
+
+
+def test_ics_feed_reads_a_constant_number_of_queries(client, rep):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import MessageFactory
+
+    def feed_queries() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(f"/calendar/{rep.feed_token}.ics").status_code == 200
+        return len(queries)
+
+    def add_meeting(days):
+        meeting = MeetingFactory(rep=rep, start=monday_in_two_weeks() + timedelta(days=days))
+        MessageFactory(conversation=meeting.conversation, sender="visitor", text=f"need {days}")
+
+    add_meeting(0)
+    one = feed_queries()
+    for days in range(1, 6):
+        add_meeting(days)
+    assert feed_queries() == one
+    assert "need 5" in client.get(f"/calendar/{rep.feed_token}.ics").content.decode()

@@ -42,6 +42,7 @@ OFFER_LIMIT = 5
 WIDE_LIMIT = 60
 VISITOR_DAY = (time(8, 0), time(20, 0))
 OTHER_TIMES_BUTTON = {"title": "Other times", "payload": "/other_times"}
+FOLLOWUP_BUTTON = {"title": "Yes, email me", "payload": "/request_followup"}
 DECLINED = "declined"
 EMAIL_RE = re.compile(r"[^\s@<>(),;:\"]+@[^\s@<>(),;:\"]+\.[A-Za-z]{2,}")
 REFUSAL_RE = re.compile(r"\b(no|nope|skip|cancel|stop|never ?mind|not now|rather not|don'?t|no thanks)\b", re.I)
@@ -197,20 +198,25 @@ def offer_build(
 
 def nobody_free(*, visit: Visit, reply: Reply) -> Reply:
     """No rep has a free time in the horizon: never a dead end, offer an email follow-up."""
-    reply.say("I'm sorry, nobody on the team has a free slot in the next two weeks.")
-    lead = visit.lead
-    if lead is not None and lead.email:
-        lead_services.lead_record_facts(lead=lead, facts={"consent_email_followup": True})
-        reply.say(f"I've asked the team to email you at {lead.email} to find a time that works.")
-        reply.events += [SlotSet("booking_requested", True), SlotSet("slot_choice", None)]
-        return reply
-    reply.say("If you leave your email, the team will reach out to find a time that works.")
-    reply.events += [
-        SlotSet("booking_requested", True),
-        SlotSet("email_followup", True),
-        SlotSet("slot_choice", None),
-        FollowupAction("booking_email_form"),
-    ]
+    reply.say(
+        "I'm sorry, nobody on the team has a free slot in the coming weeks. "
+        "Would you like them to email you to find a time that works?",
+        [FOLLOWUP_BUTTON],
+    )
+    reply.events += [SlotSet("booking_requested", True), SlotSet("slot_choice", None)]
+    return reply
+
+
+def followup_confirm(*, visit: Visit, email: str) -> Reply:
+    """The visitor asked to be emailed instead of booking: record their consent, confirm."""
+    lead = visit.lead or lead_services.lead_for_conversation(public_id=str(visit.conversation.public_id))
+    facts: dict[str, Any] = {"consent_email_followup": True}
+    if not lead.email:
+        facts["email"] = email
+    lead_services.lead_record_facts(lead=lead, facts=facts)
+    reply = Reply()
+    reply.say(f"Thanks! The team will email you at {email} to find a time that works.")
+    reply.events.append(SlotSet("email_followup", None))
     return reply
 
 
@@ -328,6 +334,10 @@ class ActionOfferSlots(Action):
                 reply = Reply()
                 reply.say("Happy to set up a call. First, tell me a little about what you're looking for.")
                 return reply
+            if booked_meeting(visit.conversation) is not None:
+                reply = Reply()
+                reply.say(manage_text(visit=visit))
+                return reply
             after = None
             if intent == "other_times" and (until := tracker.get_slot("offered_until")):
                 try:
@@ -358,10 +368,13 @@ class ActionBookSlot(Action):
                 return reply
             form_email = tracker.get_slot("booking_email")
             if form_email == DECLINED:
-                reply.say(
-                    "No problem. You can pick a time again whenever you like; without an email I can't send "
-                    "the invitation, so I haven't booked anything."
-                )
+                if tracker.get_slot("email_followup"):
+                    reply.say("No problem. You're welcome to come back and book a call any time.")
+                else:
+                    reply.say(
+                        "No problem. You can pick a time again whenever you like; without an email I can't "
+                        "send the invitation, so I haven't booked anything."
+                    )
                 reply.events += [SlotSet("booking_email", None), SlotSet("email_followup", None)]
                 return reply
             choice = entity_choice
@@ -371,9 +384,7 @@ class ActionBookSlot(Action):
                 choice = tracker.get_slot("slot_choice")  # back from the email form
             email = (visit.lead.email if visit.lead else "") or form_email or ""
             if choice is None and tracker.get_slot("email_followup") and email:
-                reply.say(f"Thanks! The team will email you at {email} to find a time that works.")
-                reply.events.append(SlotSet("email_followup", None))
-                return reply
+                return followup_confirm(visit=visit, email=email)  # back from the email form
             if choice is None:
                 return offer_build(visit=visit, lead_in="Which time would you like? Pick one below.")
             if not email:
@@ -399,6 +410,27 @@ class ActionManageBooking(Action):
 
         dispatcher.utter_message(text=await _sync(act)())
         return []
+
+
+class ActionEmailFollowup(Action):
+    """Nobody was free and the visitor asked to be emailed: confirm, or ask for the email first."""
+
+    def name(self) -> str:
+        return "action_email_followup"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        def act() -> Reply:
+            visit = visit_load(public_id=tracker.sender_id, zone_slot=tracker.get_slot("timezone"))
+            if visit is None:
+                return Reply()
+            email = (visit.lead.email if visit.lead else "") or ""
+            if email:
+                return followup_confirm(visit=visit, email=email)
+            reply = Reply()
+            reply.events += [SlotSet("email_followup", True), FollowupAction("booking_email_form")]
+            return reply
+
+        return (await _sync(act)()).send(dispatcher)
 
 
 def email_from_text(text: str) -> str | None:

@@ -288,7 +288,7 @@ def _day_range(text: str, today: date, explicit: date | None) -> tuple[date, dat
     words = re.findall(r"[a-z]+", text)
     monday = today - timedelta(days=today.weekday())
     next_week = "next week" in text or "following week" in text
-    this_week = "this week" in text or "rest of the week" in text
+    this_week = any(phrase in text for phrase in ("this week", "rest of the week", "in the week", "end of the week"))
     weekdays = sorted({WEEKDAYS[w] for w in words if w in WEEKDAYS})
 
     if "day after tomorrow" in text:

@@ -12,7 +12,13 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from qualification.models import Lead
 from scheduling import slot_text as words
-from scheduling.actions import ActionBookSlot, ActionManageBooking, ActionOfferSlots, ValidateBookingEmailForm
+from scheduling.actions import (
+    ActionBookSlot,
+    ActionEmailFollowup,
+    ActionManageBooking,
+    ActionOfferSlots,
+    ValidateBookingEmailForm,
+)
 from scheduling.models import Meeting, SlotOffer
 from tests.factories import ConversationFactory
 from tests.scheduling.factories import LeadFactory, MeetingFactory, SalesRepFactory
@@ -242,20 +248,35 @@ async def test_other_times_continue_after_the_last_offer():
 async def test_nobody_free_offers_email_follow_up():
     conversation = await database_sync_to_async(ConversationFactory)(timezone="Europe/Berlin")
     lead = await database_sync_to_async(LeadFactory)(conversation=conversation, outcome=Lead.Outcome.QUALIFIED)
-    messages, events = await offer(conversation)  # no reps at all
-    text = "\n".join(m["text"] for m in messages)
-    assert "nobody on the team has a free slot" in text
-    assert f"email you at {lead.email}" in text
-    assert not any(m["buttons"] for m in messages)
+    [message], _ = await offer(conversation)  # no reps at all
+    assert "nobody on the team has a free slot" in message["text"]
+    assert message["buttons"] == [{"title": "Yes, email me", "payload": "/request_followup"}]
+    assert not await SlotOffer.objects.filter(conversation=conversation).aexists()
+
+    [confirmation], _ = await run(ActionEmailFollowup(), tracker(conversation, intent="request_followup"))
+    assert f"The team will email you at {lead.email}" in confirmation["text"]
     assert (await Lead.objects.aget(pk=lead.pk)).consent_email_followup
 
 
-async def test_nobody_free_without_email_asks_for_it():
+async def test_nobody_free_without_email_asks_for_it_then_confirms():
     conversation = await database_sync_to_async(ConversationFactory)(timezone="Europe/Berlin")
-    await database_sync_to_async(LeadFactory)(conversation=conversation, email="", outcome=Lead.Outcome.QUALIFIED)
-    messages, events = await offer(conversation)
-    assert "Leave your email" in messages[-1]["text"] or "leave your email" in messages[-1]["text"]
+    lead = await database_sync_to_async(LeadFactory)(
+        conversation=conversation, email="", outcome=Lead.Outcome.QUALIFIED
+    )
+    messages, events = await run(ActionEmailFollowup(), tracker(conversation, intent="request_followup"))
+    assert messages == []
     assert FollowupAction("booking_email_form") in events and SlotSet("email_followup", True) in events
+    await ValidateBookingEmailForm().validate_booking_email(
+        "grace@navy.example", CollectingDispatcher(), tracker(conversation), {}
+    )
+    [confirmation], _ = await run(
+        ActionBookSlot(),
+        tracker(conversation, text="grace@navy.example", booking_email="grace@navy.example", email_followup=True),
+    )
+    assert "The team will email you at grace@navy.example" in confirmation["text"]
+    stored = await Lead.objects.aget(pk=lead.pk)
+    assert stored.email == "grace@navy.example" and stored.consent_email_followup
+    assert not await Meeting.objects.filter(conversation=conversation).aexists()
 
 
 async def test_missing_email_is_asked_for_then_the_booking_is_made():
@@ -333,3 +354,6 @@ async def test_change_or_cancel_points_to_the_links():
     [pointer], _ = await run(ActionManageBooking(), tracker(conversation, intent="change_booking"))
     assert button["title"] in pointer["text"] and lead.email in pointer["text"]
     assert "/meetings/" in pointer["text"] and "reschedule or cancel" in pointer["text"]
+    # Typing a day after booking does not start a second booking: the same pointer.
+    [typed], _ = await offer(conversation, text="Friday", intent="time_preference")
+    assert typed["text"] == pointer["text"] and typed["buttons"] == []

@@ -461,10 +461,7 @@ class ValidateBookingEmailForm(FormValidationAction):
         text = value if isinstance(value, str) else ""
         email = email_from_text(text)
         if email is None:
-            if REFUSAL_RE.search(text) or (tracker.latest_message.get("intent") or {}).get("name") in {
-                "deny",
-                "goodbye",
-            }:
+            if REFUSAL_RE.search(text):
                 # Never trap the visitor in the form: a "no" ends it.
                 return {"booking_email": DECLINED}
             dispatcher.utter_message(

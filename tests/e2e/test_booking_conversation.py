@@ -89,3 +89,34 @@ async def test_a_qualified_visitor_books_a_meeting_in_their_zone(rasa_settings):
         await chat.settled()
     finally:
         await chat.close()
+
+
+async def test_typed_preference_then_email_form_then_booking(rasa_settings):
+    site = await acreate(SiteFactory)
+    chat = await Chat.open(site, timezone="Europe/Berlin")
+    try:
+        await chat.say_text("hi")
+        lead, rep = await qualified_lead_and_rep(chat.conversation_id)
+        await database_sync_to_async(Lead.objects.filter(pk=lead.pk).update)(email="")
+        await execute(rasa_settings.rasa_url, chat.conversation_id, "action_offer_slots")
+
+        [answer] = await chat.say("any afternoon next week")
+        assert answer["text"].startswith("Here's what's free next week"), answer["text"]
+        buttons = [b for b in answer["buttons"] if b["payload"].startswith("/choose_slot")]
+        assert buttons and all(b["title"].endswith("Berlin time") for b in buttons)
+        assert all(12 <= int(b["title"].split(", ")[1][:2]) < 17 for b in buttons)
+
+        button = buttons[-1]
+        ask = await chat.say_text(button["payload"])
+        assert "Which email address should the invitation go to?" in ask
+        assert not await Meeting.objects.filter(conversation__public_id=chat.conversation_id).aexists()
+        assert "doesn't look like an email" in await chat.say_text("it's grace at navy")
+        confirmation = await chat.say_text("grace@navy.example")
+        assert f"You're booked: {button['title']} with Rita Rep" in confirmation
+
+        meeting = await Meeting.objects.aget(conversation__public_id=chat.conversation_id)
+        assert meeting.visitor_email == "grace@navy.example" and meeting.rep_id == rep.pk
+        assert (await Lead.objects.aget(pk=lead.pk)).email == "grace@navy.example"
+        await chat.settled()
+    finally:
+        await chat.close()

@@ -133,6 +133,7 @@ def offer_build(
     after: datetime | None = None,
     exclude: tuple[int, datetime] | None = None,
     lead_in: str = "",
+    intro: str = "",
     now: datetime | None = None,
 ) -> Reply:
     """Find times for the visitor, record the offer, and word it (buttons in the visitor's zone)."""
@@ -147,9 +148,9 @@ def offer_build(
         return [s for s in found if exclude is None or (s.rep_id, s.start) != exclude]
 
     preference = words.parse_preference(text, now=now, zone=zone) if text else None
-    preference_text = ""
+    # What the visitor typed is kept with the offer, understood or not (analytics reads both).
+    preference_text = text if intent == "time_preference" else ""
     if preference is not None:
-        preference_text = text
         end = preference.end.astimezone(timezone.utc) if preference.end else None
         matching = [s for s in find(start=preference.start, end=end, limit=WIDE_LIMIT) if preference.matches(s.start)]
         if matching:
@@ -180,7 +181,7 @@ def offer_build(
                 "“Thursday afternoon”. These are the next free times:"
             )
         else:
-            intro = words.offer_intro(zone=zone, zone_is_fallback=visit.zone_is_fallback, count=len(slots))
+            intro = intro or words.offer_intro(zone=zone, zone_is_fallback=visit.zone_is_fallback, count=len(slots))
 
     if not slots:
         return nobody_free(visit=visit, reply=reply)
@@ -235,6 +236,20 @@ def choice_from_text(*, visit: Visit, text: str) -> str | None:
     return f"{slot['rep']}|{slot['start']}"
 
 
+def _zone_words(visit: Visit) -> str:
+    return "in UTC, as I don't know your time zone" if visit.zone_is_fallback else f"in {words.zone_label(visit.zone)}"
+
+
+def was_offered(*, visit: Visit, choice: words.SlotChoice) -> bool:
+    """Only times this chat was shown can be booked from it (a forged payload picks no rep).
+
+    Checked in Python: the embedded SQLite default has no JSON containment lookup.
+    """
+    wanted = {"rep": choice.rep_id, "start": choice.start.isoformat()}
+    offers = SlotOffer.objects.filter(conversation=visit.conversation).values_list("slots", flat=True)
+    return any(wanted in slots for slots in offers)
+
+
 def confirmation_text(meeting: Meeting, *, zone: str, again: bool) -> str:
     when = words.slot_text(meeting.start, zone)
     minutes = int((meeting.end - meeting.start).total_seconds() // 60)
@@ -250,7 +265,19 @@ def book(*, visit: Visit, choice_value: str | None, email: str, now: datetime | 
     reply = Reply()
     choice = words.slot_choice_parse(choice_value)
     if choice is None:
-        return offer_build(visit=visit, lead_in="Sorry, I couldn't read which time you picked.", now=now)
+        return offer_build(
+            visit=visit,
+            lead_in="Sorry, I couldn't read which time you picked.",
+            intro=f"Here are the free times ({_zone_words(visit)}):",
+            now=now,
+        )
+    if not was_offered(visit=visit, choice=choice):
+        return offer_build(
+            visit=visit,
+            lead_in="Sorry, that isn't one of the times I offered you.",
+            intro=f"Here are the free times ({_zone_words(visit)}):",
+            now=now,
+        )
     lead = visit.lead
     try:
         booking = services.meeting_book(
@@ -274,8 +301,11 @@ def book(*, visit: Visit, choice_value: str | None, email: str, now: datetime | 
             reply.events += [SlotSet("booking_email", None), FollowupAction("booking_email_form")]
             return reply
         if error.code in {"slot_taken", "slot_unavailable"}:
-            lead_in = MESSAGES[error.code].split(".")[0] + ". Here are the next free times:"
-            return offer_build(visit=visit, exclude=(choice.rep_id, choice.start), lead_in=lead_in, now=now)
+            lead_in = MESSAGES[error.code].split(".")[0] + "."
+            intro = f"Here are the next free times ({_zone_words(visit)}):"
+            return offer_build(
+                visit=visit, exclude=(choice.rep_id, choice.start), lead_in=lead_in, intro=intro, now=now
+            )
         reply.say(error.message)
         return reply
     meeting = Meeting.objects.select_related("rep").get(pk=booking.meeting.pk)
@@ -386,7 +416,7 @@ class ActionBookSlot(Action):
             if choice is None and tracker.get_slot("email_followup") and email:
                 return followup_confirm(visit=visit, email=email)  # back from the email form
             if choice is None:
-                return offer_build(visit=visit, lead_in="Which time would you like? Pick one below.")
+                return offer_build(visit=visit, intro=f"Which of these times would you like ({_zone_words(visit)})?")
             if not email:
                 reply.events += [SlotSet("slot_choice", choice), FollowupAction("booking_email_form")]
                 return reply

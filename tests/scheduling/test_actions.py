@@ -176,16 +176,16 @@ async def test_slot_taken_says_so_and_offers_the_next_ones():
 
     assert not await Meeting.objects.filter(conversation=conversation).aexists()
     text = "\n".join(m["text"] for m in messages)
-    assert "someone just booked that time" in text
+    assert "someone just booked that time" in text and "Here are the next free times (in Berlin time):" in text
     new_buttons = [b for m in messages for b in slot_buttons(m)]
     assert 3 <= len(new_buttons) <= 5 and button["payload"] not in {b["payload"] for b in new_buttons}
     assert await SlotOffer.objects.filter(conversation=conversation).acount() == 2
 
 
-async def test_a_forged_time_is_refused_by_the_service():
+async def test_a_forged_time_is_refused():
     conversation, _, (rep,) = await qualified_visit(zone="Europe/Berlin")
     await offer(conversation)
-    # Saturday 03:00 Berlin time: outside the rep's hours, whatever the button said.
+    # Saturday 02:00 UTC: never offered, outside the rep's hours, whatever the payload says.
     today = django_timezone.now().astimezone(UTC).date()
     saturday = today + timedelta(days=(5 - today.weekday()) % 7 + 7)
     forged = f"{rep.pk}|{datetime(saturday.year, saturday.month, saturday.day, 2, 0, tzinfo=UTC).isoformat()}"
@@ -199,8 +199,23 @@ async def test_a_forged_time_is_refused_by_the_service():
         ),
     )
     assert not await Meeting.objects.filter(conversation=conversation).aexists()
-    assert "can't be booked" in messages[0]["text"]
+    assert "isn't one of the times I offered" in messages[0]["text"]
     assert slot_buttons(messages[-1])
+
+
+async def test_an_offered_time_that_became_unbookable_is_refused_by_the_service():
+    conversation, _, (rep,) = await qualified_visit(zone="Europe/Berlin")
+    [offered], _ = await offer(conversation)
+    button = slot_buttons(offered)[0]
+    # The rep's hours change between the offer and the click: meeting_book re-checks.
+    await database_sync_to_async(rep.working_hours.all().delete)()
+    messages, _ = await run(
+        ActionBookSlot(),
+        tracker(conversation, text=button["payload"], intent="choose_slot", entities=choice_entity(button["payload"])),
+    )
+    assert not await Meeting.objects.filter(conversation=conversation).aexists()
+    assert messages[0]["text"] == "That time can't be booked any more."
+    assert "nobody on the team has a free slot" in messages[1]["text"]  # the rep has no hours left
 
 
 async def test_preference_is_answered_with_matching_times():
@@ -234,6 +249,8 @@ async def test_unreadable_preference_still_offers_times():
     await offer(conversation)
     [message], _ = await offer(conversation, text="whenever suits the moon", intent="time_preference")
     assert "couldn't tell which day or time" in message["text"] and slot_buttons(message)
+    latest = await SlotOffer.objects.filter(conversation=conversation).order_by("-id").afirst()
+    assert latest.preference_text == "whenever suits the moon"
 
 
 async def test_other_times_continue_after_the_last_offer():

@@ -160,25 +160,24 @@ def offer_build(
             everything = find(limit=WIDE_LIMIT)
             nearest = words.nearest_first([s.start for s in everything], preference)[:OFFER_LIMIT]
             slots = sorted((s for s in everything if s.start in nearest), key=lambda s: s.start)[:OFFER_LIMIT]
-            intro = words.no_match_text(preference)
-            if visit.zone_is_fallback:
-                intro += " (times in UTC, as I don't know your time zone)"
+            intro = words.no_match_text(preference, zone=zone, zone_is_fallback=visit.zone_is_fallback)
     elif after is not None:
         later = find(start=after + timedelta(minutes=1), limit=WIDE_LIMIT)
         slots = spread(in_visitor_day(later, zone), limit=OFFER_LIMIT, zone=zone)
         if slots:
             intro = (
-                "Here are some later times (you can also type a day or time that suits you, like “Thursday afternoon”):"
+                f"Here are some later times ({_zone_words(visit)}). You can also type a day or time that suits "
+                "you, like “Thursday afternoon”:"
             )
         else:
             slots = find(limit=OFFER_LIMIT)
-            intro = "There are no later free times, so here are the earliest ones again:"
+            intro = f"There are no later free times, so here are the earliest ones again ({_zone_words(visit)}):"
     else:
         slots = find(limit=OFFER_LIMIT)
         if text and intent == "time_preference" and not text.startswith("/"):
             intro = (
                 "Sorry, I couldn't tell which day or time you meant. You can type something like "
-                "“Thursday afternoon”. These are the next free times:"
+                f"“Thursday afternoon”. These are the next free times ({_zone_words(visit)}):"
             )
         else:
             intro = intro or words.offer_intro(zone=zone, zone_is_fallback=visit.zone_is_fallback, count=len(slots))

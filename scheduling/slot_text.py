@@ -388,8 +388,9 @@ def nearest_first(starts: list[datetime], preference: Preference) -> list[dateti
     return sorted(starts, key=lambda moment: (distance(moment), moment))
 
 
-def no_match_text(preference: Preference) -> str:
-    return f"Nobody on the team is free {preference.description}. These are the nearest times:"
+def no_match_text(preference: Preference, *, zone: str, zone_is_fallback: bool) -> str:
+    zone_words = "UTC, as I don't know your time zone" if zone_is_fallback else zone_label(zone)
+    return f"Nobody on the team is free {preference.description}. These are the nearest times (in {zone_words}):"
 
 
 def match_intro(preference: Preference, *, zone: str, zone_is_fallback: bool) -> str:

@@ -238,7 +238,7 @@ async def test_preference_without_a_free_time_gets_the_nearest_ones_and_a_clear_
     # The rep works Monday to Friday.
     [message], _ = await offer(conversation, text="Saturday morning", intent="time_preference")
     assert message["text"].startswith("Nobody on the team is free on Saturday")
-    assert "nearest times" in message["text"]
+    assert "nearest times (in Berlin time)" in message["text"]
     buttons = slot_buttons(message)
     assert 3 <= len(buttons) <= 5
     assert all(start_of(b).astimezone(words.zoneinfo.ZoneInfo("Europe/Berlin")).weekday() < 5 for b in buttons)
@@ -258,7 +258,7 @@ async def test_other_times_continue_after_the_last_offer():
     [first], events = await offer(conversation)
     until = next(e["value"] for e in events if e["name"] == "offered_until")
     [later], _ = await offer(conversation, text="/other_times", intent="other_times", offered_until=until)
-    assert slot_buttons(later)
+    assert slot_buttons(later) and "later times (in Berlin time)" in later["text"]
     assert all(start_of(b) > datetime.fromisoformat(until) for b in slot_buttons(later))
 
 

@@ -187,5 +187,8 @@ def test_nearest_first_and_no_match_wording():
         datetime(2026, 11, 26, 9, tzinfo=UTC),
     ]
     assert words.nearest_first(starts, pref)[0] == datetime(2026, 11, 26, 9, tzinfo=UTC)
-    assert words.no_match_text(pref) == "Nobody on the team is free on Friday 27 Nov. These are the nearest times:"
+    assert (
+        words.no_match_text(pref, zone="Europe/Berlin", zone_is_fallback=False)
+        == "Nobody on the team is free on Friday 27 Nov. These are the nearest times (in Berlin time):"
+    )
     assert pref.start - NOW.astimezone(pref.start.tzinfo) == timedelta(days=3, hours=15)

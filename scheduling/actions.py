@@ -20,7 +20,6 @@ from datetime import datetime, time, timedelta, timezone
 from typing import Any
 
 from channels.db import database_sync_to_async
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils import timezone as django_timezone
@@ -36,6 +35,7 @@ from scheduling import selectors, services
 from scheduling import slot_text as words
 from scheduling.errors import MESSAGES, SchedulingError
 from scheduling.models import Meeting, SlotOffer
+from scheduling.notifications import manage_url
 
 OFFER_LIMIT = 5
 # A typed preference or "Other times" filters a wider list down to what was asked for.
@@ -322,12 +322,6 @@ def booked_meeting(conversation: Conversation) -> Meeting | None:
     )
 
 
-def manage_link(meeting: Meeting) -> str:
-    from scheduling.tokens import meeting_token
-
-    return f"{settings.PUBLIC_BASE_URL.rstrip('/')}/meetings/{meeting_token(meeting)}/"
-
-
 def manage_text(*, visit: Visit) -> str:
     meeting = booked_meeting(visit.conversation)
     if meeting is None:
@@ -335,7 +329,7 @@ def manage_text(*, visit: Visit) -> str:
     when = words.slot_text(meeting.start, visit.zone)
     return (
         f"Your meeting is {when} with {meeting.rep.name}. To reschedule or cancel, use the links in the "
-        f"invitation we sent to {meeting.visitor_email}, or open this page: {manage_link(meeting)}"
+        f"invitation we sent to {meeting.visitor_email}, or open this page: {manage_url(meeting)}"
     )
 
 

@@ -1,6 +1,7 @@
 """Scheduling's bot actions on built trackers, on the real test database."""
 
 import json
+import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -20,6 +21,7 @@ from scheduling.actions import (
     ValidateBookingEmailForm,
 )
 from scheduling.models import Meeting, SlotOffer
+from scheduling.tokens import meeting_from_token
 from tests.factories import ConversationFactory
 from tests.scheduling.factories import LeadFactory, MeetingFactory, SalesRepFactory
 
@@ -370,7 +372,10 @@ async def test_change_or_cancel_points_to_the_links():
     await run(ActionBookSlot(), tracker(conversation, intent="choose_slot", entities=choice_entity(button["payload"])))
     [pointer], _ = await run(ActionManageBooking(), tracker(conversation, intent="change_booking"))
     assert button["title"] in pointer["text"] and lead.email in pointer["text"]
-    assert "/meetings/" in pointer["text"] and "reschedule or cancel" in pointer["text"]
+    assert "reschedule or cancel" in pointer["text"]
+    token = re.search(r"/meetings/([^/\s]+)/", pointer["text"]).group(1)
+    meeting = await Meeting.objects.aget(conversation=conversation)
+    assert (await database_sync_to_async(meeting_from_token)(token)).pk == meeting.pk
     # Typing a day after booking does not start a second booking: the same pointer.
     [typed], _ = await offer(conversation, text="Friday", intent="time_preference")
     assert typed["text"] == pointer["text"] and typed["buttons"] == []

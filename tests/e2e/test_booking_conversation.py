@@ -34,7 +34,23 @@ async def execute(rasa_url: str, conversation_id: str, action: str) -> list[dict
     url = f"{rasa_url}/conversations/{conversation_id}/execute"
     body = await asyncio.to_thread(post_json, url, {"name": action})
     await asyncio.to_thread(post_json, url, {"name": "action_listen"})
+    await store_bot_messages(conversation_id, body["messages"])
     return body["messages"]
+
+
+@database_sync_to_async
+def store_bot_messages(conversation_id: str, messages: list[dict]) -> None:
+    """Keep what the bot said as the consumer would, so its buttons count as offered ones."""
+    from chatbot.models import Conversation, Message
+
+    conversation = Conversation.objects.get(public_id=conversation_id)
+    for message in messages:
+        Message.objects.create(
+            conversation=conversation,
+            sender=Message.Sender.BOT,
+            text=message.get("text") or "",
+            buttons=[{"title": b["title"], "payload": b["payload"]} for b in message.get("buttons") or []],
+        )
 
 
 @database_sync_to_async

@@ -25,7 +25,7 @@ from qualification.models import (
     ScoringPolicy,
     field_choices,
 )
-from qualification.scoring import lead_decide, lead_score, reason_label, rule_set_current
+from qualification.scoring import lead_decide, reason_label, rule_set_current, score_with
 
 # The facts a conversation collects, in the order sales reads them.
 FACT_FIELDS = (
@@ -99,7 +99,7 @@ class LeadDecisionInline(admin.TabularInline):
 @admin.register(Lead)
 class LeadAdmin(admin.ModelAdmin):
     list_display = (
-        "__str__",
+        "company",
         "email",
         "company_size",
         "authority",
@@ -141,6 +141,14 @@ class LeadAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # a lead exists because a conversation happened
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        read_only = {"show_save": False, "show_save_and_continue": False, "show_save_and_add_another": False}
+        return super().change_view(request, object_id, form_url, {**read_only, **(extra_context or {})})
+
+    @admin.display(description="Company", ordering="company_name")
+    def company(self, lead: Lead) -> str:
+        return lead.company_name or "-"
 
     @admin.display(description="Decided at", ordering="decided_at")
     def decided(self, lead: Lead) -> str:
@@ -184,28 +192,39 @@ class LeadAdmin(admin.ModelAdmin):
 
     @admin.action(description="Re-score with current rules", permissions=["change"])
     def rescore_with_current_rules(self, request: HttpRequest, queryset: QuerySet[Lead]):
-        """Show each lead's recorded decision next to what the current rules say; decide only on confirm."""
+        """Show each lead's recorded decision next to what the current rules say; decide only on confirm.
+
+        The confirmation carries the previewed rule-set version: if marketing changed the rules in
+        between, nothing is decided and the new preview is shown instead.
+        """
+        rule_set = rule_set_current()
         if request.POST.get("confirm") == "yes":
-            changed = 0
-            for lead in queryset:
-                before = lead.outcome
-                lead = lead_decide(lead=lead, trigger=f"admin re-score by {request.user}")
-                changed += lead.outcome != before
+            if request.POST.get("version") == rule_set.version:
+                changed = 0
+                for lead in queryset:
+                    before = lead.outcome
+                    lead = lead_decide(lead=lead, trigger=f"admin re-score by {request.user}")
+                    changed += lead.outcome != before
+                self.message_user(
+                    request,
+                    f"Re-scored {queryset.count()} lead(s) with rule set {rule_set.version}; "
+                    f"{changed} changed outcome. Earlier decisions stay in each lead's decision history.",
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(request.get_full_path())
             self.message_user(
                 request,
-                f"Re-scored {queryset.count()} lead(s) with rule set {rule_set_current().version}; "
-                f"{changed} changed outcome. Earlier decisions stay in each lead's decision history.",
-                messages.SUCCESS,
+                "The rules changed since the preview, so nothing was re-scored. Check the new preview and confirm again.",
+                messages.WARNING,
             )
-            return HttpResponseRedirect(request.get_full_path())
-        previews = [(lead, lead_score(lead=lead)) for lead in queryset]
+        previews = [(lead, score_with(lead=lead, rule_set=rule_set)) for lead in queryset]
         context = {
             **self.admin_site.each_context(request),
             "title": "Re-score leads with the current rules?",
             "opts": self.model._meta,
             "previews": previews,
             "queryset": queryset,
-            "version": rule_set_current().version,
+            "version": rule_set.version,
             "action_checkbox_name": ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "admin/qualification/lead/rescore_confirmation.html", context)

@@ -112,7 +112,9 @@ def test_rescore_action_previews_and_changes_nothing_until_confirmed(admin_clien
     assert "Re-score leads with the current rules?" in preview
     assert "Qualified (95)" in preview and "Nurture (95)" in preview
 
-    response = admin_client.post(LEADS_URL, {**selected, "confirm": "yes"}, follow=True)
+    response = admin_client.post(
+        LEADS_URL, {**selected, "confirm": "yes", "version": rule_set_current().version}, follow=True
+    )
 
     decided_lead.refresh_from_db()
     assert decided_lead.outcome == Lead.Outcome.NURTURE
@@ -232,3 +234,31 @@ def test_rule_form_lists_the_allowed_values(admin_client):
 )
 def test_other_admin_lists_render(admin_client, decided_lead, name):
     assert admin_client.get(reverse(f"admin:qualification_{name}")).status_code == 200
+
+
+def test_rescore_confirmed_after_the_rules_changed_decides_nothing(admin_client, decided_lead):
+    ScoringPolicy(qualify_at=100).save()
+    previewed = rule_set_current().version
+    ScoringPolicy(qualify_at=40).save()  # marketing edits while the preview is open
+
+    text = page(
+        admin_client.post(
+            LEADS_URL,
+            {
+                "action": "rescore_with_current_rules",
+                ACTION_CHECKBOX_NAME: [decided_lead.pk],
+                "confirm": "yes",
+                "version": previewed,
+            },
+        )
+    )
+
+    assert "The rules changed since the preview, so nothing was re-scored." in text
+    assert "Qualified (95)" in text and f"rule set <strong>{rule_set_current().version}</strong>" in text
+    assert LeadDecision.objects.filter(lead=decided_lead).count() == 1
+
+
+def test_lead_change_page_has_no_save_button(admin_client, decided_lead):
+    text = page(admin_client.get(reverse("admin:qualification_lead_change", args=[decided_lead.pk])))
+
+    assert 'name="_save"' not in text and 'name="_continue"' not in text

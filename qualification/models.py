@@ -211,6 +211,12 @@ class QualificationRule(models.Model):
                 )
             elif not unknown:
                 self.value = ", ".join(normalised)
+        elif self.field == "country" and self.operator != self.Operator.CONTAINS:
+            bad = [value for value in values if not (len(value) == 2 and value.isalpha())]
+            if bad:
+                errors["value"] = f"Countries are two-letter ISO codes (DE, US, GB): “{', '.join(bad)}” is not one."
+            else:
+                self.value = ", ".join(value.upper() for value in values)
         if self.effect == self.Effect.POINTS and self.points == 0:
             errors["points"] = "An “add points” rule needs points (positive or negative)."
         elif self.effect != self.Effect.POINTS and self.points != 0:

@@ -178,7 +178,7 @@ def test_rule_add_saves_a_valid_rule_with_a_default_reason_text(admin_client):
 
     assert response.status_code == 302
     rule = QualificationRule.objects.get(field="country")
-    assert (rule.value, rule.reason_text, rule.points) == ("de, at", "country is one of de, at", -5)
+    assert (rule.value, rule.reason_text, rule.points) == ("DE, AT", "country is one of DE, AT", -5)
 
 
 def test_rule_changelist_edits_points_and_validates(admin_client):

@@ -485,3 +485,11 @@ def test_reason_text_defaults_to_the_rule_in_words():
 
     assert rule.reason_text == "company size ≥ 20"
     assert Reason(rule_id=rule.pk, text=rule.reason_text, points=20, effect="points").label == "+20 company size ≥ 20"
+
+
+def test_country_takes_iso_codes_and_stores_them_upper_case():
+    assert "two-letter ISO codes" in rule_errors(field="country", operator=Op.ONE_OF, value="DE, Germany")["value"][0]
+
+    rule = QualificationRuleFactory(field="country", operator=Op.ONE_OF, value="de, at", points=5)
+
+    assert rule.value == "DE, AT"

@@ -6,6 +6,7 @@ what would change and asks for confirmation; editing rules never touches recorde
 """
 
 from datetime import datetime
+from urllib.parse import urlencode
 
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
@@ -295,8 +296,14 @@ class ScoringPolicyAdmin(admin.ModelAdmin):
 class RuleSetVersionAdmin(admin.ModelAdmin):
     list_display = ("version", "qualify_at", "rule_count", "created")
     search_fields = ("version",)
-    fields = ("version", "qualify_at", "created", "rules_table")
+    fields = ("version", "qualify_at", "created", "leads", "rules_table")
     readonly_fields = fields
+
+    @admin.display(description="Leads")
+    def leads(self, snapshot: RuleSetVersion) -> str:
+        url = reverse("admin:qualification_lead_changelist") + "?" + urlencode({"rule_set_version": snapshot.version})
+        count = Lead.objects.filter(rule_set_version=snapshot.version).count()
+        return format_html('<a href="{}">{} lead(s) currently decided with this version</a>', url, count)
 
     @admin.display(description="Created at", ordering="created_at")
     def created(self, snapshot: RuleSetVersion) -> str:

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from qualification.models import (
     NUMERIC_FIELDS,
+    SCORABLE_FIELDS,
     Lead,
     LeadDecision,
     QualificationRule,
@@ -28,6 +29,7 @@ from qualification.models import (
     ScoringPolicy,
 )
 
+SCORABLE = dict(SCORABLE_FIELDS)
 Operator = QualificationRule.Operator
 Effect = QualificationRule.Effect
 
@@ -109,7 +111,9 @@ def rule_set_snapshot(*, rule_set: RuleSet) -> RuleSetVersion:
 def rule_matches(*, rule: dict, lead: Lead) -> bool:
     """Does one rule (a snapshot dict) match the lead's facts? Never raises on missing or odd data."""
     operator = rule["operator"]
-    fact = getattr(lead, rule["field"], None)
+    if rule["field"] not in SCORABLE:
+        return False
+    fact = getattr(lead, rule["field"])
     if isinstance(fact, str):
         fact = fact.strip()
     empty = fact is None or fact == ""

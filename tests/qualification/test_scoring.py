@@ -100,6 +100,7 @@ def test_rule_broken_behind_admins_back_does_not_match_or_crash(no_rules):
     QualificationRule.objects.create(field="company_size", operator=Op.GTE, value="many", points=10)
     QualificationRule.objects.create(field="no_such_field", operator=Op.EQUALS, value="x", points=10)
     QualificationRule.objects.create(field="industry", operator=Op.GTE, value="5", points=10)
+    QualificationRule.objects.create(field="conversation", operator=Op.IS_SET, value="", points=10)
 
     assert lead_score(lead=LeadFactory.build(company_size=500, industry="Software")).reasons == []
 

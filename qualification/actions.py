@@ -151,8 +151,12 @@ class ValidateQualificationForm(FormValidationAction):
             return parsing.parse_timeline(text, asked=True) is not None
         if requested == "company_size" and intent in {"nlu_fallback", "out_of_scope", "deny"}:
             return parsing.parse_company_size(text, asked=True) is not None
-        if requested in FREE_TEXT and intent in {"nlu_fallback", "out_of_scope", "greet", "thanks"}:
-            return len(text.split()) <= 6 and intent in {"nlu_fallback", "out_of_scope"}
+        if requested in FREE_TEXT and intent in {"nlu_fallback", "out_of_scope", "greet", "thanks", "chitchat"}:
+            # "Dana Kim" or "Initech" read as noise or small talk by the NLU: a short reply is the answer,
+            # but gibberish is not a job title.
+            if len(text.split()) > 5 or parsing.SMALL_TALK.search(text.strip()):
+                return False
+            return parsing.looks_like_title(text) if requested == "role" else True
         return False
 
 

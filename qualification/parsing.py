@@ -64,6 +64,12 @@ SOLO = re.compile(
     r"\b(just me|only me|it'?s me|myself|me alone|solo|one[- ]man|one[- ]person|just myself|i work alone|freelancer|sole trader|solopreneur)\b",
     re.I,
 )
+# In passing (not answering the size question) only unambiguous phrases count: "Solo Consulting" is a name.
+SOLO_IN_PASSING = re.compile(
+    r"\b(just me|only me|one[- ]man (?:band|show|company)|one[- ]person (?:company|business|team)|just myself|"
+    r"i work alone|solopreneur|sole trader)\b",
+    re.I,
+)
 PEOPLE = r"(?:people|persons?|employees|staff|folks|heads|headcount|fte'?s?|reps|sellers|users|strong|person|seats|-person|-people|-strong)"
 NUM = r"(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)\s*(?:(k|m|thousand|hundred|million)\b)?"
 RANGE = re.compile(rf"{NUM}\s*(?:-|–|to|and)\s*{NUM}", re.I)
@@ -137,7 +143,7 @@ def parse_company_size(text: str, *, asked: bool = False) -> Size | None:
     if asked:
         size = _size_in(text)
     else:
-        if SOLO.search(text):
+        if SOLO_IN_PASSING.search(text):
             return Size(1, 1)
         m = SIZE_CONTEXT.search(text)
         size = _size_in(m.group(0)) if m else None
@@ -212,6 +218,17 @@ def authority_for_role(role: str) -> str:
 NOT_AN_ANSWER = re.compile(
     r"^(no|not|nope|why|what|how|idk|i don'?t|i'?d rather|rather|skip|none|nothing|n/?a|dunno|pass|hmm+|ok|okay|yes|sure)\b",
     re.I,
+)
+
+
+def looks_like_title(text: str) -> bool:
+    return bool(
+        DECISION_MAKER.search(text) or INFLUENCER.search(text) or RESEARCHER.search(text) or STUDENT.search(text)
+    )
+
+
+SMALL_TALK = re.compile(
+    r"^(hi|hey|hello|thanks|thank you|thx|cheers|bye|lol|haha|cool|ok|okay|yes|no|sure|nope)\b", re.I
 )
 
 

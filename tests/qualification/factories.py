@@ -1,4 +1,7 @@
+import importlib
+
 import factory
+from django.apps import apps
 
 from qualification.models import Lead, QualificationRule
 from tests.factories import ConversationFactory
@@ -33,3 +36,11 @@ class QualificationRuleFactory(factory.django.DjangoModelFactory):
         rule.full_clean()
         rule.save()
         return rule
+
+
+def install_default_rules() -> None:
+    """The shipped rule set and policy, as the data migration creates them (a no-op when rules exist).
+
+    Transactional tests flush the migration's rows, so tests that rely on the defaults install them.
+    """
+    importlib.import_module("qualification.migrations.0004_default_rules").add_defaults(apps, None)

@@ -6,9 +6,15 @@ from django.urls import reverse
 
 from qualification.models import Lead, LeadDecision, QualificationRule, RuleSetVersion, ScoringPolicy
 from qualification.scoring import lead_decide, rule_set_current
-from tests.qualification.factories import LeadFactory
+from tests.qualification.factories import LeadFactory, install_default_rules
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def default_rules(db):
+    install_default_rules()
+
 
 LEADS_URL = reverse("admin:qualification_lead_changelist")
 RULES_URL = reverse("admin:qualification_qualificationrule_changelist")

@@ -3,9 +3,15 @@ from django.core.exceptions import ValidationError
 
 from qualification.models import Lead, LeadDecision, QualificationRule, RuleSetVersion, ScoringPolicy
 from qualification.scoring import Reason, lead_decide, lead_score, rule_set_current
-from tests.qualification.factories import LeadFactory, QualificationRuleFactory
+from tests.qualification.factories import LeadFactory, QualificationRuleFactory, install_default_rules
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def default_rules(db):
+    install_default_rules()
+
 
 Op = QualificationRule.Operator
 Effect = QualificationRule.Effect

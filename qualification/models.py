@@ -65,7 +65,8 @@ class Lead(models.Model):
     raw = models.JSONField(default=dict, blank=True)
     score = models.IntegerField(default=0)
     outcome = models.CharField(max_length=20, choices=Outcome.choices, default=Outcome.INCOMPLETE, db_index=True)
-    # [{"rule": id, "text": "company size ≥ 20", "points": 20, "effect": "points", "knockout": false}, ...]
+    # [{"rule": id, "text": "company size ≥ 20", "points": 20, "effect": "points",
+    #   "field": "company_size", "knockout": false}, ...]
     # in rule order, written only by qualification.scoring.lead_decide (see LeadDecision for history)
     reasons = models.JSONField(default=list, blank=True)
     rule_set_version = models.CharField(max_length=64, blank=True)

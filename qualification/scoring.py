@@ -42,6 +42,7 @@ class Reason:
     text: str
     points: int
     effect: str  # QualificationRule.Effect value: "points", "knockout" or "nurture"
+    field: str = ""  # the Lead field the rule looked at, e.g. "company_size" (to pick a fitting reply)
 
     @property
     def knockout(self) -> bool:
@@ -53,7 +54,7 @@ class Reason:
         return reason_label(self.as_dict())
 
     def as_dict(self) -> dict:
-        """The JSON shape stored in Lead.reasons: {"rule", "text", "points", "effect", "knockout"}."""
+        """The JSON shape stored in Lead.reasons: {"rule", "text", "points", "effect", "field", "knockout"}."""
         data = asdict(self)
         return {"rule": data.pop("rule_id"), **data, "knockout": self.knockout}
 
@@ -169,6 +170,7 @@ def score_with(*, lead: Lead, rule_set: RuleSet) -> Score:
             text=rule["reason_text"],
             points=rule["points"] if rule["effect"] == Effect.POINTS else 0,
             effect=rule["effect"],
+            field=rule["field"],
         )
         for rule in rule_set.rules
         if rule_matches(rule=rule, lead=lead)

@@ -13,6 +13,8 @@ DEFAULT_RULES = [
     (12, "visitor_type", "eq", "job_seeker", "knockout", 0, "job seeker"),
     (13, "visitor_type", "eq", "competitor", "knockout", 0, "competitor"),
     (14, "visitor_type", "eq", "vendor", "knockout", 0, "vendor pitching"),
+    # Not new business: the bot sends existing customers to their account team instead of booking sales.
+    (15, "visitor_type", "eq", "customer", "knockout", 0, "existing customer"),
     (20, "company_size", "lt", "10", "knockout", 0, "company size under 10 (too small)"),
     (21, "company_size", "gte", "20", "points", 20, "company size ≥ 20"),
     (22, "company_size", "gte", "200", "points", 15, "company size ≥ 200"),

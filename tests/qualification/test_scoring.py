@@ -231,8 +231,22 @@ def test_lead_decide_stores_score_outcome_reasons_and_version(small_rule_set):
     assert (lead.score, lead.outcome) == (50, Lead.Outcome.QUALIFIED)
     rule_ids = list(QualificationRule.objects.filter(order__in=[3, 4]).order_by("order").values_list("pk", flat=True))
     assert lead.reasons == [
-        {"rule": rule_ids[0], "text": "company size ≥ 20", "points": 20, "effect": "points", "knockout": False},
-        {"rule": rule_ids[1], "text": "decision maker", "points": 30, "effect": "points", "knockout": False},
+        {
+            "rule": rule_ids[0],
+            "text": "company size ≥ 20",
+            "points": 20,
+            "effect": "points",
+            "field": "company_size",
+            "knockout": False,
+        },
+        {
+            "rule": rule_ids[1],
+            "text": "decision maker",
+            "points": 30,
+            "effect": "points",
+            "field": "authority",
+            "knockout": False,
+        },
     ]
     assert lead.rule_set_version == rule_set_current().version
     assert lead.decided_at is not None
@@ -358,6 +372,7 @@ def test_default_rules_disqualify_a_6_person_company():
 
     assert score.outcome == Lead.Outcome.DISQUALIFIED
     assert labels(score)[0] == "knockout: company size under 10 (too small)"
+    assert score.reasons[0].field == "company_size"
 
 
 @pytest.mark.parametrize(
@@ -367,6 +382,7 @@ def test_default_rules_disqualify_a_6_person_company():
         ({"visitor_type": "job_seeker"}, Lead.Outcome.DISQUALIFIED, "knockout: job seeker"),
         ({"visitor_type": "competitor", "company_size": 80}, Lead.Outcome.DISQUALIFIED, "knockout: competitor"),
         ({"visitor_type": "vendor"}, Lead.Outcome.DISQUALIFIED, "knockout: vendor pitching"),
+        ({"visitor_type": "customer", "company_size": 500}, Lead.Outcome.DISQUALIFIED, "knockout: existing customer"),
         ({"authority": "student"}, Lead.Outcome.DISQUALIFIED, "knockout: student (authority)"),
         # Influencer at a 50-person company planning for next half-year: 20 + 15 + 15 = 50, exactly qualifies.
         (
@@ -426,7 +442,7 @@ def test_default_rules_reasons_for_a_nurtured_browser():
 
 def test_default_policy_qualifies_at_50():
     assert ScoringPolicy.current().qualify_at == 50
-    assert QualificationRule.objects.filter(active=True).count() == 18
+    assert QualificationRule.objects.filter(active=True).count() == 19
 
 
 # --- rule validation ----------------------------------------------------------------------------------

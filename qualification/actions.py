@@ -47,6 +47,7 @@ DIGRESSIONS = {
     "deny",
 }
 UNDERSTOOD_DIGRESSIONS = DIGRESSIONS - {"out_of_scope", "nlu_fallback", "affirm", "deny"}
+NEVER_AN_ANSWER = {"stop", "goodbye", "request_human", "request_email_followup", "why_ask", "bot_challenge"}
 # Free-text questions: a short reply is the answer even when the NLU had no idea what it was.
 FREE_TEXT = {"need", "role", "company_name", "name"}
 
@@ -151,9 +152,12 @@ class ValidateQualificationForm(FormValidationAction):
             return parsing.parse_timeline(text, asked=True) is not None
         if requested == "company_size" and intent in {"nlu_fallback", "out_of_scope", "deny"}:
             return parsing.parse_company_size(text, asked=True) is not None
-        if requested in FREE_TEXT and intent in {"nlu_fallback", "out_of_scope", "greet", "thanks", "chitchat"}:
-            # "Dana Kim" or "Initech" read as noise or small talk by the NLU: a short reply is the answer,
-            # but gibberish is not a job title.
+        if intent.startswith("faq_"):
+            # "Northwind Traders" may read as a product question; a real question gets answered.
+            return requested in {"company_name", "name"} and text[:1].isupper() and len(text.split()) <= 3
+        if requested in FREE_TEXT and intent not in NEVER_AN_ANSWER:
+            # "Dana Kim" or "Brightside Advisory" read as noise, small talk or "yes" by the NLU: a short
+            # reply is the answer, but gibberish is not a job title.
             if len(text.split()) > 5 or parsing.SMALL_TALK.search(text.strip()):
                 return False
             return parsing.looks_like_title(text) if requested == "role" else True

@@ -161,7 +161,8 @@ DECISION_MAKER = re.compile(
 )
 INFLUENCER = re.compile(
     r"\b(manager|lead|team lead|revops|rev ops|sales ops|operations|ops|admin|administrator|engineer|"
-    r"account executive|ae|sdr|bdr|rep|representative|specialist|coordinator|architect|senior|sr)\b",
+    r"account executive|ae|sdr|bdr|rep|representative|specialist|coordinator|architect|senior|sr|"
+    r"sales|marketing|finance|revenue|growth|partnerships|procurement|customer success|enablement)\b",
     re.I,
 )
 RESEARCHER = re.compile(r"\b(analyst|researcher|consultant|advisor|intern|associate|writer|journalist)\b", re.I)
@@ -750,7 +751,7 @@ def facts_from_message(
     role = role_from_text(text)
     if not role and "role" in by_type and requested != "company_name":
         role = clean_role(_entity_text(text, by_type["role"]))
-    if not role and requested == "role":
+    if not role and requested == "role" and looks_like_title(text):
         role = clean_role(text)
     if role and plausible_role(role):
         authority = authority_for_role(role)

@@ -184,6 +184,25 @@ async def test_a_digression_is_rejected_then_the_form_resumes_with_the_same_ques
     assert resumed == [SlotSet("requested_slot", "company_size")] and said == []
 
 
+async def test_a_short_answer_read_as_yes_or_noise_is_taken_as_the_company(conversation, default_rules):
+    known = {"need": "x", "role": "founder"}
+    events, said = await run(
+        validate, tracker(conversation, "Brightside Advisory", "affirm", requested="company_name", slots=known)
+    )
+    assert slot_events(events)["company_name"] == "Brightside Advisory" and said == []
+
+
+async def test_gibberish_is_not_a_job_title(conversation, default_rules):
+    events, said = await run(
+        validate, tracker(conversation, "qwxz blorf zzkt vrrp", requested="role", slots={"need": "x"})
+    )
+    assert "role" not in slot_events(events) and said == ["utter_didnt_get"]
+    rejected, _ = await run(
+        validate, tracker(conversation, "qwxz blorf", "nlu_fallback", requested="role", slots={"need": "x"})
+    )
+    assert rejected == []  # not an answer: the off-topic rule takes it
+
+
 async def test_a_student_ends_the_form_at_once(conversation, default_rules):
     events, _ = await run(validate, tracker(conversation, "I'm a student doing research", active=False))
     assert slot_events(events)["visitor_type"] == "student"

@@ -331,7 +331,7 @@ def parse_timeline(text: str, *, today: dt.date | None = None, asked: bool = Fal
                 "quarter": amount * 3,
                 "year": amount * 12,
             }[unit]
-            months = int(round(months))
+            months = min(int(round(months)), 120)
             return Timeline(months, stage_for_months(months))
     if re.search(r"\bnext (?:month)\b", t):
         return Timeline(1, "immediate")

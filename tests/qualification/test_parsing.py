@@ -58,6 +58,10 @@ def test_timeline_maps_to_months_and_buying_stage(text, months, stage):
     assert parsing.parse_timeline(text, today=TODAY) == parsing.Timeline(months, stage)
 
 
+def test_absurd_timelines_are_capped_at_ten_years():
+    assert parsing.parse_timeline("in 5000 years", today=TODAY) == parsing.Timeline(120, "future")
+
+
 def test_not_sure_is_a_timeline_only_when_the_timeline_was_asked():
     assert parsing.parse_timeline("not sure yet", today=TODAY) is None
     assert parsing.parse_timeline("not sure yet", today=TODAY, asked=True).stage == "browsing"

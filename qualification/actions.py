@@ -214,9 +214,8 @@ def exit_response(lead: Lead) -> str:
         return by_type[lead.visitor_type]
     if lead.authority == Lead.Authority.STUDENT:
         return "utter_disqualified_student"
-    if lead.company_size is not None and any("small" in str(r.get("text", "")) for r in lead.reasons):
-        return "utter_disqualified_small"
-    if lead.company_size is not None and lead.company_size < 10:
+    knocked_out_by = {r.get("field") for r in lead.reasons if r.get("knockout")}
+    if "company_size" in knocked_out_by or (lead.company_size is not None and lead.company_size < 10):
         return "utter_disqualified_small"
     return "utter_disqualified_generic"
 

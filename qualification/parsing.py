@@ -684,6 +684,12 @@ def mentions_need(text: str) -> bool:
 
 # ---------------------------------------------------------------- one message -> facts
 
+EXISTING_CUSTOMER = re.compile(
+    r"\b(already a customer|existing customer|current customer|already (?:use|using|pay for) (?:northwind|your (?:product|tool))|"
+    r"we(?:'re| are) (?:a )?customers?(?: of yours)?|our (?:northwind )?(?:account|subscription|license) (?:is|has))\b",
+    re.I,
+)
+
 # The form's questions, in the order a good SDR asks them.
 QUESTIONS = ("need", "role", "company_name", "company_size", "timeline", "budget", "name", "email")
 KNOCKOUT_VISITOR_TYPES = {"student", "job_seeker", "competitor", "vendor", "customer"}
@@ -808,8 +814,10 @@ def facts_from_message(
     if name:
         take("name", name, {"name": name}, "name")
 
-    # who is this? (job seekers and vendors by intent; a buyer as soon as they tell us anything)
-    if intent == "job_seeking":
+    # who is this? (job seekers and vendors by intent, customers by what they say; else a buyer)
+    if EXISTING_CUSTOMER.search(text):
+        out.slots["visitor_type"] = out.facts["visitor_type"] = "customer"
+    elif intent == "job_seeking":
         out.slots["visitor_type"] = out.facts["visitor_type"] = "job_seeker"
     elif intent == "vendor_pitch":
         out.slots["visitor_type"] = out.facts["visitor_type"] = "vendor"

@@ -250,6 +250,7 @@ async def test_decide_nurtures_a_late_buyer_and_asks_for_consent(conversation, d
         ("I'm a student doing research", "inform", "utter_disqualified_student"),
         ("are you hiring?", "job_seeking", "utter_disqualified_job_seeker"),
         ("we offer SEO services", "vendor_pitch", "utter_disqualified_vendor"),
+        ("we're already a customer and need better forecasting", "describe_need", "utter_disqualified_customer"),
     ],
 )
 async def test_decide_gives_each_knockout_a_useful_exit(conversation, default_rules, text, intent, response):

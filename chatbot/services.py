@@ -236,3 +236,8 @@ def conversation_set_timezone(*, public_id: str, timezone_name: str) -> bool:
     if not cleaned:
         return False
     return Conversation.objects.filter(public_id=public_id).update(timezone=cleaned) == 1
+
+
+def conversation_request_handoff(*, public_id: str) -> bool:
+    """The visitor asked for a person: flag the conversation for the team (admin lists it)."""
+    return Conversation.objects.filter(public_id=public_id).update(handoff_requested=True) == 1

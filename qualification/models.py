@@ -1,3 +1,4 @@
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from chatbot.models import Conversation
@@ -64,7 +65,9 @@ class Lead(models.Model):
     raw = models.JSONField(default=dict, blank=True)
     score = models.IntegerField(default=0)
     outcome = models.CharField(max_length=20, choices=Outcome.choices, default=Outcome.INCOMPLETE, db_index=True)
-    # [{"rule": id, "text": "company size ≥ 20", "points": 20, "knockout": false}, ...]
+    # [{"rule": id, "text": "company size ≥ 20", "points": 20, "effect": "points",
+    #   "field": "company_size", "knockout": false}, ...]
+    # in rule order, written only by qualification.scoring.lead_decide (see LeadDecision for history)
     reasons = models.JSONField(default=list, blank=True)
     rule_set_version = models.CharField(max_length=64, blank=True)
     consent_email_followup = models.BooleanField(default=False)
@@ -75,3 +78,228 @@ class Lead(models.Model):
 
     def __str__(self) -> str:
         return self.company_name or self.email or f"Lead {self.pk}"
+
+
+# Lead fields marketing may write rules on. Numeric ones take ≥ ≤ > <; the rest compare as text.
+NUMERIC_FIELDS = ("company_size", "timeline_months", "budget_amount")
+SCORABLE_FIELDS = (
+    ("visitor_type", "Visitor type"),
+    ("company_size", "Company size (people)"),
+    ("authority", "Authority"),
+    ("role", "Role / job title"),
+    ("buying_stage", "Buying stage"),
+    ("timeline_months", "Timeline (months)"),
+    ("budget", "Budget"),
+    ("budget_amount", "Budget amount"),
+    ("industry", "Industry"),
+    ("country", "Country (ISO code)"),
+    ("use_case", "Use case"),
+    ("email_flag", "Email flag"),
+    ("email", "Email address"),
+    ("company_name", "Company name"),
+    ("need_text", "Need (visitor's words)"),
+)
+# Fields with a closed set of values: a rule naming any other value is rejected in clean().
+FIELD_VALUES = {
+    "visitor_type": Lead.VisitorType,
+    "authority": Lead.Authority,
+    "buying_stage": Lead.BuyingStage,
+    "budget": Lead.Budget,
+    "email_flag": (("free_mail", "Free mail"), ("disposable", "Disposable")),
+}
+
+
+def field_choices(field: str) -> list[tuple[str, str]]:
+    """(value, label) pairs a rule on this field may name; empty for open text and numbers."""
+    values = FIELD_VALUES.get(field)
+    if values is None:
+        return []
+    pairs = values.choices if hasattr(values, "choices") else values
+    return [(value, label) for value, label in pairs if value]
+
+
+class QualificationRule(models.Model):
+    """One marketing-editable rule: "when <lead field> <operator> <value>, <effect>"."""
+
+    class Operator(models.TextChoices):
+        EQUALS = "eq", "equals"
+        NOT_EQUALS = "ne", "does not equal"
+        ONE_OF = "in", "is one of"
+        NOT_ONE_OF = "not_in", "is not one of"
+        GTE = "gte", "≥"
+        LTE = "lte", "≤"
+        GT = "gt", ">"
+        LT = "lt", "<"
+        CONTAINS = "contains", "contains"
+        IS_SET = "is_set", "is set"
+        IS_EMPTY = "is_empty", "is empty"
+
+    class Effect(models.TextChoices):
+        POINTS = "points", "add points"
+        KNOCKOUT = "knockout", "knockout → disqualified"
+        NURTURE = "nurture", "nurture → at most nurture"
+
+    NUMERIC_OPERATORS = (Operator.GTE, Operator.LTE, Operator.GT, Operator.LT)
+    LIST_OPERATORS = (Operator.ONE_OF, Operator.NOT_ONE_OF)
+    VALUELESS_OPERATORS = (Operator.IS_SET, Operator.IS_EMPTY)
+
+    field = models.CharField(max_length=40, choices=SCORABLE_FIELDS)
+    operator = models.CharField(max_length=10, choices=Operator.choices)
+    value = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="A number for ≥ ≤ > <; comma-separated values for “is one of”; empty for “is set” / “is empty”.",
+    )
+    effect = models.CharField(max_length=10, choices=Effect.choices, default=Effect.POINTS)
+    points = models.IntegerField(default=0, help_text="Added to the score when the rule matches; may be negative.")
+    reason_text = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="What sales sees when the rule matches, e.g. “company size ≥ 20”. Filled in when left empty.",
+    )
+    active = models.BooleanField(default=True)
+    order = models.PositiveIntegerField(default=100, help_text="Rules run and are listed in this order.")
+
+    class Meta:
+        ordering = ("order", "id")
+
+    def __str__(self) -> str:
+        return self.reason_text or self.describe()
+
+    def values(self) -> list[str]:
+        """The rule's value(s), stripped; one entry unless the operator takes a list."""
+        if self.operator in self.LIST_OPERATORS:
+            return [part.strip() for part in self.value.split(",") if part.strip()]
+        return [self.value.strip()] if self.value.strip() else []
+
+    def describe(self) -> str:
+        """ "company size ≥ 20", "visitor type is one of student, job_seeker"."""
+        label = dict(SCORABLE_FIELDS).get(self.field, self.field).split(" (")[0].lower()
+        operator = self.Operator(self.operator).label if self.operator in self.Operator.values else self.operator
+        return " ".join(part for part in (label, operator, ", ".join(self.values())) if part)
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        if self.field not in dict(SCORABLE_FIELDS) or self.operator not in self.Operator.values:
+            return  # the field's own choice validation reports it
+        numeric_field = self.field in NUMERIC_FIELDS
+        values = self.values()
+        if self.operator in self.VALUELESS_OPERATORS:
+            if values:
+                errors["value"] = f"Leave the value empty for “{self.Operator(self.operator).label}”."
+        elif not values:
+            errors["value"] = f"“{self.Operator(self.operator).label}” needs a value."
+        elif self.operator in self.NUMERIC_OPERATORS and not numeric_field:
+            errors["operator"] = (
+                f"“{self.Operator(self.operator).label}” compares numbers, and {self.get_field_display()} "
+                f"is not a number. Numeric fields: {', '.join(NUMERIC_FIELDS)}."
+            )
+        elif self.operator == self.Operator.CONTAINS and numeric_field:
+            errors["operator"] = f"“contains” compares text, and {self.get_field_display()} is a number."
+        elif numeric_field:
+            bad = [value for value in values if not _is_int(value)]
+            if bad:
+                errors["value"] = f"{self.get_field_display()} is a number: “{', '.join(bad)}” is not a whole number."
+        elif choices := field_choices(self.field):
+            normalised, unknown = [], []
+            for value in values:
+                match = next((key for key, label in choices if value.casefold() in (key, label.casefold())), None)
+                (normalised if match else unknown).append(match or value)
+            if unknown and self.operator != self.Operator.CONTAINS:
+                allowed = ", ".join(f"{key} ({label})" for key, label in choices)
+                errors["value"] = (
+                    f"Unknown {self.get_field_display().lower()} value “{', '.join(unknown)}”. Use one of: {allowed}."
+                )
+            elif not unknown:
+                self.value = ", ".join(normalised)
+        elif self.field == "country" and self.operator != self.Operator.CONTAINS:
+            bad = [value for value in values if not (len(value) == 2 and value.isalpha())]
+            if bad:
+                errors["value"] = f"Countries are two-letter ISO codes (DE, US, GB): “{', '.join(bad)}” is not one."
+            else:
+                self.value = ", ".join(value.upper() for value in values)
+        if self.effect == self.Effect.POINTS and self.points == 0:
+            errors["points"] = "An “add points” rule needs points (positive or negative)."
+        elif self.effect != self.Effect.POINTS and self.points != 0:
+            errors["points"] = f"A {self.get_effect_display()} rule has no points; set 0 or use “add points”."
+        if errors:
+            raise ValidationError(errors)
+        if not self.reason_text.strip():
+            self.reason_text = self.describe()
+
+    def as_snapshot(self) -> dict:
+        """Everything that decides what the rule does; hashed into the rule-set version."""
+        return {
+            "id": self.pk,
+            "field": self.field,
+            "operator": self.operator,
+            "value": self.value,
+            "effect": self.effect,
+            "points": self.points,
+            "reason_text": self.reason_text,
+        }
+
+
+def _is_int(value: str) -> bool:
+    try:
+        int(value)
+    except ValueError:
+        return False
+    return True
+
+
+class ScoringPolicy(models.Model):
+    """The one scoring policy (a singleton, pk 1): how many points qualify a lead."""
+
+    qualify_at = models.IntegerField(
+        default=50, help_text="A lead with no knockout and no nurture rule qualifies at this many points or more."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "scoring policy"
+
+    def __str__(self) -> str:
+        return f"Qualify at {self.qualify_at} points"
+
+    def save(self, *args, **kwargs) -> None:
+        self.pk = 1  # a singleton: every save edits the one policy
+        super().save(*args, **kwargs)
+
+    @classmethod
+    def current(cls) -> "ScoringPolicy":
+        """The stored policy, or the unsaved default when none exists (reading never writes)."""
+        return cls.objects.filter(pk=1).first() or cls(pk=1)
+
+
+class RuleSetVersion(models.Model):
+    """The rules and threshold behind one version hash, kept so any past decision can be explained."""
+
+    version = models.CharField(max_length=64, unique=True)
+    rules = models.JSONField(default=list)
+    qualify_at = models.IntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("-created_at",)
+
+    def __str__(self) -> str:
+        return self.version
+
+
+class LeadDecision(models.Model):
+    """Every decision ever made on a lead; the Lead's score/outcome/reasons are the latest of these."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="decisions")
+    score = models.IntegerField()
+    outcome = models.CharField(max_length=20, choices=Lead.Outcome.choices)
+    reasons = models.JSONField(default=list)
+    rule_set_version = models.CharField(max_length=64)
+    decided_at = models.DateTimeField()
+    trigger = models.CharField(max_length=100, blank=True, help_text="What asked for it: the bot, or an admin re-score")
+
+    class Meta:
+        ordering = ("-decided_at", "-id")
+
+    def __str__(self) -> str:
+        return f"{self.get_outcome_display()} ({self.score}) at {self.decided_at:%Y-%m-%d %H:%M} UTC"

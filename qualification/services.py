@@ -24,3 +24,17 @@ def lead_record_facts(*, lead: Lead, facts: dict, raw: dict | None = None) -> Le
     lead.full_clean()
     lead.save()
     return lead
+
+
+def lead_record_for_conversation(*, public_id: str, facts: dict, raw: dict | None = None) -> Lead:
+    """What the bot calls each turn: the conversation's lead with these facts stored on it."""
+    lead = lead_for_conversation(public_id=public_id)
+    if not facts and not raw:
+        return lead
+    return lead_record_facts(lead=lead, facts=facts, raw=raw)
+
+
+def lead_set_email_consent(*, public_id: str, consent: bool) -> Lead:
+    """The visitor said yes (or no) to resources and follow-up by email."""
+    lead = lead_for_conversation(public_id=public_id)
+    return lead_record_facts(lead=lead, facts={"consent_email_followup": consent})

@@ -1,0 +1,318 @@
+"""The qualification actions on hand-built trackers: what they store, which events they return,
+and what the visitor is told."""
+
+import importlib
+
+import pytest
+from django.apps import apps as django_apps
+from rasa_sdk import Tracker
+from rasa_sdk.events import ActiveLoop, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from chatbot.models import Conversation
+from qualification import actions
+from qualification.models import Lead
+from tests.factories import ConversationFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+FORM = "qualification_form"
+ALL_FACTS = {
+    "need": "our forecasts are always wrong",
+    "role": "VP of Sales",
+    "company_name": "Acme",
+    "company_size": 300.0,
+    "timeline": "this quarter",
+    "budget": "has_budget",
+    "name": "Dana Kim",
+    "email": "dana@acme.io",
+}
+
+
+@pytest.fixture
+def default_rules(transactional_db):
+    """The shipped rule set (its data migration's rows are flushed between transactional tests)."""
+    importlib.import_module("qualification.migrations.0004_default_rules").add_defaults(django_apps, None)
+
+
+@pytest.fixture
+def conversation(transactional_db):
+    return ConversationFactory()
+
+
+def tracker(
+    conversation,
+    text="",
+    intent="inform",
+    *,
+    requested=None,
+    slots=None,
+    entities=None,
+    active=True,
+    previous_action="action_listen",
+):
+    events = [{"event": "action", "name": previous_action}]
+    if active:
+        events.append({"event": "action", "name": FORM})
+    return Tracker(
+        sender_id=str(conversation.public_id),
+        slots={"requested_slot": requested, **(slots or {})},
+        latest_message={
+            "text": text,
+            "intent": {"name": intent, "confidence": 0.9},
+            "entities": entities or [],
+        },
+        events=events,
+        paused=False,
+        followup_action=None,
+        active_loop={"name": FORM} if active else {},
+        latest_action_name=FORM if active else previous_action,
+    )
+
+
+async def run(action, tr):
+    dispatcher = CollectingDispatcher()
+    events = await action.run(dispatcher, tr, {})
+    return events, [m.get("response") or m.get("text") for m in dispatcher.messages]
+
+
+def lead_of(conversation) -> Lead:
+    return Lead.objects.get(conversation=conversation)
+
+
+def slot_events(events) -> dict:
+    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+
+validate = actions.ValidateQualificationForm()
+
+
+async def test_a_multi_fact_message_fills_every_fact_and_asks_only_what_is_missing(conversation, default_rules):
+    text = "I'm VP of Sales at a 300-person fintech and we need better forecasting this quarter"
+    events, said = await run(validate, tracker(conversation, text, "describe_need", active=False))
+    slots = slot_events(events)
+    assert slots["role"] == "VP of Sales" and slots["authority"] == "decision_maker"
+    assert slots["company_size"] == 300.0 and slots["industry"] == "fintech"
+    assert slots["buying_stage"] in {"immediate", "active"} and slots["use_case"] == "forecasting"
+    assert slots["requested_slot"] == "company_name"  # need, role, size, timeline are known
+    assert said == []
+    lead = await actions.db(lead_of)(conversation)
+    assert (lead.role, lead.authority, lead.company_size, lead.industry) == (
+        "VP of Sales",
+        "decision_maker",
+        300,
+        "fintech",
+    )
+    assert lead.need_text == text and lead.raw["company_size"] == text and lead.visitor_type == "prospect"
+
+
+async def test_company_size_answer_is_normalised_and_the_raw_range_kept(conversation, default_rules):
+    events, _ = await run(
+        validate, tracker(conversation, "50-100", requested="company_size", slots={"need": "x", "role": "CRO"})
+    )
+    assert slot_events(events)["company_size"] == 75.0
+    lead = await actions.db(lead_of)(conversation)
+    assert lead.company_size == 75 and lead.raw["company_size"] == "50-100"
+
+
+async def test_a_correction_updates_the_fact(conversation, default_rules):
+    known = {**ALL_FACTS, "email": None, "company_size": 200.0}
+    events, _ = await run(validate, tracker(conversation, "actually we're 500 people", requested="email", slots=known))
+    assert slot_events(events)["company_size"] == 500.0
+    assert slot_events(events)["requested_slot"] == "email"
+
+
+async def test_timeline_answer_sets_months_and_stage(conversation, default_rules):
+    events, _ = await run(
+        validate, tracker(conversation, "in 3 months", requested="timeline", slots={"need": "x", "role": "CRO"})
+    )
+    assert slot_events(events)["buying_stage"] == "active"
+    lead = await actions.db(lead_of)(conversation)
+    assert (lead.timeline_months, lead.buying_stage, lead.raw["timeline"]) == (3, "active", "in 3 months")
+
+
+async def test_yes_to_the_budget_question_is_an_answer_not_a_digression(conversation, default_rules):
+    events, _ = await run(validate, tracker(conversation, "yes", "affirm", requested="budget", slots={"need": "x"}))
+    assert slot_events(events)["budget"] == "has_budget"
+
+
+async def test_a_free_mail_address_is_kept_and_flagged(conversation, default_rules):
+    events, said = await run(
+        validate, tracker(conversation, "dana.kim@gmail.com", requested="email", slots={**ALL_FACTS, "email": None})
+    )
+    assert slot_events(events)["email"] == "dana.kim@gmail.com" and slot_events(events)["requested_slot"] is None
+    lead = await actions.db(lead_of)(conversation)
+    assert (lead.email, lead.email_flag) == ("dana.kim@gmail.com", "free_mail")
+
+
+async def test_an_invalid_email_is_rejected_with_a_hint(conversation, default_rules):
+    events, said = await run(
+        validate, tracker(conversation, "dana at acme", requested="email", slots={**ALL_FACTS, "email": None})
+    )
+    assert said == ["utter_invalid_email"]
+    assert "email" not in slot_events(events) and slot_events(events)["requested_slot"] == "email"
+    assert slot_events(events)["off_topic_streak"] == 1.0
+
+
+async def test_an_unusable_answer_is_re_asked_and_the_second_miss_offers_email_or_a_person(conversation, default_rules):
+    known = {"need": "x", "role": "CRO", "company_name": "Acme"}
+    first, said = await run(validate, tracker(conversation, "hmm whatever", requested="company_size", slots=known))
+    assert said == ["utter_didnt_get"] and slot_events(first)["requested_slot"] == "company_size"
+    second, said = await run(
+        validate,
+        tracker(conversation, "blah", requested="company_size", slots={**known, "off_topic_streak": 1.0}),
+    )
+    assert said == ["utter_offer_email_or_person"] and slot_events(second)["off_topic_streak"] == 2.0
+
+
+async def test_a_digression_is_rejected_then_the_form_resumes_with_the_same_question(conversation, default_rules):
+    known = {"need": "x", "role": "CRO", "company_name": "Acme"}
+    events, said = await run(
+        validate, tracker(conversation, "how much does it cost?", "faq_pricing", requested="company_size", slots=known)
+    )
+    assert events == [] and said == []  # the form rejects, a rule answers the question
+    resumed, said = await run(
+        validate,
+        tracker(
+            conversation,
+            "how much does it cost?",
+            "faq_pricing",
+            requested="company_size",
+            slots=known,
+            previous_action="utter_faq_pricing",
+        ),
+    )
+    assert resumed == [SlotSet("requested_slot", "company_size")] and said == []
+
+
+async def test_a_short_answer_read_as_yes_or_noise_is_taken_as_the_company(conversation, default_rules):
+    known = {"need": "x", "role": "founder"}
+    events, said = await run(
+        validate, tracker(conversation, "Brightside Advisory", "affirm", requested="company_name", slots=known)
+    )
+    assert slot_events(events)["company_name"] == "Brightside Advisory" and said == []
+
+
+async def test_gibberish_is_not_a_job_title(conversation, default_rules):
+    events, said = await run(
+        validate, tracker(conversation, "qwxz blorf zzkt vrrp", requested="role", slots={"need": "x"})
+    )
+    assert "role" not in slot_events(events) and said == ["utter_didnt_get"]
+    rejected, _ = await run(
+        validate, tracker(conversation, "qwxz blorf", "nlu_fallback", requested="role", slots={"need": "x"})
+    )
+    assert rejected == []  # not an answer: the off-topic rule takes it
+
+
+async def test_a_student_ends_the_form_at_once(conversation, default_rules):
+    events, _ = await run(validate, tracker(conversation, "I'm a student doing research", active=False))
+    assert slot_events(events)["visitor_type"] == "student"
+    assert slot_events(events)["requested_slot"] is None
+
+
+async def test_too_small_is_a_knockout_from_the_scoring_rules(conversation, default_rules):
+    events, _ = await run(
+        validate, tracker(conversation, "just me", requested="company_size", slots={"need": "x", "role": "founder"})
+    )
+    assert slot_events(events)["company_size"] == 1.0 and slot_events(events)["requested_slot"] is None
+
+
+async def test_a_demo_request_mid_form_is_noted_and_the_form_continues(conversation, default_rules):
+    events, said = await run(
+        validate, tracker(conversation, "can I book a demo?", "request_demo", requested="role", slots={"need": "x"})
+    )
+    assert said == ["utter_demo_noted"]
+    assert slot_events(events)["demo_requested"] is True and slot_events(events)["requested_slot"] == "role"
+
+
+async def test_decide_qualifies_a_good_lead(conversation, default_rules):
+    await run(validate, tracker(conversation, "I'm VP of Sales at Acme, 300 people, buying this quarter", active=False))
+    events, said = await run(actions.ActionQualificationDecide(), tracker(conversation, slots=ALL_FACTS, active=False))
+    assert SlotSet("qualification_outcome", "qualified") in events and said == ["utter_qualified_intro"]
+    lead = await actions.db(lead_of)(conversation)
+    assert lead.outcome == Lead.Outcome.QUALIFIED and lead.decided_at is not None and lead.reasons
+
+
+async def test_decide_nurtures_a_late_buyer_and_asks_for_consent(conversation, default_rules):
+    await run(validate, tracker(conversation, "I'm the CRO, 300 people, maybe next year", active=False))
+    events, said = await run(actions.ActionQualificationDecide(), tracker(conversation, slots=ALL_FACTS, active=False))
+    assert SlotSet("qualification_outcome", "nurture") in events and SlotSet("awaiting_consent", True) in events
+    assert said == ["utter_nurture_offer"]
+    consent, said = await run(
+        actions.ActionRecordFollowupConsent(), tracker(conversation, "yes please", "affirm", active=False)
+    )
+    assert said == ["utter_consent_thanks"] and consent == [SlotSet("awaiting_consent", False)]
+    assert (await actions.db(lead_of)(conversation)).consent_email_followup is True
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "response"),
+    [
+        ("I'm a student doing research", "inform", "utter_disqualified_student"),
+        ("are you hiring?", "job_seeking", "utter_disqualified_job_seeker"),
+        ("we offer SEO services", "vendor_pitch", "utter_disqualified_vendor"),
+        ("we're already a customer and need better forecasting", "describe_need", "utter_disqualified_customer"),
+    ],
+)
+async def test_decide_gives_each_knockout_a_useful_exit(conversation, default_rules, text, intent, response):
+    await run(validate, tracker(conversation, text, intent, active=False))
+    events, said = await run(actions.ActionQualificationDecide(), tracker(conversation, active=False))
+    assert SlotSet("qualification_outcome", "disqualified") in events and said == [response]
+
+
+async def test_decide_with_facts_missing_is_incomplete_without_scoring(conversation, default_rules):
+    events, said = await run(
+        actions.ActionQualificationDecide(), tracker(conversation, slots={"need": "x"}, active=False)
+    )
+    assert SlotSet("qualification_outcome", "incomplete") in events and said == ["utter_incomplete"]
+    lead = await actions.db(lead_of)(conversation)
+    assert lead.outcome == Lead.Outcome.INCOMPLETE and lead.decided_at is None
+
+
+async def test_stop_ends_the_form_and_keeps_the_facts(conversation, default_rules):
+    await run(validate, tracker(conversation, "I'm the CRO", requested="role", slots={"need": "x"}))
+    events, said = await run(
+        actions.ActionQualificationStop(), tracker(conversation, "I'd rather not say", "stop", requested="company_name")
+    )
+    assert events == [
+        ActiveLoop(None),
+        SlotSet("requested_slot", None),
+        SlotSet("qualification_outcome", "incomplete"),
+    ]
+    assert said == ["utter_stop_ack"]
+    assert (await actions.db(lead_of)(conversation)).role == "CRO"
+
+
+async def test_handoff_flags_the_conversation_and_offers_a_meeting_or_email(conversation, default_rules):
+    events, said = await run(
+        actions.ActionRequestHandoff(), tracker(conversation, "can I talk to a person?", "request_human")
+    )
+    assert said == ["utter_handoff"] and ActiveLoop(None) in events
+    assert (await actions.db(Conversation.objects.get)(pk=conversation.pk)).handoff_requested is True
+
+
+@pytest.mark.parametrize(
+    ("requested", "response"), [("company_size", "utter_why_company_size"), (None, "utter_why_generic")]
+)
+async def test_why_do_you_ask_explains_the_open_question(conversation, requested, response):
+    _, said = await run(actions.ActionExplainWhy(), tracker(conversation, "why?", "why_ask", requested=requested))
+    assert said == [response]
+
+
+async def test_email_follow_up_records_consent_and_narrows_the_form_to_the_address(conversation, default_rules):
+    events, said = await run(
+        actions.ActionFollowupByEmail(), tracker(conversation, "just email me", "request_email_followup")
+    )
+    assert SlotSet("continue_by_email", True) in events and said == ["utter_followup_ok"]
+    assert (await actions.db(lead_of)(conversation)).consent_email_followup is True
+    resumed, _ = await run(
+        validate,
+        tracker(
+            conversation,
+            "just email me",
+            "request_email_followup",
+            requested="role",
+            slots={"need": "x", "continue_by_email": True},
+            previous_action="action_followup_by_email",
+        ),
+    )
+    assert resumed[-1] == SlotSet("requested_slot", "email")

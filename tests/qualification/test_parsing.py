@@ -1,0 +1,216 @@
+"""The parsers that turn what a visitor typed into lead facts."""
+
+import datetime as dt
+
+import pytest
+
+from qualification import parsing
+
+TODAY = dt.date(2026, 11, 25)  # Q4
+
+
+@pytest.mark.parametrize(
+    ("text", "asked", "value", "low", "high"),
+    [
+        ("about 200 people", True, 200, 200, None),
+        ("50-100", True, 75, 50, 100),
+        ("just me", True, 1, 1, None),
+        ("a few thousand", True, 3000, 3000, None),
+        ("a couple hundred", True, 200, 200, None),
+        ("2-3k people", True, 2500, 2000, 3000),
+        ("~1,200 employees", False, 1200, 1200, None),
+        ("I'm VP of Sales at a 300-person fintech and we need something before Q3", False, 300, 300, None),
+        ("actually we're 500 people", False, 500, 500, None),
+        ("team of 40 reps", False, 40, 40, None),
+        ("twenty", True, 20, 20, None),
+    ],
+)
+def test_company_size_is_normalised(text, asked, value, low, high):
+    size = parsing.parse_company_size(text, asked=asked)
+    assert (size.value, size.low, size.high) == (value, low, high)
+
+
+@pytest.mark.parametrize("text", ["we need it in 3 months", "before Q3", "our forecasts are wrong", ""])
+def test_numbers_without_people_are_not_a_company_size_unless_asked(text):
+    assert parsing.parse_company_size(text) is None
+
+
+def test_size_question_rejects_text_with_no_number():
+    assert parsing.parse_company_size("no idea, why?", asked=True) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "months", "stage"),
+    [
+        ("asap", 0, "immediate"),
+        ("this quarter", 1, "immediate"),
+        ("in 3 months", 3, "active"),
+        ("within six months", 6, "planning"),
+        ("by March", 4, "planning"),
+        ("next quarter", 4, "planning"),
+        ("before Q3", 8, "future"),
+        ("next year", 12, "future"),
+        ("just looking", None, "browsing"),
+        ("just exploring for now", None, "browsing"),
+    ],
+)
+def test_timeline_maps_to_months_and_buying_stage(text, months, stage):
+    assert parsing.parse_timeline(text, today=TODAY) == parsing.Timeline(months, stage)
+
+
+def test_absurd_timelines_are_capped_at_ten_years():
+    assert parsing.parse_timeline("in 5000 years", today=TODAY) == parsing.Timeline(120, "future")
+
+
+def test_not_sure_is_a_timeline_only_when_the_timeline_was_asked():
+    assert parsing.parse_timeline("not sure yet", today=TODAY) is None
+    assert parsing.parse_timeline("not sure yet", today=TODAY, asked=True).stage == "browsing"
+
+
+@pytest.mark.parametrize(
+    ("role", "authority"),
+    [
+        ("VP of Sales", "decision_maker"),
+        ("CRO", "decision_maker"),
+        ("Head of Revenue Operations", "decision_maker"),
+        ("founder", "decision_maker"),
+        ("sales manager", "influencer"),
+        ("account executive", "influencer"),
+        ("data analyst", "researcher"),
+        ("MBA student", "student"),
+        ("student doing research", "student"),
+    ],
+)
+def test_role_maps_to_authority(role, authority):
+    assert parsing.authority_for_role(role) == authority
+
+
+def test_role_is_found_in_passing_and_cleaned_when_asked():
+    assert parsing.role_from_text("I'm VP of Sales at a 300-person fintech") == "VP of Sales"
+    assert parsing.role_from_text("I'm a student doing research") == "student"
+    assert parsing.role_from_text("we need better forecasts") == ""
+    assert parsing.clean_role("I'm the CRO") == "CRO"
+    assert parsing.clean_role("I am a data analyst at Acme") == "data analyst"
+    assert not parsing.plausible_role("not telling you")
+
+
+@pytest.mark.parametrize(
+    ("text", "status", "amount"),
+    [
+        ("yes we have budget", "has_budget", None),
+        ("budget is approved", "has_budget", None),
+        ("around $20k a year", "range", 20000),
+        ("10-20k", "range", 10000),
+        ("50,000 USD", "range", 50000),
+        ("not sure", "not_sure", None),
+        ("no budget yet", "none", None),
+        ("yes", "has_budget", None),
+        ("no", "none", None),
+    ],
+)
+def test_budget_answers(text, status, amount):
+    assert parsing.parse_budget(text, asked=True) == parsing.Budget(status, amount)
+
+
+def test_budget_needs_money_words_when_not_asked():
+    assert parsing.parse_budget("not sure yet") is None
+    assert parsing.parse_budget("we have budget approved for this").status == "has_budget"
+
+
+@pytest.mark.parametrize(
+    ("text", "address", "flag"),
+    [
+        ("dana@acme.io", "dana@acme.io", ""),
+        ("sure, it's Dana.Kim@Gmail.com", "Dana.Kim@gmail.com", "free_mail"),
+        ("x@mailinator.com", "x@mailinator.com", "disposable"),
+    ],
+)
+def test_email_is_validated_and_flagged_not_rejected(text, address, flag):
+    assert parsing.parse_email(text) == parsing.Email(address, flag)
+
+
+@pytest.mark.parametrize("text", ["not an email", "dana@", "@acme.io", "dana at acme dot io"])
+def test_bad_emails_are_not_taken(text):
+    assert parsing.parse_email(text) is None
+
+
+def test_names():
+    assert parsing.parse_name("Dana Kim", asked=True) == "Dana Kim"
+    assert parsing.parse_name("my name is Priya") == "Priya"
+    assert parsing.parse_name("I'm dana from Acme", asked=True) == "Dana"
+    assert parsing.parse_name("why do you need that?", asked=True) is None
+    assert parsing.parse_name("Dana Kim") is None  # a bare name counts only as an answer
+
+
+def test_company_names():
+    assert parsing.company_from_text("I work at Acme Corp") == "Acme Corp"
+    assert parsing.company_from_text("VP Sales at Globex, 200 people") == "Globex"
+    assert parsing.company_from_text("we need something before Q3") == ""
+    assert parsing.company_from_text("I'm at a 300-person fintech") == ""
+    assert parsing.clean_company("we're called Initech") == "Initech"
+    assert parsing.clean_company("I'd rather not say") is None
+    assert parsing.visitor_type_for_company("Clari") == "competitor"
+
+
+def test_industry_and_use_case():
+    assert parsing.industry_from_text("a 300-person fintech") == "fintech"
+    assert parsing.industry_from_text("is it secure?") == ""
+    assert parsing.use_case_from_text("our forecasts are always wrong") == "forecasting"
+    assert parsing.use_case_from_text("we want to know which deals will close") == "deal_scoring"
+    assert parsing.use_case_from_text("no visibility into our pipeline") == "pipeline_analytics"
+
+
+def test_one_message_fills_several_facts():
+    extraction = parsing.facts_from_message(
+        text="I'm VP of Sales at a 300-person fintech and we need better forecasting this quarter",
+        intent="describe_need",
+        entities=[],
+        requested=None,
+        known={},
+        today=TODAY,
+    )
+    assert extraction.slots == {
+        "need": "I'm VP of Sales at a 300-person fintech and we need better forecasting this quarter",
+        "use_case": "forecasting",
+        "role": "VP of Sales",
+        "authority": "decision_maker",
+        "company_size": 300.0,
+        "industry": "fintech",
+        "timeline": "I'm VP of Sales at a 300-person fintech and we need better forecasting this quarter",
+        "buying_stage": "immediate",
+        "visitor_type": "prospect",
+    }
+    assert extraction.facts["timeline_months"] == 1 and extraction.facts["company_size"] == 300
+    assert extraction.raw["company_size"].startswith("I'm VP of Sales")
+
+
+def test_free_text_only_answers_the_question_asked():
+    as_answer = parsing.facts_from_message(
+        text="Contoso", intent="inform", entities=[], requested="company_name", known={"need": "x"}
+    )
+    assert as_answer.slots["company_name"] == "Contoso"
+    in_passing = parsing.facts_from_message(
+        text="Contoso", intent="inform", entities=[], requested="role", known={"need": "x"}
+    )
+    assert "company_name" not in in_passing.slots
+
+
+def test_a_range_keeps_its_raw_text():
+    extraction = parsing.facts_from_message(
+        text="50-100", intent="inform", entities=[], requested="company_size", known={"need": "x"}
+    )
+    assert extraction.facts["company_size"] == 75 and extraction.raw == {"company_size": "50-100"}
+
+
+def test_a_student_is_marked_as_such():
+    extraction = parsing.facts_from_message(
+        text="I'm a student doing research", intent="inform", entities=[], requested=None, known={}
+    )
+    assert extraction.facts["authority"] == "student" and extraction.facts["visitor_type"] == "student"
+
+
+def test_a_bad_email_answer_is_flagged_invalid():
+    extraction = parsing.facts_from_message(
+        text="dana at acme", intent="inform", entities=[], requested="email", known={"need": "x"}
+    )
+    assert extraction.invalid == "email" and "email" not in extraction.slots

@@ -1,0 +1,107 @@
+"""The whole product in one chat: a visitor qualifies, picks a time, and the meeting lands on the rep's
+real CalDAV calendar, with an invitation to the visitor and a briefing to the rep.
+
+Everything is real: the consumer, the Rasa server on the trained model, the action endpoint in the web
+process (which books and, with eager Celery, writes the calendar and sends the emails), Radicale, and
+PostgreSQL. Emails are read from the files Django's file backend writes in the web server's log folder.
+"""
+
+import importlib
+
+import pytest
+from channels.db import database_sync_to_async
+from django.apps import apps as django_apps
+from icalendar import Calendar
+
+from qualification.models import Lead
+from scheduling.models import Meeting
+from tests.e2e.chat import Chat
+from tests.factories import SiteFactory, acreate
+from tests.scheduling.conftest import RadicaleServer, connect_rep_calendar
+from tests.scheduling.factories import SalesRepFactory
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+VISITOR_EMAIL = "dana.kim@globex-fintech.com"
+
+
+@pytest.fixture
+def radicale(tmp_path):
+    server = RadicaleServer(tmp_path / "radicale")
+    server.start()
+    yield server
+    server.stop()
+
+
+@database_sync_to_async
+def rep_with_calendar(radicale):
+    importlib.import_module("qualification.migrations.0004_default_rules").add_defaults(django_apps, None)
+    rep = SalesRepFactory(name="Rita Rep", email="rita@northwind.example", min_notice_minutes=60)
+    return connect_rep_calendar(radicale, rep)
+
+
+@database_sync_to_async
+def booked(conversation_id):
+    meetings = list(Meeting.objects.select_related("lead", "rep").filter(conversation__public_id=conversation_id))
+    lead = Lead.objects.get(conversation__public_id=conversation_id)
+    return meetings, lead
+
+
+def slot_buttons(frames: list[dict]) -> list[dict]:
+    return [b for f in frames for b in f.get("buttons") or [] if b["payload"].startswith("/choose_slot")]
+
+
+def calendar_of(message) -> Calendar:
+    part = next(p for p in message.walk() if p.get_content_type() == "text/calendar")
+    return Calendar.from_ical(part.get_payload(decode=True))
+
+
+async def test_a_visitor_qualifies_books_and_the_meeting_reaches_calendar_and_inboxes(rasa_settings, radicale):
+    rep_calendar = await rep_with_calendar(radicale)
+    site = await acreate(SiteFactory)
+    chat = await Chat.open(site, timezone="America/New_York")
+    try:
+        await chat.say_text("hi")
+        await chat.say_text("I'm VP of Sales at a 300-person fintech and we need better forecasting this quarter")
+        await chat.say_text("Globex")
+        await chat.say_text("yes, we have budget approved")
+        await chat.say_text("Dana Kim")
+        offer = await chat.say(VISITOR_EMAIL)
+        buttons = slot_buttons(offer)
+        assert 3 <= len(buttons) <= 5, offer
+        assert all(b["title"].endswith("New York time") for b in buttons)
+
+        chosen = buttons[1]
+        confirmation = await chat.say_text(chosen["payload"])
+        assert f"You're booked: {chosen['title']} with Rita Rep" in confirmation
+        assert VISITOR_EMAIL in confirmation
+        # A second press of the same button (double click, retried frame) re-confirms, nothing more.
+        assert chosen["title"] in await chat.say_text(chosen["payload"])
+    finally:
+        await chat.close()
+
+    meetings, lead = await booked(chat.conversation_id)
+    assert lead.outcome == Lead.Outcome.QUALIFIED and lead.company_name == "Globex"
+    assert len(meetings) == 1
+    meeting = meetings[0]
+    assert (meeting.rep_id, meeting.lead_id, meeting.visitor_email) == (rep_calendar.rep.pk, lead.pk, VISITOR_EMAIL)
+    assert meeting.visitor_timezone == "America/New_York"
+    assert meeting.sync_state == Meeting.SyncState.SYNCED, meeting.sync_error
+
+    # The rep's real calendar holds the event, under the meeting's stable UID and at its time.
+    events = [e.icalendar_component for e in await database_sync_to_async(rep_calendar.events)()]
+    assert [str(e["uid"]) for e in events] == [meeting.calendar_uid]
+    assert events[0]["dtstart"].dt == meeting.start
+
+    emails = rasa_settings.sent_emails()
+    to_visitor = [m for m in emails if VISITOR_EMAIL in m["To"]]
+    to_rep = [m for m in emails if "rita@northwind.example" in m["To"]]
+    assert len(to_visitor) == 1 and len(to_rep) == 1
+    invitation = calendar_of(to_visitor[0])
+    assert str(invitation["method"]) == "REQUEST"
+    [event] = invitation.walk("VEVENT")
+    assert str(event["uid"]) == meeting.calendar_uid and event["dtstart"].dt == meeting.start
+    briefing = to_rep[0].get_body(preferencelist=("plain",)).get_content()
+    for expected in ("Dana Kim", "Globex", lead.need_text, f"{lead.score}", "Berlin"):
+        assert expected in briefing, expected
+    # The transcript shows the pressed button as the visitor saw it.
+    assert chosen["title"] in briefing

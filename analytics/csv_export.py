@@ -24,6 +24,7 @@ from django.http import StreamingHttpResponse
 from django.urls import path
 from django.utils import timezone
 from django.utils.html import strip_tags
+from django.utils.text import capfirst
 
 CSV_CHUNK_SIZE = 2000
 
@@ -100,7 +101,7 @@ class CSVExportMixin:
 
     def _csv_for(self, request, changelist, queryset) -> StreamingHttpResponse:
         columns = self._csv_columns(changelist)
-        header = [strip_tags(str(label_for_field(name, self.model, self))) for name in columns]
+        header = [capfirst(strip_tags(str(label_for_field(name, self.model, self)))) for name in columns]
         if self.csv_export_max_rows:
             queryset = queryset[: self.csv_export_max_rows]
         empty = self.get_empty_value_display()
@@ -117,8 +118,8 @@ class CSVExportMixin:
             field, attr, value = lookup_field(name, obj, self)
         except (AttributeError, ObjectDoesNotExist):
             return ""
-        if value is None:
-            return ""
+        if value is None or value == "":
+            return ""  # the screen shows the empty-value dash; a CSV cell stays empty
         if field is None:
             if getattr(attr, "boolean", False) or isinstance(value, bool):
                 return csv_cell(bool(value))

@@ -173,42 +173,55 @@ def funnel(scope: Scope) -> list[dict]:
 # --- Drop-off per qualification question --------------------------------------------
 
 
+_DROP_OFF_SQL = """
+WITH per_slot AS (
+    -- One row per conversation and question asked (first and last time asked), plus one row
+    -- per conversation with slot '' for the visitor's messages (first and last).
+    SELECT m.conversation_id,
+           CASE WHEN m.sender = 'visitor' THEN '' ELSE m.asked_slot END AS slot,
+           min(m.created_at) AS first_at,
+           max(m.created_at) AS last_at
+    FROM chatbot_message m
+    WHERE m.conversation_id IN ({conversations})
+      AND (m.sender = 'visitor' OR (m.sender = 'bot' AND m.asked_slot <> ''))
+    GROUP BY 1, 2
+),
+per_conversation AS (
+    SELECT conversation_id,
+           max(last_at) FILTER (WHERE slot = '') AS last_visitor,
+           max(last_at) FILTER (WHERE slot <> '') AS last_ask
+    FROM per_slot
+    GROUP BY 1
+)
+SELECT s.slot,
+       count(*) AS asked,
+       count(*) FILTER (WHERE c.last_visitor > s.first_at) AS answered,
+       count(*) FILTER (WHERE s.last_at = c.last_ask AND (c.last_visitor IS NULL OR c.last_visitor < c.last_ask))
+           AS left_there
+FROM per_slot s JOIN per_conversation c ON c.conversation_id = s.conversation_id
+WHERE s.slot <> ''
+GROUP BY s.slot
+ORDER BY asked DESC, s.slot
+"""
+
+
 def drop_off(scope: Scope) -> list[dict]:
     """For each form question the bot asked (Message.asked_slot): conversations asked, answered, left there.
 
     - asked: the bot asked it at least once;
-    - answered: a visitor message came after (one of) the asks;
+    - answered: a visitor message came after (the first time) it was asked;
     - left there: it was the last question asked and the visitor never wrote after it
       (the conversation ended on it).
+
+    One pass over the conversations' messages (PostgreSQL and SQLite ≥ 3.30).
     """
-    asks = Message.objects.filter(
-        sender=Message.Sender.BOT, conversation__in=conversations_in(scope).values("pk")
-    ).exclude(asked_slot="")
-    visitor_after = Message.objects.filter(
-        conversation=OuterRef("conversation"), sender=Message.Sender.VISITOR, created_at__gt=OuterRef("created_at")
-    )
-    question_after = Message.objects.filter(
-        conversation=OuterRef("conversation"), sender=Message.Sender.BOT, created_at__gt=OuterRef("created_at")
-    ).exclude(asked_slot="")
-    rows = (
-        asks.annotate(answered=Exists(visitor_after), asked_again=Exists(question_after))
-        .values("asked_slot")
-        .annotate(
-            asked=Count("conversation", distinct=True),
-            answered_count=Count("conversation", distinct=True, filter=Q(answered=True)),
-            left_count=Count("conversation", distinct=True, filter=Q(answered=False, asked_again=False)),
-        )
-        .order_by("-asked", "asked_slot")
-    )
+    conversations_sql, params = conversations_in(scope).values("pk").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(_DROP_OFF_SQL.format(conversations=conversations_sql), params)
+        rows = cursor.fetchall()
     return [
-        {
-            "question": row["asked_slot"],
-            "asked": row["asked"],
-            "answered": row["answered_count"],
-            "left": row["left_count"],
-            "left_rate": _rate(row["left_count"], row["asked"]),
-        }
-        for row in rows
+        {"question": slot, "asked": asked, "answered": answered, "left": left, "left_rate": _rate(left, asked)}
+        for slot, asked, answered, left in rows
     ]
 
 

@@ -96,7 +96,7 @@ class DashboardAdmin(ReportAdmin):
             raise PermissionDenied
         form, scope = scope_from_request(request)
         with without_jit():
-            data = selectors.dashboard(scope)
+            data = selectors.dashboard_cached(scope)
         all_tables = tables.dashboard_tables(data)
         export = request.GET.get("export")
         if export:

@@ -7,11 +7,15 @@ steps, the drop-offs and the sources add up with each other.
 """
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import (
     Avg,
+    BooleanField,
+    Case,
     CharField,
     Count,
     Exists,
@@ -23,6 +27,7 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Value,
+    When,
 )
 from django.db.models.aggregates import Aggregate
 from django.db.models.fields.json import KT
@@ -142,18 +147,25 @@ FUNNEL_STEPS = [
 ]
 
 
+def _finished() -> Q:
+    return Q(lead__isnull=False) & (Q(lead__decided_at__isnull=False) | ~Q(lead__outcome=Lead.Outcome.INCOMPLETE))
+
+
 def funnel(scope: Scope) -> list[dict]:
     """One row per step: count, % of the previous step, % of conversations started."""
-    finished = Q(lead__isnull=False) & (Q(lead__decided_at__isnull=False) | ~Q(lead__outcome=Lead.Outcome.INCOMPLETE))
     counts = conversations_in(scope).aggregate(
         started=Count("pk"),
         engaged=Count("pk", filter=_has_visitor_message()),
-        finished=Count("pk", filter=finished),
+        finished=Count("pk", filter=_finished()),
         qualified=Count("pk", filter=Q(lead__outcome=Lead.Outcome.QUALIFIED)),
         offered=Count("pk", filter=_has_slot_offer()),
         booked=Count("pk", filter=_has_meeting()),
         held=Count("pk", filter=_has_meeting(status=Meeting.Status.HELD)),
     )
+    return _funnel_rows(counts)
+
+
+def _funnel_rows(counts: dict) -> list[dict]:
     rows, previous = [], None
     for key, label in FUNNEL_STEPS:
         count = counts[key]
@@ -267,13 +279,85 @@ def by_source(scope: Scope, dimension: str) -> list[dict]:
         )
         .order_by("-conversations", *groups)[:SOURCE_ROW_LIMIT]
     )
-    result = []
+    return [_source_row(dict(row)) for row in rows]
+
+
+def _source_row(row: dict) -> dict:
+    row["qualified_rate"] = _rate(row["qualified"], row["conversations"])
+    row["booked_rate"] = _rate(row["booked"], row["conversations"])
+    return row
+
+
+# --- Funnel and sources in one pass (PostgreSQL) -------------------------------------------------
+
+_FUNNEL_FLAGS = ["engaged", "finished", "qualified", "nurture", "disqualified", "offered", "booked", "held"]
+_SOURCE_FIELDS = {
+    "utm": ["utm_source", "utm_medium", "utm_campaign"],
+    "referrer": ["referrer_host"],
+    "landing": ["landing_page"],
+}
+
+_FUNNEL_AND_SOURCES_SQL = """
+SELECT GROUPING(utm_source) AS g_utm, GROUPING(referrer_host) AS g_referrer, GROUPING(landing_page) AS g_landing,
+       utm_source, utm_medium, utm_campaign, referrer_host, landing_page,
+       count(*) AS conversations,
+       {flag_counts}
+FROM ({facts}) AS facts
+GROUP BY GROUPING SETS ((), (utm_source, utm_medium, utm_campaign), (referrer_host), (landing_page))
+"""
+
+
+def funnel_and_sources(scope: Scope) -> tuple[list[dict], dict[str, list[dict]]]:
+    """``funnel`` and ``by_source`` for every dimension from one scan of the conversations.
+
+    The per-conversation facts are the same ORM expressions as in ``funnel``/``by_source``;
+    PostgreSQL's GROUPING SETS then counts them per step and per source at once.
+    Other databases run the separate queries.
+    """
+    if connection.vendor != "postgresql":
+        return funnel(scope), {d: by_source(scope, d) for d in SOURCE_DIMENSIONS}
+    outcome = Lead.Outcome
+    sources = {}
+    for dimension in SOURCE_DIMENSIONS:
+        sources.update(_source_group_fields(dimension))
+    facts = (
+        conversations_in(scope)
+        .annotate(
+            **sources,
+            engaged=_has_visitor_message(),
+            finished=Case(When(_finished(), then=Value(True)), default=Value(False), output_field=BooleanField()),
+            qualified=Case(When(lead__outcome=outcome.QUALIFIED, then=Value(True)), default=Value(False)),
+            nurture=Case(When(lead__outcome=outcome.NURTURE, then=Value(True)), default=Value(False)),
+            disqualified=Case(When(lead__outcome=outcome.DISQUALIFIED, then=Value(True)), default=Value(False)),
+            offered=_has_slot_offer(),
+            booked=_has_meeting(),
+            held=_has_meeting(status=Meeting.Status.HELD),
+        )
+        .values(*sources, *_FUNNEL_FLAGS)
+    )
+    facts_sql, params = facts.query.sql_with_params()
+    flag_counts = ",\n       ".join(f"count(*) FILTER (WHERE {flag}) AS {flag}" for flag in _FUNNEL_FLAGS)
+    with connection.cursor() as cursor:
+        cursor.execute(_FUNNEL_AND_SOURCES_SQL.format(facts=facts_sql, flag_counts=flag_counts), params)
+        columns = [c.name for c in cursor.description]
+        rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+    grouped: dict[str, list[dict]] = {d: [] for d in SOURCE_DIMENSIONS}
+    counts = {"started": 0, **{flag: 0 for flag in _FUNNEL_FLAGS}}
     for row in rows:
-        row = dict(row)
-        row["qualified_rate"] = _rate(row["qualified"], row["conversations"])
-        row["booked_rate"] = _rate(row["booked"], row["conversations"])
-        result.append(row)
-    return result
+        sets = (row["g_utm"], row["g_referrer"], row["g_landing"])
+        if sets == (1, 1, 1):
+            counts = {"started": row["conversations"], **{flag: row[flag] for flag in _FUNNEL_FLAGS}}
+            continue
+        dimension = {(0, 1, 1): "utm", (1, 0, 1): "referrer", (1, 1, 0): "landing"}[sets]
+        keep = ["conversations", "qualified", "nurture", "disqualified", "booked", "held"]
+        grouped[dimension].append(
+            _source_row({**{f: row[f] for f in _SOURCE_FIELDS[dimension]}, **{k: row[k] for k in keep}})
+        )
+    for dimension, items in grouped.items():
+        fields = _SOURCE_FIELDS[dimension]
+        items.sort(key=lambda r: (-r["conversations"], *[r[f] for f in fields]))
+        grouped[dimension] = items[:SOURCE_ROW_LIMIT]
+    return _funnel_rows(counts), grouped
 
 
 # --- Reps and time to meeting --------------------------------------------------------------
@@ -389,15 +473,97 @@ def fallback_rate_by_day(scope: Scope) -> list[dict]:
     ]
 
 
+_INTENTS_AND_DAYS_SQL = """
+SELECT GROUPING(intent) AS g_intent, intent, day,
+       count(*) AS messages, avg(confidence) AS mean_confidence, count(*) FILTER (WHERE is_fallback) AS fallbacks
+FROM ({messages}) AS visitor_messages
+GROUP BY GROUPING SETS ((intent), (day))
+"""
+
+
+def intents_and_fallback_days(scope: Scope) -> tuple[list[dict], list[dict]]:
+    """``intents`` and ``fallback_rate_by_day`` from one scan of the visitor messages (PostgreSQL)."""
+    if connection.vendor != "postgresql":
+        return intents(scope), fallback_rate_by_day(scope)
+    messages = (
+        _visitor_messages_in(scope)
+        .annotate(
+            day=TruncDate("created_at", tzinfo=dt.timezone.utc),
+            is_fallback=Case(When(intent__in=FALLBACK_INTENTS, then=Value(True)), default=Value(False)),
+        )
+        .values("intent", "confidence", "day", "is_fallback")
+    )
+    sql, params = messages.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(_INTENTS_AND_DAYS_SQL.format(messages=sql), params)
+        rows = cursor.fetchall()
+    intent_rows = [r for r in rows if r[0] == 0]
+    day_rows = sorted((r for r in rows if r[0] == 1), key=lambda r: r[2])
+    intent_rows.sort(key=lambda r: (-r[3], r[1]))
+    total = sum(r[3] for r in intent_rows)
+    return (
+        [
+            {
+                "intent": intent or "(none)",
+                "messages": n,
+                "share": _rate(n, total),
+                "mean_confidence": None if mean is None else round(float(mean), 3),
+            }
+            for _, intent, _, n, mean, _ in intent_rows
+        ],
+        [
+            {"day": day, "messages": n, "fallbacks": fallbacks, "fallback_rate": _rate(fallbacks, n)}
+            for _, _, day, n, _, fallbacks in day_rows
+        ],
+    )
+
+
+DASHBOARD_CACHE_SECONDS = 600
+
+
+def data_version() -> tuple:
+    """Changes whenever a conversation, message, slot offer, lead or meeting is added or saved (one query)."""
+    tables = [
+        ("max(id)", Conversation._meta.db_table),
+        ("max(id)", Message._meta.db_table),
+        ("max(id)", SlotOffer._meta.db_table),
+        ("max(updated_at)", Lead._meta.db_table),
+        ("max(updated_at)", Meeting._meta.db_table),
+        ("count(*)", Meeting._meta.db_table),
+    ]
+    sql = "SELECT " + ", ".join(f"(SELECT {expr} FROM {table})" for expr, table in tables)
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return tuple(str(value) for value in cursor.fetchone())
+
+
+def dashboard_cached(scope: Scope) -> dict:
+    """``dashboard`` through the cache, keyed by the scope and ``data_version``.
+
+    Any new or saved row gives a new key, so the page and its CSV downloads show the same,
+    current numbers; deletions (and bulk ``update()`` calls, which skip ``updated_at``) show
+    within DASHBOARD_CACHE_SECONDS.
+    """
+    digest = hashlib.sha256(repr((scope, data_version())).encode()).hexdigest()[:32]
+    key = f"analytics:dashboard:{digest}"
+    data = cache.get(key)
+    if data is None:
+        data = dashboard(scope)
+        cache.set(key, data, DASHBOARD_CACHE_SECONDS)
+    return data
+
+
 def dashboard(scope: Scope) -> dict:
-    """Every table of the dashboard (a fixed number of queries)."""
+    """Every table of the dashboard (a fixed number of queries: five on PostgreSQL)."""
+    funnel_rows, sources = funnel_and_sources(scope)
+    intent_rows, fallback_days = intents_and_fallback_days(scope)
     return {
-        "funnel": funnel(scope),
+        "funnel": funnel_rows,
         "drop_off": drop_off(scope),
-        "sources": {dimension: by_source(scope, dimension) for dimension in SOURCE_DIMENSIONS},
+        "sources": sources,
         "reps": meetings_by_rep(scope),
         "median_seconds": median_time_to_booking(scope),
         "median_supported": median_supported(),
-        "intents": intents(scope),
-        "fallback_days": fallback_rate_by_day(scope),
+        "intents": intent_rows,
+        "fallback_days": fallback_days,
     }

@@ -163,3 +163,14 @@ def test_bad_date_range_falls_back_to_default_without_error(admin_client_, known
     response = admin_client_.get(DASHBOARD, {"start": "2026-11-09", "end": "2026-11-01"})
     assert response.status_code == 200
     assert "The start date is after the end date." in response.content.decode()
+
+
+def test_dashboard_shows_new_data_at_once_despite_its_cache(admin_client_, known):
+    from tests.analytics.factories import conversation_at
+
+    params = {"start": "2026-11-01", "end": "2026-11-07", "site": known.site_a.pk, "export": "funnel"}
+    before = _csv(admin_client_.get(DASHBOARD, params))
+    assert before[1][1] == "6"
+    conversation_at(site=known.site_a, started=known.c3.started_at)
+    after = _csv(admin_client_.get(DASHBOARD, params))
+    assert after[1][1] == "7"

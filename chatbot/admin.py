@@ -1,8 +1,9 @@
 from django.contrib import admin
-from django.db.models import CharField, Count, Exists, OuterRef, Subquery, Value
+from django.db.models import CharField, Count, Exists, OuterRef, Q, Subquery, Value
 from django.db.models.fields.json import KT
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.text import smart_split, unescape_string_literal
 
 from analytics.csv_export import CSVExportMixin
 from analytics.selectors import FALLBACK_INTENTS
@@ -83,8 +84,7 @@ class _JsonKeyFilter(admin.SimpleListFilter):
 
     def lookups(self, request, model_admin):
         values = (
-            Conversation.objects.annotate(v=KT(f"utm__{self.key}"))
-            .exclude(v__isnull=True)
+            Conversation.objects.annotate(v=Coalesce(KT(f"utm__{self.key}"), Value(""), output_field=CharField()))
             .exclude(v="")
             .values("v")
             .annotate(n=Count("pk"))
@@ -250,6 +250,21 @@ class ConversationAdmin(CSVExportMixin, admin.ModelAdmin):
                 utm_campaign_value=Coalesce(KT("utm__utm_campaign"), Value(""), output_field=CharField()),
             )
         )
+
+    def get_search_results(self, request, queryset, search_term):
+        """Each word (or "quoted phrase") in the lead's email or company, or in any message.
+
+        Messages are matched with EXISTS rather than a join, so no DISTINCT is needed and the
+        row count stays cheap (PostgreSQL backs the message match with a trigram index).
+        """
+        terms = [unescape_string_literal(t) if t[0] in "\"'" else t for t in smart_split(search_term) if t]
+        for term in terms:
+            queryset = queryset.filter(
+                Q(lead__email__icontains=term)
+                | Q(lead__company_name__icontains=term)
+                | Exists(Message.objects.filter(conversation=OuterRef("pk"), text__icontains=term))
+            )
+        return queryset, False
 
     def has_add_permission(self, request):
         return False

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
         ("analytics", "0001_initial"),
         ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),
-        ("chatbot", "0002_message_analytics_index"),
+        ("chatbot", "0001_initial"),
         ("qualification", "0002_lead_visitor_type"),
         ("scheduling", "0002_meeting_no_overlap"),
     ]

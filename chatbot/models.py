@@ -101,7 +101,7 @@ class Message(models.Model):
             # Analytics: "did the visitor write (after this)?" per conversation, read from the index alone.
             models.Index(
                 fields=["conversation", "sender", "created_at"],
-                include=["asked_slot", "intent"],
+                include=["asked_slot", "intent", "confidence"],
                 name="message_conv_sender_time",
             )
         ]

@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
             model_name="message",
             index=models.Index(
                 fields=["conversation", "sender", "created_at"],
-                include=("asked_slot", "intent"),
+                include=("asked_slot", "intent", "confidence"),
                 name="message_conv_sender_time",
             ),
         ),

@@ -198,22 +198,22 @@ WITH per_slot AS (
       AND (m.sender = 'visitor' OR (m.sender = 'bot' AND m.asked_slot <> ''))
     GROUP BY 1, 2
 ),
-per_conversation AS (
-    SELECT conversation_id,
-           max(last_at) FILTER (WHERE slot = '') AS last_visitor,
-           max(last_at) FILTER (WHERE slot <> '') AS last_ask
+marked AS (
+    -- The conversation's last visitor message and last question, beside each row (no re-grouping).
+    SELECT slot, first_at, last_at,
+           max(last_at) FILTER (WHERE slot = '') OVER conversation AS last_visitor,
+           max(last_at) FILTER (WHERE slot <> '') OVER conversation AS last_ask
     FROM per_slot
-    GROUP BY 1
+    WINDOW conversation AS (PARTITION BY conversation_id)
 )
-SELECT s.slot,
+SELECT slot,
        count(*) AS asked,
-       count(*) FILTER (WHERE c.last_visitor > s.first_at) AS answered,
-       count(*) FILTER (WHERE s.last_at = c.last_ask AND (c.last_visitor IS NULL OR c.last_visitor < c.last_ask))
-           AS left_there
-FROM per_slot s JOIN per_conversation c ON c.conversation_id = s.conversation_id
-WHERE s.slot <> ''
-GROUP BY s.slot
-ORDER BY asked DESC, s.slot
+       count(*) FILTER (WHERE last_visitor > first_at) AS answered,
+       count(*) FILTER (WHERE last_at = last_ask AND (last_visitor IS NULL OR last_visitor < last_ask)) AS left_there
+FROM marked
+WHERE slot <> ''
+GROUP BY slot
+ORDER BY asked DESC, slot
 """
 
 

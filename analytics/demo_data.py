@@ -393,9 +393,17 @@ def _conversation(rng, tables, site_objs, rep_objs, rep_busy, start_at, days, no
 
 
 def _ordered(model, rows: list[dict]) -> Iterator[tuple]:
-    columns = [f.attname for f in model._meta.concrete_fields]
+    """Each row's values in column order; a field the generator does not know gets its default."""
+    fields = model._meta.concrete_fields
+    defaults = {f.attname: f.get_default() for f in fields if not f.has_default() or not callable(f.default)}
     for row in rows:
-        yield tuple(row[c] for c in columns)
+        yield tuple(row[f.attname] if f.attname in row else _default(f, defaults) for f in fields)
+
+
+def _default(field, defaults: dict):
+    if field.attname in defaults:
+        return defaults[field.attname]
+    return field.get_default()  # callable default (e.g. a token): called per row
 
 
 def _write(model, rows: list[dict]) -> None:

@@ -1,3 +1,5 @@
+import datetime as dt
+
 from django.contrib import admin
 from django.db.models import CharField, Count, Exists, OuterRef, Q, Subquery, Value
 from django.db.models.fields.json import KT
@@ -50,8 +52,6 @@ class StartedRangeFilter(admin.ListFilter):
         return list(self.parameters)
 
     def queryset(self, request, queryset):
-        import datetime as dt
-
         try:
             if self.values.get("started_from"):
                 start = dt.date.fromisoformat(self.values["started_from"])
@@ -185,7 +185,7 @@ class OutcomeFilter(admin.SimpleListFilter):
 @admin.register(Conversation)
 class ConversationAdmin(CSVExportMixin, admin.ModelAdmin):
     list_display = (
-        "started_at",
+        "started",
         "site",
         "lead_email",
         "lead_company",
@@ -198,7 +198,7 @@ class ConversationAdmin(CSVExportMixin, admin.ModelAdmin):
         "meeting_status",
         "handoff_requested",
     )
-    list_display_links = ("started_at",)
+    list_display_links = ("started",)
     list_filter = (
         StartedRangeFilter,
         "site",
@@ -277,6 +277,10 @@ class ConversationAdmin(CSVExportMixin, admin.ModelAdmin):
             return obj.lead
         except Conversation.lead.RelatedObjectDoesNotExist:
             return None
+
+    @admin.display(description="started (UTC)", ordering="started_at")
+    def started(self, obj):
+        return obj.started_at.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
     @admin.display(description="email", ordering="lead__email")
     def lead_email(self, obj):

@@ -74,7 +74,7 @@ def test_csv_export_has_the_changelist_columns_and_filtered_rows(admin_client_, 
     rows = _csv(admin_client_.get(EXPORT, params))
     header = [capfirst(str(h["text"])) for h in page.context["result_headers"]][1:]  # as the template shows them
     assert rows[0] == header
-    assert rows[0][:6] == ["Started at", "Site", "Email", "Company", "Outcome", "Score"]
+    assert rows[0][:6] == ["Started (UTC)", "Site", "Email", "Company", "Outcome", "Score"]
     assert len(rows) - 1 == changelist.result_count == 3  # c1, c6, c7
     by_email = {row[2]: row for row in rows[1:]}
     assert set(by_email) == {"ana@acme.example", "di@hooli.example", ""}
@@ -89,7 +89,7 @@ def test_csv_export_has_the_changelist_columns_and_filtered_rows(admin_client_, 
         "https://shop.example/pricing",
     ]
     assert ana[8:] == ["3", "Alice", "Held", "no"]  # visitor messages, rep, meeting, handoff
-    assert ana[0] == "2026-11-02 10:00:00 UTC"
+    assert ana[0] == "2026-11-02 10:00 UTC"
     # The same ordering as the screen (started_at ascending with o=1).
     assert [row[2] for row in rows[1:]] == [c.lead.email for c in changelist.result_list]
 

@@ -8,6 +8,7 @@ steps, the drop-offs and the sources add up with each other.
 
 import datetime as dt
 import hashlib
+import logging
 from dataclasses import dataclass
 
 from django.core.cache import cache
@@ -36,6 +37,8 @@ from django.db.models.functions import Coalesce, TruncDate
 from chatbot.models import Conversation, Message
 from qualification.models import Lead
 from scheduling.models import Meeting, SlotOffer
+
+logger = logging.getLogger(__name__)
 
 FALLBACK_INTENTS = ("nlu_fallback", "out_of_scope")
 
@@ -546,10 +549,17 @@ def dashboard_cached(scope: Scope) -> dict:
     """
     digest = hashlib.sha256(repr((scope, data_version())).encode()).hexdigest()[:32]
     key = f"analytics:dashboard:{digest}"
-    data = cache.get(key)
+    try:
+        data = cache.get(key)
+    except Exception:  # the cache is a speed-up: an unreachable Redis must not break the page
+        logger.warning("dashboard cache unavailable", exc_info=True)
+        return dashboard(scope)
     if data is None:
         data = dashboard(scope)
-        cache.set(key, data, DASHBOARD_CACHE_SECONDS)
+        try:
+            cache.set(key, data, DASHBOARD_CACHE_SECONDS)
+        except Exception:
+            logger.warning("dashboard cache unavailable", exc_info=True)
     return data
 
 

@@ -142,8 +142,8 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
 
     async def forward_to_bot(self, message) -> None:
         try:
-            replies = await rasa_client.bot_send(
-                conversation_id=self.public_id, text=message.text, metadata=self.metadata
+            turn = await rasa_client.bot_send(
+                conversation_id=self.public_id, text=message.payload or message.text, metadata=self.metadata
             )
         except rasa_client.BotUnavailable:
             notice = await db(services.message_record_bot_unavailable)(
@@ -153,21 +153,12 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                 self.group, {"type": "chat.bot", "frames": [selectors.message_frame(notice)]}
             )
             return
-        stored = await db(services.message_record_bot_replies)(visitor_message=message, replies=replies)
+        stored = await db(services.message_record_bot_replies)(
+            visitor_message=message, replies=turn.replies, interpretation=turn.interpretation
+        )
         if stored:
             await self.channel_layer.group_send(
                 self.group, {"type": "chat.bot", "frames": [selectors.message_frame(reply) for reply in stored]}
-            )
-        # Off the visitor's critical path: label the stored message with Rasa's intent.
-        interpretation = await rasa_client.bot_interpretation(conversation_id=self.public_id)
-        if interpretation.intent:
-            await db(services.message_set_interpretation)(
-                message=message,
-                intent=interpretation.intent,
-                confidence=interpretation.confidence,
-                entities=interpretation.entities,
-                bot_replies=stored,
-                requested_slot=interpretation.requested_slot,
             )
 
     # --- group events -------------------------------------------------------

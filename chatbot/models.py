@@ -85,6 +85,9 @@ class Message(models.Model):
     sender = models.CharField(max_length=10, choices=Sender.choices)
     text = models.TextField()
     buttons = models.JSONField(default=list, blank=True)
+    # Visitor messages: what the bot received when it differs from `text` (what people
+    # read): a pressed button's payload, or typed text that looked like one.
+    payload = models.CharField(max_length=500, blank=True)
     client_id = models.CharField(max_length=64, blank=True)
     intent = models.CharField(max_length=100, blank=True)
     confidence = models.FloatField(null=True, blank=True)

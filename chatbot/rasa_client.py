@@ -7,24 +7,13 @@ from dataclasses import dataclass
 import aiohttp
 from django.conf import settings
 
-from chatbot.services import BotReply
+from chatbot.services import NO_INTERPRETATION, BotReply, Interpretation
 
 log = logging.getLogger(__name__)
 
 
 class BotUnavailable(Exception):
     """Rasa could not be reached, failed, or did not answer within the timeout."""
-
-
-@dataclass(frozen=True)
-class Interpretation:
-    intent: str
-    confidence: float | None
-    entities: list[dict]
-    requested_slot: str
-
-
-NO_INTERPRETATION = Interpretation(intent="", confidence=None, entities=[], requested_slot="")
 
 
 _sessions: dict[int, aiohttp.ClientSession] = {}
@@ -62,8 +51,31 @@ def reply_from_rasa(item: dict) -> BotReply | None:
     return BotReply(text=text, buttons=buttons)
 
 
-async def bot_send(*, conversation_id: str, text: str, metadata: dict) -> list[BotReply]:
-    url = f"{settings.RASA_URL}/webhooks/rest/webhook"
+@dataclass(frozen=True)
+class BotTurn:
+    replies: list[BotReply]
+    interpretation: Interpretation
+
+
+def interpretation_from_rasa(data: object) -> Interpretation:
+    if not isinstance(data, dict) or not data.get("intent"):
+        return NO_INTERPRETATION
+    confidence = data.get("confidence")
+    entities = data.get("entities")
+    return Interpretation(
+        intent=str(data["intent"]),
+        confidence=float(confidence) if isinstance(confidence, (int, float)) else None,
+        entities=[e for e in entities if isinstance(e, dict)] if isinstance(entities, list) else [],
+        requested_slot=str(data.get("requested_slot") or ""),
+    )
+
+
+async def bot_send(*, conversation_id: str, text: str, metadata: dict) -> BotTurn:
+    """One turn: the bot's replies and Rasa's reading of the visitor's message, in one request.
+
+    Goes through our own channel (chatbot/rasa_channel.py) so Rasa is asked once per turn.
+    """
+    url = f"{settings.RASA_URL}/webhooks/leadbot/webhook"
     payload = {"sender": conversation_id, "message": text, "metadata": metadata}
     try:
         async with _session().post(url, json=payload) as response:
@@ -73,32 +85,10 @@ async def bot_send(*, conversation_id: str, text: str, metadata: dict) -> list[B
     except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
         log.warning("Rasa unavailable for %s: %r", conversation_id, exc)
         raise BotUnavailable(str(exc)) from exc
-    replies = [reply_from_rasa(item) for item in body if isinstance(item, dict)]
-    return [r for r in replies if r is not None]
-
-
-async def bot_interpretation(*, conversation_id: str) -> Interpretation:
-    """The intent Rasa gave the latest visitor message (for transcripts and analytics)."""
-    url = f"{settings.RASA_URL}/conversations/{conversation_id}/tracker"
-    try:
-        async with _session().get(url, params={"include_events": "NONE"}) as response:
-            if response.status != 200:
-                return NO_INTERPRETATION
-            tracker = await response.json()
-    except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
-        return NO_INTERPRETATION
-    latest = tracker.get("latest_message") or {}
-    intent = latest.get("intent") or {}
-    entities = [
-        {k: e.get(k) for k in ("entity", "value", "start", "end", "extractor") if k in e}
-        for e in latest.get("entities") or []
-        if isinstance(e, dict)
-    ]
-    active_form = (tracker.get("active_loop") or {}).get("name")
-    requested = (tracker.get("slots") or {}).get("requested_slot") if active_form else None
-    return Interpretation(
-        intent=intent.get("name") or "",
-        confidence=intent.get("confidence"),
-        entities=entities,
-        requested_slot=requested or "",
+    if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
+        raise BotUnavailable("Rasa's answer had no messages list")
+    replies = [reply_from_rasa(item) for item in body["messages"] if isinstance(item, dict)]
+    return BotTurn(
+        replies=[r for r in replies if r is not None],
+        interpretation=interpretation_from_rasa(body.get("interpretation")),
     )

@@ -121,22 +121,48 @@ class RecordedMessage:
     duplicate: bool
 
 
+BUTTON_LOOKBACK = 20
+INTENT_PREFIX = "/"
+
+
+def visitor_text_resolve(*, conversation: Conversation, text: str) -> tuple[str, str]:
+    """(text people read, payload for the bot or '') for what the widget sent.
+
+    A pressed button arrives as its payload ('/choose_slot{...}'): the transcript
+    keeps the button's title. Rasa treats text starting with '/' as an intent with
+    entities, so only payloads of buttons the bot really offered in this
+    conversation pass as such; anything else typed with a leading '/' reaches the
+    bot as plain words and cannot set slots or skip the qualification.
+    """
+    if not text.startswith(INTENT_PREFIX):
+        return text, ""
+    recent = (
+        Message.objects.filter(conversation=conversation, sender=Message.Sender.BOT)
+        .exclude(buttons=[])
+        .order_by("-created_at", "-id")
+        .values_list("buttons", flat=True)[:BUTTON_LOOKBACK]
+    )
+    for buttons in recent:
+        for button in buttons or []:
+            if isinstance(button, dict) and button.get("payload") == text:
+                return str(button.get("title") or text)[:500], text
+    return text, text.lstrip(INTENT_PREFIX).strip() or "?"
+
+
 def message_record_visitor(*, conversation: Conversation, text: str, client_id: str) -> RecordedMessage:
     """Store the visitor's message before anything else happens to it.
 
     A retried frame (same client id) returns the stored message instead of a
     second copy, so a flaky connection never duplicates a turn.
     """
-    if client_id:
-        existing = Message.objects.filter(conversation=conversation, client_id=client_id).first()
-        if existing is not None:
-            return RecordedMessage(message=existing, duplicate=True)
+    shown, payload = visitor_text_resolve(conversation=conversation, text=text)
     try:
         with transaction.atomic():
             message = Message.objects.create(
                 conversation=conversation,
                 sender=Message.Sender.VISITOR,
-                text=text,
+                text=shown,
+                payload=payload,
                 client_id=client_id,
                 delivery=Message.Delivery.PENDING,
             )
@@ -153,18 +179,45 @@ class BotReply:
     buttons: list[dict]
 
 
+@dataclass(frozen=True)
+class Interpretation:
+    """Rasa's reading of a visitor message, and the form question the bot asked after it."""
+
+    intent: str
+    confidence: float | None
+    entities: list[dict]
+    requested_slot: str
+
+
+NO_INTERPRETATION = Interpretation(intent="", confidence=None, entities=[], requested_slot="")
+
+
 @transaction.atomic
-def message_record_bot_replies(*, visitor_message: Message, replies: list[BotReply]) -> list[Message]:
-    Message.objects.filter(pk=visitor_message.pk).update(delivery=Message.Delivery.DELIVERED)
-    stored = [
-        Message.objects.create(
+def message_record_bot_replies(
+    *, visitor_message: Message, replies: list[BotReply], interpretation: Interpretation = NO_INTERPRETATION
+) -> list[Message]:
+    """Store one bot turn: the replies, and the visitor message labelled with Rasa's intent.
+
+    The bot's last reply carries the form question it asked (what analytics counts
+    drop-offs by).
+    """
+    Message.objects.filter(pk=visitor_message.pk).update(
+        delivery=Message.Delivery.DELIVERED,
+        intent=interpretation.intent[:100],
+        confidence=interpretation.confidence,
+        entities=interpretation.entities,
+    )
+    last = len(replies) - 1
+    stored = Message.objects.bulk_create(
+        Message(
             conversation_id=visitor_message.conversation_id,
             sender=Message.Sender.BOT,
             text=reply.text,
             buttons=reply.buttons,
+            asked_slot=interpretation.requested_slot[:64] if i == last else "",
         )
-        for reply in replies
-    ]
+        for i, reply in enumerate(replies)
+    )
     Conversation.objects.filter(pk=visitor_message.conversation_id).update(last_activity_at=timezone.now())
     return stored
 
@@ -175,23 +228,6 @@ def message_record_bot_unavailable(*, visitor_message: Message, text: str) -> Me
     return Message.objects.create(
         conversation_id=visitor_message.conversation_id, sender=Message.Sender.SYSTEM, text=text
     )
-
-
-@transaction.atomic
-def message_set_interpretation(
-    *,
-    message: Message,
-    intent: str,
-    confidence: float | None,
-    entities: list[dict],
-    bot_replies: list[Message],
-    requested_slot: str,
-) -> None:
-    """Label a visitor message with Rasa's reading of it, and the bot's last reply
-    with the form question it asked (what analytics counts drop-offs by)."""
-    Message.objects.filter(pk=message.pk).update(intent=intent[:100], confidence=confidence, entities=entities)
-    if bot_replies and requested_slot:
-        Message.objects.filter(pk=bot_replies[-1].pk).update(asked_slot=requested_slot[:64])
 
 
 def conversation_set_timezone(*, public_id: str, timezone_name: str) -> bool:

@@ -63,6 +63,22 @@ class Servers:
         stop(self.rasa)
         stop(self.web)
 
+    def sent_emails(self) -> list:
+        """Emails the web server sent (Django's file backend), oldest first, as email.message objects."""
+        import email
+        from email import policy
+
+        folder = self.logs / "mail"
+        if not folder.exists():
+            return []
+        messages = []
+        for path in sorted(folder.glob("*.log"), key=lambda p: p.stat().st_mtime):
+            # The file backend separates messages with a line of 79 dashes.
+            for chunk in path.read_bytes().split(b"-" * 79 + b"\n"):
+                if chunk.strip():
+                    messages.append(email.message_from_bytes(chunk, policy=policy.default))
+        return messages
+
 
 def model_path() -> Path:
     latest = ROOT / "models" / "latest"
@@ -86,6 +102,10 @@ def start_servers(*, database_url: str, logs: Path, env_extra: dict | None = Non
         "RASA_URL": rasa_url,
         "PUBLIC_BASE_URL": web_url,
         "PYTHONUNBUFFERED": "1",
+        "TEST_EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+        "TEST_EMAIL_FILE_PATH": str(logs / "mail"),
+        # Rasa loads our channel (chatbot/rasa_channel.py) named in credentials.yml.
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
         **(env_extra or {}),
     }
     web_log = logs / "web.log"

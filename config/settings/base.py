@@ -82,7 +82,13 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": VAR_DIR / "db.sqlite3",
-            "OPTIONS": {"timeout": 20},
+            # WAL lets readers run beside the one writer; IMMEDIATE takes the write lock at
+            # BEGIN, so concurrent chats queue for it instead of failing to upgrade a read lock.
+            "OPTIONS": {
+                "timeout": 20,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -112,6 +118,15 @@ else:
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_ACKS_LATE = True
 CELERY_TIMEZONE = "UTC"
+# Periodic work of scheduling (the worker runs beat with -B, see Procfile).
+CELERY_BEAT_SCHEDULE = {
+    # Visitors' 24 h and 1 h reminders; each is claimed once, so the sweep can run often.
+    "scheduling-send-reminders": {"task": "scheduling.tasks.meetings_send_reminders", "schedule": 120.0},
+    # Re-read reps' busy times from their calendars (availability subtracts them).
+    "scheduling-refresh-busy": {"task": "scheduling.tasks.calendar_refresh_all_busy", "schedule": 300.0},
+    # Write meetings whose calendar was down when they were booked, moved or cancelled.
+    "scheduling-retry-calendar-sync": {"task": "scheduling.tasks.calendar_retry_unsynced", "schedule": 300.0},
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -134,6 +149,8 @@ STORAGES = {
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Leadbot <meetings@example.com>")
+# Links in meeting emails (reschedule / cancel) stop working after this many seconds.
+SCHEDULING_LINK_MAX_AGE_SECONDS = int(os.environ.get("SCHEDULING_LINK_MAX_AGE_SECONDS", str(60 * 24 * 3600)))
 
 LOGGING = {
     "version": 1,

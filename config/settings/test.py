@@ -10,7 +10,10 @@ if not DATABASE_URL.startswith("postgres") or not REDIS_URL:
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# In-process tests read mail.outbox; the web server the e2e tests start writes each
+# email to a file in its log folder instead (tests/servers.py), where they read it.
+EMAIL_BACKEND = os.environ.get("TEST_EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
+EMAIL_FILE_PATH = os.environ.get("TEST_EMAIL_FILE_PATH", "")
 CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = f"leadbot-test-{os.getpid()}"  # noqa: F405
 CACHES["default"]["KEY_PREFIX"] = f"leadbot-test-{os.getpid()}"  # noqa: F405
 CELERY_TASK_ALWAYS_EAGER = True

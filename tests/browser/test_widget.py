@@ -84,10 +84,11 @@ def test_visitor_chats_reloads_and_sees_history(browser, live_servers, demo_site
     conversation = Conversation.objects.get()
     assert conversation.utm == {"utm_source": "linkedin", "utm_campaign": "launch"}
     assert conversation.timezone == "Asia/Tokyo"
-    assert list(conversation.messages.filter(sender=Message.Sender.VISITOR).values_list("text", flat=True)) == [
-        "hello",
-        "what's the weather like in Paris today?",
-        "/greet",
+    # The pressed button reads as its title in the transcript; Rasa got its payload.
+    assert list(conversation.messages.filter(sender=Message.Sender.VISITOR).values_list("text", "payload")) == [
+        ("hello", ""),
+        ("what's the weather like in Paris today?", ""),
+        ("Start over", "/greet"),
     ]
     context.close()
 

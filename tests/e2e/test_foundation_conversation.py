@@ -45,6 +45,17 @@ async def test_greeting_off_topic_goodbye(rasa_settings):
     assert conversation.timezone == "America/New_York"
 
 
+@database_sync_to_async
+def offer_button(public_id, payload):
+    conversation = Conversation.objects.get(public_id=public_id)
+    Message.objects.create(
+        conversation=conversation,
+        sender=Message.Sender.BOT,
+        text="Pick one",
+        buttons=[{"title": "Pick", "payload": payload}],
+    )
+
+
 async def test_gibberish_gets_a_helpful_reprompt(rasa_settings):
     site = await acreate(SiteFactory)
     chat = await Chat.open(site)
@@ -52,7 +63,9 @@ async def test_gibberish_gets_a_helpful_reprompt(rasa_settings):
         reply = await chat.say_text("qwxz blorf zzkt vrrp")
         # Either the FallbackClassifier or the out_of_scope intent: never silence, always a way forward.
         assert "didn't quite get that" in reply or "outside what I can help with" in reply
-        # The low-confidence path itself, forced with Rasa's intent syntax.
+        # The low-confidence path itself, forced with Rasa's intent syntax through a button the
+        # bot offered (typed intent syntax is sent to Rasa as plain words).
+        await offer_button(chat.conversation_id, "/nlu_fallback")
         assert "didn't quite get that" in await chat.say_text("/nlu_fallback")
         await chat.settled()
     finally:

@@ -2,6 +2,7 @@ import os
 import secrets
 
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from chatbot.models import Site
@@ -37,3 +38,4 @@ class Command(BaseCommand):
             password = "(set earlier; reset with: manage.py changepassword admin)"
         self.stdout.write(f"Demo site: {site.name} (embed key {site.embed_key})")
         self.stdout.write(f"Admin login: admin / {password}")
+        call_command("seed_scheduling", stdout=self.stdout)

@@ -1,0 +1,232 @@
+"""Emails about meetings: the visitor's invitation (.ics), the rep's briefing, reminders.
+
+Every time a person reads is in that person's own zone, with the zone's name.
+Sending is idempotent per meeting version: running a task twice (a retry, a
+duplicated queue message) sends one email, because each send first claims a key
+``(meeting, kind, sequence, status)`` in the cache (Redis in production).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from dataclasses import dataclass
+from email.mime.text import MIMEText
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from chatbot.models import Message
+from scheduling import ics
+from scheduling.models import Meeting
+from scheduling.tokens import meeting_token
+
+SENT_KEY_TIMEOUT_SECONDS = 14 * 24 * 3600
+
+
+def format_in_zone(value: dt.datetime, zone_name: str) -> str:
+    """'Tue 3 Dec 2026, 14:00 (Europe/Berlin)': the reader's wall clock, with the zone named."""
+    zone_name = zone_name or "UTC"
+    try:
+        zone = zoneinfo.ZoneInfo(zone_name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        zone_name, zone = "UTC", zoneinfo.ZoneInfo("UTC")
+    local = value.astimezone(zone)
+    return f"{local:%a} {local.day} {local:%b %Y, %H:%M} ({zone_name})"
+
+
+def format_span_in_zone(start: dt.datetime, end: dt.datetime, zone_name: str) -> str:
+    """'Tue 3 Dec 2026, 14:00–14:30 (Europe/Berlin)'."""
+    first = format_in_zone(start, zone_name)
+    try:
+        zone = zoneinfo.ZoneInfo(zone_name or "UTC")
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        zone = zoneinfo.ZoneInfo("UTC")
+    end_local = end.astimezone(zone)
+    date_part, _, zone_part = first.rpartition(" (")
+    return f"{date_part}–{end_local:%H:%M} ({zone_part}"
+
+
+def public_url(path: str) -> str:
+    return settings.PUBLIC_BASE_URL.rstrip("/") + path
+
+
+def manage_url(meeting: Meeting) -> str:
+    return public_url(reverse("scheduling:manage", args=[meeting_token(meeting)]))
+
+
+@dataclass(frozen=True)
+class TranscriptLine:
+    speaker: str
+    text: str
+    at: str
+
+
+def transcript(meeting: Meeting) -> list[TranscriptLine]:
+    if not meeting.conversation_id:
+        return []
+    messages = Message.objects.filter(
+        conversation_id=meeting.conversation_id, sender__in=[Message.Sender.VISITOR, Message.Sender.BOT]
+    ).order_by("created_at", "id")
+    visitor_label = meeting.visitor_name or "Visitor"
+    zone = zoneinfo.ZoneInfo(meeting.rep.timezone or "UTC")
+    return [
+        TranscriptLine(
+            speaker=visitor_label if message.sender == Message.Sender.VISITOR else "Bot",
+            text=message.text,
+            at=f"{message.created_at.astimezone(zone):%H:%M}",
+        )
+        for message in messages
+    ]
+
+
+def _reasons(lead) -> list[dict]:
+    reasons = []
+    for reason in (lead.reasons if lead else None) or []:
+        if not isinstance(reason, dict):
+            continue
+        points = reason.get("points")
+        points_text = f"{points:+d}" if isinstance(points, int) else str(points or "")
+        reasons.append({"text": str(reason.get("text", "")), "points": points, "points_text": points_text})
+    return reasons
+
+
+def meeting_context(meeting: Meeting) -> dict:
+    """Everything the emails and the calendar description show about a meeting."""
+    lead = meeting.lead if meeting.lead_id else None
+    rep = meeting.rep
+    admin_url = (
+        public_url(reverse("admin:chatbot_conversation_change", args=[meeting.conversation_id]))
+        if meeting.conversation_id
+        else ""
+    )
+    return {
+        "meeting": meeting,
+        "rep": rep,
+        "lead": lead,
+        "visitor_name": meeting.visitor_name or (lead.name if lead else "") or "Website visitor",
+        "visitor_email": meeting.visitor_email,
+        "company": (lead.company_name if lead else "") or "",
+        "need": (lead.need_text if lead else "") or "",
+        "score": lead.score if lead else None,
+        "outcome": lead.get_outcome_display() if lead else "",
+        "reasons": _reasons(lead),
+        "when_rep": format_span_in_zone(meeting.start, meeting.end, rep.timezone),
+        "when_visitor": format_span_in_zone(meeting.start, meeting.end, meeting.visitor_timezone),
+        "visitor_zone": meeting.visitor_timezone or "UTC",
+        "rep_zone": rep.timezone or "UTC",
+        "video_link": rep.video_link,
+        "transcript": transcript(meeting),
+        "admin_url": admin_url,
+        "manage_url": manage_url(meeting),
+        "is_cancelled": meeting.status == Meeting.Status.CANCELLED,
+    }
+
+
+def rep_summary_text(meeting: Meeting, context: dict | None = None) -> str:
+    """The lead summary in the rep's calendar event description (plain text)."""
+    return render_to_string("scheduling/email/rep_summary.txt", context or meeting_context(meeting)).strip() + "\n"
+
+
+def visitor_description(meeting: Meeting, context: dict) -> str:
+    return render_to_string("scheduling/email/visitor_event_description.txt", context).strip() + "\n"
+
+
+def _calendar_part(ics_bytes: bytes, method: str, filename: str) -> MIMEText:
+    part = MIMEText(ics_bytes.decode("utf-8"), "calendar", "utf-8")
+    part.set_param("method", method)
+    part.set_param("name", filename)
+    part.add_header("Content-Disposition", "attachment", filename=filename)
+    return part
+
+
+def _send(*, to: str, subject: str, template: str, context: dict, attachments: list[MIMEText] = ()) -> None:
+    text = render_to_string(f"{template}.txt", context)
+    html = render_to_string(f"{template}.html", context)
+    message = EmailMultiAlternatives(
+        subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=[to], reply_to=context.get("reply_to")
+    )
+    message.attach_alternative(html, "text/html")
+    for part in attachments:
+        message.attach(part)
+    message.send()
+
+
+def _once(key: str, send) -> bool:
+    """Send at most once per key; a failed send releases the key so a retry can send."""
+    if not cache.add(key, "1", timeout=SENT_KEY_TIMEOUT_SECONDS):
+        return False
+    try:
+        send()
+    except Exception:
+        cache.delete(key)
+        raise
+    return True
+
+
+def _key(meeting: Meeting, kind: str) -> str:
+    return f"scheduling:mail:{meeting.pk}:{meeting.calendar_uid}:{kind}:{meeting.sequence}:{meeting.status}"
+
+
+def meeting_notify(*, meeting: Meeting, change: str) -> list[str]:
+    """Email the visitor (with the .ics) and the rep about a booking, a move or a cancellation.
+
+    ``change`` is what the booking service queued: booked, rescheduled, cancelled or status.
+    Returns the kinds of email sent (for logging and tests).
+    """
+    cancelled = meeting.status == Meeting.Status.CANCELLED
+    if change == "status" and not cancelled:
+        return []  # held / no-show: nothing to tell anyone
+    kind = "cancelled" if cancelled else ("rescheduled" if change == "rescheduled" else "booked")
+    context = meeting_context(meeting) | {"change": kind, "reply_to": [meeting.rep.email]}
+    sent = []
+    if meeting.visitor_email:
+        method = "CANCEL" if cancelled else "REQUEST"
+        invitation = ics.meeting_invitation(meeting, method=method, description=visitor_description(meeting, context))
+        subject = {
+            "booked": f"Your meeting with {meeting.rep.name}: {context['when_visitor']}",
+            "rescheduled": f"Moved: your meeting with {meeting.rep.name} is now {context['when_visitor']}",
+            "cancelled": f"Cancelled: your meeting with {meeting.rep.name} on {context['when_visitor']}",
+        }[kind]
+        template = "scheduling/email/visitor_cancelled" if cancelled else "scheduling/email/visitor_confirmation"
+        if _once(
+            _key(meeting, f"visitor-{kind}"),
+            lambda: _send(
+                to=meeting.visitor_email,
+                subject=subject,
+                template=template,
+                context=context,
+                attachments=[_calendar_part(invitation, method, "cancel.ics" if cancelled else "invite.ics")],
+            ),
+        ):
+            sent.append(f"visitor-{kind}")
+    rep_context = context | {"reply_to": [meeting.visitor_email] if meeting.visitor_email else None}
+    who = context["visitor_name"] + (f" ({context['company']})" if context["company"] else "")
+    rep_subject = {
+        "booked": f"New meeting: {who}, {context['when_rep']}",
+        "rescheduled": f"Moved: {who} is now {context['when_rep']}",
+        "cancelled": f"Cancelled: {who}, {context['when_rep']}",
+    }[kind]
+    if _once(
+        _key(meeting, f"rep-{kind}"),
+        lambda: _send(
+            to=meeting.rep.email, subject=rep_subject, template="scheduling/email/rep_meeting", context=rep_context
+        ),
+    ):
+        sent.append(f"rep-{kind}")
+    return sent
+
+
+def meeting_send_reminder(*, meeting: Meeting, hours: int) -> None:
+    """The visitor's reminder 24 h or 1 h before (the caller makes it happen once)."""
+    context = meeting_context(meeting) | {"hours": hours, "reply_to": [meeting.rep.email]}
+    lead_time = "in 1 hour" if hours == 1 else f"in {hours} hours"
+    _send(
+        to=meeting.visitor_email,
+        subject=f"Reminder: your meeting with {meeting.rep.name} {lead_time}, {context['when_visitor']}",
+        template="scheduling/email/visitor_reminder",
+        context=context,
+    )

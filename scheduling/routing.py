@@ -1,0 +1,198 @@
+"""Which reps a lead goes to: account owner, then routing rules in priority order, then the default pool.
+
+Inside a pool the order is fair round robin: fewest live meetings booked in the last
+``FAIRNESS_DAYS`` days divided by the rep's weight first (a weight-2 rep takes twice the
+meetings), ties to the rep who booked least recently. ``slots_for_lead`` then gives each
+time to the first rep in this order who is free then, so reps without a free slot are
+skipped rather than starving the others. A rep with weight 0 receives no round-robin
+meetings (only meetings of accounts they already own).
+"""
+
+import functools
+import zoneinfo
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from django.db.models import Count, Max, Q
+from django.utils import timezone
+
+from chatbot.models import Conversation
+from qualification.models import Lead
+from scheduling.models import Meeting, RoutingRule, SalesRep
+
+FAIRNESS_DAYS = 30
+
+# Mailbox providers: a shared domain says nothing about which account a visitor belongs to.
+FREE_MAIL_DOMAINS = frozenset(
+    """gmail.com googlemail.com yahoo.com yahoo.co.uk yahoo.fr yahoo.de hotmail.com hotmail.co.uk hotmail.fr
+    hotmail.de outlook.com outlook.de live.com live.co.uk msn.com aol.com icloud.com me.com mac.com
+    protonmail.com proton.me pm.me gmx.de gmx.net gmx.com web.de t-online.de freenet.de mail.com mail.ru
+    yandex.ru yandex.com zoho.com fastmail.com hey.com qq.com 163.com 126.com naver.com libero.it orange.fr
+    free.fr laposte.net wanadoo.fr seznam.cz wp.pl o2.pl interia.pl rediffmail.com tutanota.com""".split()
+)
+
+# Company-size segments a rule can match with field "segment".
+SEGMENTS = ((1000, "enterprise"), (200, "mid_market"), (1, "smb"))
+
+# Regions a rule can match with field "region", from the first word of an IANA zone name.
+ZONE_PREFIX_REGIONS = {
+    "Europe": "europe",
+    "America": "americas",
+    "US": "americas",
+    "Canada": "americas",
+    "Asia": "asia",
+    "Africa": "africa",
+    "Australia": "oceania",
+    "Pacific": "oceania",
+    "Atlantic": "europe",
+    "Indian": "asia",
+    "Antarctica": "",
+}
+
+
+def email_domain(email: str) -> str:
+    return email.rpartition("@")[2].strip().lower() if "@" in email else ""
+
+
+@functools.cache
+def _country_zones() -> dict[str, str]:
+    """ISO country code → its first IANA zone (from the system's or tzdata's zone.tab)."""
+    candidates = [Path("/usr/share/zoneinfo/zone.tab")]
+    try:
+        import tzdata
+
+        candidates.append(Path(tzdata.__file__).parent / "zoneinfo" / "zone.tab")
+    except ImportError:  # pragma: no cover - tzdata is a dependency
+        pass
+    for path in candidates:
+        if path.exists():
+            zones: dict[str, str] = {}
+            for line in path.read_text().splitlines():
+                if line and not line.startswith("#"):
+                    code, _coords, zone = line.split("\t")[:3]
+                    zones.setdefault(code.upper(), zone)
+            return zones
+    return {}
+
+
+def region_of_zone(zone_name: str) -> str:
+    return ZONE_PREFIX_REGIONS.get(zone_name.split("/", 1)[0], "") if "/" in zone_name else ""
+
+
+def lead_region(*, lead: Lead | None, conversation: Conversation | None) -> str:
+    """europe / americas / asia / africa / oceania, from the lead's country, else the browser's zone."""
+    if lead is not None and lead.country:
+        region = region_of_zone(_country_zones().get(lead.country.upper(), ""))
+        if region:
+            return region
+    if conversation is not None and conversation.timezone:
+        return region_of_zone(conversation.timezone)
+    return ""
+
+
+def company_segment(size: int | None) -> str:
+    if not size:
+        return ""
+    return next(name for floor, name in SEGMENTS if size >= floor)
+
+
+def _fact(field: str, *, lead: Lead | None, conversation: Conversation | None) -> object:
+    if field == "region":
+        return lead_region(lead=lead, conversation=conversation)
+    if field == "segment":
+        return company_segment(lead.company_size if lead else None)
+    if field == "timezone":
+        return conversation.timezone if conversation else ""
+    if lead is None or field.startswith("_") or not hasattr(lead, field):
+        return None
+    return getattr(lead, field)
+
+
+def rule_matches(rule: RoutingRule, *, lead: Lead | None, conversation: Conversation | None) -> bool:
+    if not rule.field:
+        return True  # a rule without a condition catches everything
+    fact = _fact(rule.field, lead=lead, conversation=conversation)
+    if fact is None or fact == "":
+        return rule.operator == RoutingRule.Operator.NOT_EQUALS and rule.value.strip() != ""
+    op, value = rule.operator, rule.value.strip()
+    if op in (RoutingRule.Operator.GTE, RoutingRule.Operator.LTE):
+        try:
+            number, limit = float(fact), float(value)
+        except (TypeError, ValueError):
+            return False
+        return number >= limit if op == RoutingRule.Operator.GTE else number <= limit
+    text = str(fact).strip().lower()
+    value = value.lower()
+    if op == RoutingRule.Operator.EQUALS:
+        return text == value
+    if op == RoutingRule.Operator.NOT_EQUALS:
+        return text != value
+    if op == RoutingRule.Operator.IN:
+        return text in {v.strip() for v in value.split(",")}
+    if op == RoutingRule.Operator.CONTAINS:
+        return value in text
+    return False
+
+
+def account_owner(*, email: str) -> SalesRep | None:
+    """The active rep who most recently met someone from this email's company domain."""
+    domain = email_domain(email)
+    if not domain or domain in FREE_MAIL_DOMAINS:
+        return None
+    meeting = (
+        Meeting.objects.filter(visitor_email_domain=domain, rep__is_active=True)
+        .exclude(status=Meeting.Status.CANCELLED)
+        .select_related("rep")
+        .order_by("-start")
+        .first()
+    )
+    return meeting.rep if meeting else None
+
+
+def fairness_order(reps: list[SalesRep], *, now: datetime | None = None) -> list[SalesRep]:
+    """Fewest recent live bookings per unit of weight first; one query."""
+    now = now or timezone.now()
+    since = now - timedelta(days=FAIRNESS_DAYS)
+    live_recent = Q(meetings__created_at__gte=since) & ~Q(meetings__status=Meeting.Status.CANCELLED)
+    stats = {
+        row["pk"]: row
+        for row in SalesRep.objects.filter(pk__in=[r.pk for r in reps])
+        .annotate(recent=Count("meetings", filter=live_recent), last=Max("meetings__created_at", filter=live_recent))
+        .values("pk", "recent", "last")
+    }
+    never = datetime.min.replace(tzinfo=zoneinfo.ZoneInfo("UTC"))
+
+    def key(rep: SalesRep) -> tuple:
+        row = stats.get(rep.pk, {"recent": 0, "last": None})
+        return (row["recent"] / rep.weight, row["last"] or never, rep.pk)
+
+    return sorted((r for r in reps if r.weight > 0), key=key)
+
+
+def route_lead(
+    *, lead: Lead | None, conversation: Conversation | None = None, now: datetime | None = None
+) -> list[SalesRep]:
+    """The ordered pool for a lead: account owner first, else the first matching rule's reps, else the default."""
+    owner, ordered = route_lead_with_owner(lead=lead, conversation=conversation, now=now)
+    return ordered
+
+
+def route_lead_with_owner(
+    *, lead: Lead | None, conversation: Conversation | None = None, now: datetime | None = None
+) -> tuple[SalesRep | None, list[SalesRep]]:
+    """``route_lead`` that also says which rep (if any) owns the account; 4 queries at most."""
+    rules = list(RoutingRule.objects.filter(is_active=True).prefetch_related("reps").order_by("priority", "id"))
+    pool: list[SalesRep] = []
+    for rule in [r for r in rules if not r.is_default] + [r for r in rules if r.is_default]:
+        active = [rep for rep in rule.reps.all() if rep.is_active]
+        if active and (rule.is_default or rule_matches(rule, lead=lead, conversation=conversation)):
+            pool = active
+            break
+    if not rules or not pool:
+        # No routing set up yet: every active rep is the pool.
+        pool = pool or list(SalesRep.objects.filter(is_active=True))
+    ordered = fairness_order(pool, now=now)
+    owner = account_owner(email=lead.email) if lead is not None and lead.email else None
+    if owner is not None:
+        ordered = [owner] + [rep for rep in ordered if rep.pk != owner.pk]
+    return owner, ordered

@@ -1,0 +1,135 @@
+"""Fixtures of the scheduling tests: a real Radicale CalDAV server and reps connected to it."""
+
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import caldav
+import pytest
+
+from scheduling.models import CalendarConnection, SalesRep
+from tests.servers import free_port, stop, wait_http
+
+
+class RadicaleServer:
+    """``python -m radicale`` on a free loopback port, storing into a temporary folder.
+
+    ``stop()`` / ``start()`` simulate an outage: the storage survives, the port stays the same.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.log = folder / "radicale.log"
+        self.config = folder / "radicale.conf"
+        (folder / "storage").mkdir(parents=True, exist_ok=True)
+        self.config.write_text(
+            "[server]\n"
+            f"hosts = 127.0.0.1:{self.port}\n"
+            "[auth]\n"
+            # Any user name and password is accepted; each user reaches only their own calendars.
+            "type = none\n"
+            "[rights]\n"
+            "type = owner_only\n"
+            "[storage]\n"
+            f"filesystem_folder = {folder / 'storage'}\n"
+            "[logging]\n"
+            "level = warning\n"
+        )
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "radicale", "--config", str(self.config)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+        wait_http(self.url, timeout=20, process=self.process, log=self.log)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop(self.process)
+            self.process = None
+
+    def client(self, username: str) -> caldav.DAVClient:
+        return caldav.DAVClient(url=self.url, username=username, password="secret", timeout=10)
+
+
+@pytest.fixture
+def radicale(tmp_path):
+    server = RadicaleServer(tmp_path / "radicale")
+    server.start()
+    yield server
+    server.stop()
+
+
+@dataclass
+class RepCalendar:
+    rep: SalesRep
+    connection: CalendarConnection
+    calendar: caldav.Calendar  # the same calendar, for the test to read and write directly
+
+    def events(self) -> list:
+        return self.calendar.events()
+
+
+def connect_rep_calendar(server: RadicaleServer, rep: SalesRep) -> RepCalendar:
+    username = f"rep{rep.pk}"
+    client = server.client(username)
+    calendar = client.principal().make_calendar(name=f"{rep.name} work", cal_id="work")
+    connection = CalendarConnection.objects.create(rep=rep, url=str(calendar.url), username=username, password="secret")
+    return RepCalendar(rep=rep, connection=connection, calendar=calendar)
+
+
+@pytest.fixture
+def rep_calendar(db, radicale) -> RepCalendar:
+    """A rep (Mon-Fri 09:00-17:00 Europe/Berlin) whose CalDAV calendar lives in the test Radicale."""
+    from tests.scheduling.factories import SalesRepFactory
+
+    rep = SalesRepFactory(name="Rita Rep", email="rita@vendor.example", video_link="https://meet.example/rita")
+    return connect_rep_calendar(radicale, rep)
+
+
+@pytest.fixture
+def chat_lead(db):
+    """A qualified lead with a short chat transcript (what the rep's email and event describe)."""
+    from tests.factories import ConversationFactory, MessageFactory
+    from tests.scheduling.factories import LeadFactory
+
+    conversation = ConversationFactory(timezone="Europe/London")
+    lead = LeadFactory(
+        conversation=conversation,
+        name="Ada Lovelace",
+        email="ada@analytical.example",
+        company_name="Analytical Engines Ltd",
+        need_text="We lose half our inbound leads because nobody answers the contact form for days.",
+        score=72,
+        outcome="qualified",
+        reasons=[
+            {"rule": 1, "text": "Company size ≥ 50", "points": 25, "knockout": False},
+            {"rule": 2, "text": "Buying within 3 months", "points": 30, "knockout": False},
+            {"rule": 3, "text": "Free-mail address", "points": -5, "knockout": False},
+        ],
+    )
+    for sender, text in [
+        ("bot", "Hi! What brings you to us today?"),
+        ("visitor", "Our contact form leads go cold before anyone calls back."),
+        ("bot", "How many people work at your company?"),
+        ("visitor", "About 120 <script>alert(1)</script>"),
+    ]:
+        MessageFactory(conversation=conversation, sender=sender, text=text)
+    MessageFactory(conversation=conversation, sender="system", text="SYSTEM NOTE NOT FOR REPS")
+    return lead
+
+
+def calendar_parts(message) -> list:
+    """The text/calendar MIME parts of a sent email (as a mail client sees them)."""
+    return [part for part in message.message().walk() if part.get_content_type() == "text/calendar"]
+
+
+def html_body(message) -> str:
+    return next(content for content, mimetype in message.alternatives if mimetype == "text/html")

@@ -1,0 +1,94 @@
+"""Many visitors clicking the same time at once, each through its own PostgreSQL connection."""
+
+import threading
+from collections import Counter
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
+
+import pytest
+from django.db import connection
+
+from scheduling import tasks
+from scheduling.errors import SchedulingError
+from scheduling.models import Meeting
+from scheduling.services import meeting_book
+from tests.factories import ConversationFactory, SiteFactory
+from tests.scheduling.factories import SalesRepFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+UTC = dt_timezone.utc
+NOW = datetime(2026, 12, 7, 6, 0, tzinfo=UTC)  # Monday; Berlin 09:00 = 08:00 UTC
+SLOT = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+ATTEMPTS = 50
+
+
+@pytest.fixture(autouse=True)
+def no_side_effects(monkeypatch):
+    monkeypatch.setattr(tasks.meeting_changed, "delay", lambda *args: None)
+
+
+def run_concurrently(calls):
+    """Run each call in its own thread and connection, all released at once; return results or codes."""
+    barrier = threading.Barrier(len(calls))
+    results = [None] * len(calls)
+
+    def worker(i, call):
+        try:
+            barrier.wait(timeout=30)
+            results[i] = call()
+        except SchedulingError as exc:
+            results[i] = exc.code
+        except Exception as exc:  # reported by the assertions below
+            results[i] = repr(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(i, call)) for i, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return results
+
+
+def booking(rep, conversation, start=SLOT):
+    return lambda: meeting_book(
+        rep_id=rep.pk,
+        start=start,
+        conversation=conversation,
+        lead=None,
+        visitor_email=f"visitor{conversation.pk}@company{conversation.pk}.example",
+        now=NOW,
+    )
+
+
+def test_fifty_visitors_booking_one_slot_get_exactly_one_meeting():
+    rep = SalesRepFactory()
+    site = SiteFactory()
+    conversations = [ConversationFactory(site=site) for _ in range(ATTEMPTS)]
+    results = run_concurrently([booking(rep, c) for c in conversations])
+    outcomes = Counter("booked" if not isinstance(r, str) else r for r in results)
+    assert outcomes == {"booked": 1, "slot_taken": ATTEMPTS - 1}, outcomes
+    assert Meeting.objects.filter(rep=rep).count() == 1
+
+
+def test_overlapping_slots_booked_at_once_never_overlap():
+    rep = SalesRepFactory(meeting_minutes=60)  # 10:00 overlaps 09:30 and 10:30
+    site = SiteFactory()
+    starts = [SLOT + timedelta(minutes=30 * (i % 6)) for i in range(ATTEMPTS)]
+    conversations = [ConversationFactory(site=site) for _ in range(ATTEMPTS)]
+    results = run_concurrently([booking(rep, c, s) for c, s in zip(conversations, starts, strict=True)])
+    assert all(not isinstance(r, str) or r == "slot_taken" for r in results), results
+    meetings = list(Meeting.objects.filter(rep=rep).order_by("start"))
+    assert len(meetings) >= 3
+    for earlier, later in zip(meetings, meetings[1:], strict=False):
+        assert earlier.end <= later.start
+
+
+def test_one_conversation_clicking_ten_times_at_once_gets_one_meeting():
+    rep = SalesRepFactory()
+    conversation = ConversationFactory()
+    results = run_concurrently([booking(rep, conversation) for _ in range(10)])
+    assert all(not isinstance(r, str) for r in results), results
+    assert sum(r.created for r in results) == 1
+    assert {r.meeting.pk for r in results} == {Meeting.objects.get().pk}

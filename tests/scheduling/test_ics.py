@@ -1,0 +1,91 @@
+"""The visitor's invitation: an .ics a calendar app accepts (parsed back with ``icalendar``)."""
+
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
+
+import pytest
+from icalendar import Calendar
+
+from scheduling.services import meeting_book, meeting_cancel, meeting_reschedule
+from tests.scheduling.conftest import calendar_parts
+from tests.scheduling.factories import SalesRepFactory
+
+pytestmark = pytest.mark.django_db
+UTC = dt_timezone.utc
+NOW = datetime(2026, 12, 7, 6, 0, tzinfo=UTC)  # Monday
+MONDAY_10_BERLIN = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+
+
+def visitor_invitation(mailoutbox, index=-1):
+    messages = [m for m in mailoutbox if m.to == ["ada@analytical.example"]]
+    parts = calendar_parts(messages[index])
+    assert len(parts) == 1
+    part = parts[0]
+    return part, Calendar.from_ical(part.get_payload(decode=True))
+
+
+@pytest.fixture
+def booked(chat_lead, django_capture_on_commit_callbacks):
+    rep = SalesRepFactory(name="Rita Rep", email="rita@vendor.example", video_link="https://meet.example/rita")
+    with django_capture_on_commit_callbacks(execute=True):
+        booking = meeting_book(
+            rep_id=rep.pk,
+            start=MONDAY_10_BERLIN,
+            conversation=chat_lead.conversation,
+            lead=chat_lead,
+            visitor_email="ada@analytical.example",
+            visitor_name="Ada Lovelace",
+            visitor_timezone="Europe/London",
+            now=NOW,
+        )
+    return booking.meeting
+
+
+def test_invitation_is_a_request_from_the_rep_to_the_visitor(booked, mailoutbox):
+    part, cal = visitor_invitation(mailoutbox)
+    assert part.get_param("method") == "REQUEST"
+    assert part.get_filename() == "invite.ics"
+    assert str(cal["method"]) == "REQUEST"
+    events = cal.walk("VEVENT")
+    assert len(events) == 1
+    event = events[0]
+    assert str(event["uid"]) == booked.calendar_uid
+    assert int(event["sequence"]) == 0
+    assert event["dtstart"].dt == MONDAY_10_BERLIN
+    assert event["dtend"].dt == MONDAY_10_BERLIN + timedelta(minutes=30)
+    assert event["dtstart"].dt.utcoffset() == timedelta(0)
+    assert str(event["organizer"]) == "mailto:rita@vendor.example"
+    assert event["organizer"].params["CN"] == "Rita Rep"
+    assert str(event["attendee"]) == "mailto:ada@analytical.example"
+    assert event["attendee"].params["RSVP"] == "TRUE"
+    assert str(event["status"]) == "CONFIRMED"
+    assert str(event["location"]) == "https://meet.example/rita"
+    # The visitor never sees the internal qualification (score, reasons, transcript).
+    description = str(event["description"])
+    assert "/meetings/" in description
+    assert "72" not in description and "Buying within" not in description
+
+
+def test_reschedule_sends_the_same_uid_with_a_higher_sequence(booked, mailoutbox, django_capture_on_commit_callbacks):
+    later = MONDAY_10_BERLIN + timedelta(days=1, hours=2)
+    with django_capture_on_commit_callbacks(execute=True):
+        meeting_reschedule(meeting=booked, start=later, now=NOW)
+    part, cal = visitor_invitation(mailoutbox)
+    event = cal.walk("VEVENT")[0]
+    assert part.get_param("method") == "REQUEST"
+    assert str(event["uid"]) == booked.calendar_uid
+    assert int(event["sequence"]) == 1
+    assert (event["dtstart"].dt, event["dtend"].dt) == (later, later + timedelta(minutes=30))
+
+
+def test_cancel_sends_method_cancel_for_the_same_uid(booked, mailoutbox, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        meeting_cancel(meeting=booked)
+    part, cal = visitor_invitation(mailoutbox)
+    event = cal.walk("VEVENT")[0]
+    assert part.get_param("method") == "CANCEL"
+    assert str(cal["method"]) == "CANCEL"
+    assert str(event["uid"]) == booked.calendar_uid
+    assert str(event["status"]) == "CANCELLED"
+    assert int(event["sequence"]) == 1  # higher than the invitation's, so calendars apply it
+    assert event["dtstart"].dt == MONDAY_10_BERLIN

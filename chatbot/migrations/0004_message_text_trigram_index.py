@@ -24,6 +24,6 @@ def backwards(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("chatbot", "0002_message_analytics_index")]
+    dependencies = [("chatbot", "0003_message_analytics_index")]
 
     operations = [migrations.RunPython(forwards, backwards)]

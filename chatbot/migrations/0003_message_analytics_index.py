@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("chatbot", "0001_initial"),
+        ("chatbot", "0002_message_payload"),
     ]
 
     operations = [

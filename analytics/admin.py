@@ -11,7 +11,7 @@ from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
-from analytics import not_understood, selectors, tables
+from analytics import not_understood, selectors, snapshots, tables
 from analytics.csv_export import csv_response
 from analytics.models import Dashboard, NotUnderstood
 from chatbot.models import Site
@@ -96,7 +96,10 @@ class DashboardAdmin(ReportAdmin):
             raise PermissionDenied
         form, scope = scope_from_request(request)
         with without_jit():
-            data = selectors.dashboard_cached(scope)
+            snapshot = snapshots.dashboard_snapshot(
+                scope, snapshot_id=request.GET.get("snapshot", ""), fresh=bool(request.GET.get("fresh"))
+            )
+        data = snapshot.data
         all_tables = tables.dashboard_tables(data)
         export = request.GET.get("export")
         if export:
@@ -105,7 +108,8 @@ class DashboardAdmin(ReportAdmin):
                 return HttpResponse("Unknown table.", status=404, content_type="text/plain")
             return csv_response(f"{table.key}-{scope.start}-{scope.end}.csv", table.header, table.rows)
         query = request.GET.copy()
-        query.pop("export", None)
+        for name in ("export", "snapshot", "fresh"):
+            query.pop(name, None)
         charts = {
             "funnel": {"labels": [r["label"] for r in data["funnel"]], "counts": [r["count"] for r in data["funnel"]]},
             "fallback": {
@@ -128,6 +132,9 @@ class DashboardAdmin(ReportAdmin):
             median_supported=data["median_supported"],
             charts=charts,
             query=query.urlencode(),
+            snapshot=snapshot,
+            export_query=f"{query.urlencode()}&snapshot={snapshot.id}" if query else f"snapshot={snapshot.id}",
+            max_age=int(snapshots.max_age_seconds()),
         )
         return TemplateResponse(request, "admin/analytics/dashboard.html", context)
 

@@ -7,11 +7,8 @@ steps, the drop-offs and the sources add up with each other.
 """
 
 import datetime as dt
-import hashlib
-import logging
 from dataclasses import dataclass
 
-from django.core.cache import cache
 from django.db import connection
 from django.db.models import (
     Avg,
@@ -37,8 +34,6 @@ from django.db.models.functions import Coalesce, TruncDate
 from chatbot.models import Conversation, Message
 from qualification.models import Lead
 from scheduling.models import Meeting, SlotOffer
-
-logger = logging.getLogger(__name__)
 
 FALLBACK_INTENTS = ("nlu_fallback", "out_of_scope")
 
@@ -519,48 +514,6 @@ def intents_and_fallback_days(scope: Scope) -> tuple[list[dict], list[dict]]:
             for _, _, day, n, _, fallbacks in day_rows
         ],
     )
-
-
-DASHBOARD_CACHE_SECONDS = 600
-
-
-def data_version() -> tuple:
-    """Changes whenever a conversation, message, slot offer, lead or meeting is added or saved (one query)."""
-    tables = [
-        ("max(id)", Conversation._meta.db_table),
-        ("max(id)", Message._meta.db_table),
-        ("max(id)", SlotOffer._meta.db_table),
-        ("max(updated_at)", Lead._meta.db_table),
-        ("max(updated_at)", Meeting._meta.db_table),
-        ("count(*)", Meeting._meta.db_table),
-    ]
-    sql = "SELECT " + ", ".join(f"(SELECT {expr} FROM {table})" for expr, table in tables)
-    with connection.cursor() as cursor:
-        cursor.execute(sql)
-        return tuple(str(value) for value in cursor.fetchone())
-
-
-def dashboard_cached(scope: Scope) -> dict:
-    """``dashboard`` through the cache, keyed by the scope and ``data_version``.
-
-    Any new or saved row gives a new key, so the page and its CSV downloads show the same,
-    current numbers; deletions (and bulk ``update()`` calls, which skip ``updated_at``) show
-    within DASHBOARD_CACHE_SECONDS.
-    """
-    digest = hashlib.sha256(repr((scope, data_version())).encode()).hexdigest()[:32]
-    key = f"analytics:dashboard:{digest}"
-    try:
-        data = cache.get(key)
-    except Exception:  # the cache is a speed-up: an unreachable Redis must not break the page
-        logger.warning("dashboard cache unavailable", exc_info=True)
-        return dashboard(scope)
-    if data is None:
-        data = dashboard(scope)
-        try:
-            cache.set(key, data, DASHBOARD_CACHE_SECONDS)
-        except Exception:
-            logger.warning("dashboard cache unavailable", exc_info=True)
-    return data
 
 
 def dashboard(scope: Scope) -> dict:

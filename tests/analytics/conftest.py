@@ -52,6 +52,16 @@ def _answer(c, seconds, slot, value):
     )
 
 
+@pytest.fixture(autouse=True)
+def own_snapshot_cache(monkeypatch):
+    """Each test its own dashboard snapshots: the shared Redis cache outlives a test's database rows."""
+    from django.core.cache.backends.locmem import LocMemCache
+
+    from analytics import snapshots
+
+    monkeypatch.setattr(snapshots, "cache", LocMemCache(f"analytics-test-{id(monkeypatch)}", {}))
+
+
 @pytest.fixture
 def known(db):
     site_a, site_b = SiteFactory(name="Site A"), SiteFactory(name="Site B")

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 
 import pytest
 from django.contrib.auth.models import User
@@ -58,8 +59,12 @@ def test_dashboard_shows_the_funnel_and_is_linked_from_the_admin_index(admin_cli
 @pytest.mark.parametrize("table", TABLES)
 def test_every_dashboard_table_downloads_as_the_csv_of_what_the_screen_shows(admin_client_, known, table):
     params = {"start": "2026-11-01", "end": "2026-11-07", "site": known.site_a.pk}
-    html = admin_client_.get(DASHBOARD, params).content.decode()
-    response = admin_client_.get(DASHBOARD, {**params, "export": table})
+    page = admin_client_.get(DASHBOARD, params)
+    html = page.content.decode()
+    # Follow the table's own CSV link, as a user would.
+    link = re.search(rf'href="(\?[^"]*export={table})"', html).group(1).replace("&amp;", "&")
+    assert f"snapshot={page.context['snapshot'].id}" in link
+    response = admin_client_.get(DASHBOARD + link)
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     header, *rows = _csv(response)
@@ -165,12 +170,18 @@ def test_bad_date_range_falls_back_to_default_without_error(admin_client_, known
     assert "The start date is after the end date." in response.content.decode()
 
 
-def test_dashboard_shows_new_data_at_once_despite_its_cache(admin_client_, known):
+def test_csv_link_keeps_the_screen_numbers_after_new_chats_and_refresh_shows_them(admin_client_, known):
     from tests.analytics.factories import conversation_at
 
-    params = {"start": "2026-11-01", "end": "2026-11-07", "site": known.site_a.pk, "export": "funnel"}
-    before = _csv(admin_client_.get(DASHBOARD, params))
-    assert before[1][1] == "6"
-    conversation_at(site=known.site_a, started=known.c3.started_at)
-    after = _csv(admin_client_.get(DASHBOARD, params))
-    assert after[1][1] == "7"
+    params = {"start": "2026-11-01", "end": "2026-11-07", "site": known.site_a.pk}
+    page = admin_client_.get(DASHBOARD, params)
+    snapshot = page.context["snapshot"].id
+    conversation_at(site=known.site_a, started=known.c3.started_at)  # a new chat in the range
+    same = _csv(admin_client_.get(DASHBOARD, {**params, "snapshot": snapshot, "export": "funnel"}))
+    assert same[1][:2] == ["Conversations started", "6"]  # what the page showed
+    refreshed = admin_client_.get(DASHBOARD, {**params, "fresh": "1"})
+    assert _html_row(["Conversations started", "7", "–", "100.0%"]) in refreshed.content.decode()
+    assert refreshed.context["snapshot"].id != snapshot
+    # Without "fresh" the page is served from that recent snapshot.
+    again = admin_client_.get(DASHBOARD, params)
+    assert again.context["snapshot"].id == refreshed.context["snapshot"].id

@@ -13,7 +13,7 @@ from qualification.models import Lead
 from scheduling.models import Meeting
 
 END = dt.date(2026, 11, 20)
-PARAMS = {"start": "2026-10-01", "end": "2026-11-20"}
+PARAMS = {"start": "2026-10-01", "end": "2026-11-20", "fresh": "1"}  # compute, never a snapshot
 
 
 @pytest.fixture

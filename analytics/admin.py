@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils import timezone
 
 from analytics import not_understood, selectors, snapshots, tables
@@ -74,8 +75,6 @@ class ReportAdmin(admin.ModelAdmin):
         return {"view": self.has_view_permission(request)}
 
     def get_urls(self):
-        from django.urls import path
-
         info = self.opts.app_label, self.opts.model_name
         return [path("", self.admin_site.admin_view(self.changelist_view), name="{}_{}_changelist".format(*info))]
 

@@ -44,12 +44,16 @@ def scope_from_request(request) -> tuple[ScopeForm, selectors.Scope]:
 
 
 @contextmanager
-def without_jit():
-    """The dashboard's queries are short: PostgreSQL's JIT compile would cost more than it saves."""
+def report_transaction():
+    """Settings for the report queries, for this transaction only (PostgreSQL).
+
+    JIT compiling costs more than it saves on these sub-second queries; a larger work_mem
+    keeps the groupings of a 90-day range in memory instead of spilling sorts to disk.
+    """
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL jit = off")
+                cursor.execute("SET LOCAL jit = off; SET LOCAL work_mem = '32MB'")
         yield
 
 
@@ -94,7 +98,7 @@ class DashboardAdmin(ReportAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         form, scope = scope_from_request(request)
-        with without_jit():
+        with report_transaction():
             snapshot = snapshots.dashboard_snapshot(
                 scope, snapshot_id=request.GET.get("snapshot", ""), fresh=bool(request.GET.get("fresh"))
             )
@@ -144,7 +148,7 @@ class NotUnderstoodAdmin(ReportAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         form, scope = scope_from_request(request)
-        with without_jit():
+        with report_transaction():
             groups = not_understood.fallback_groups(scope)
         export = request.GET.get("export")
         if export == "yaml":

@@ -152,7 +152,10 @@ def free_slots(
     rep = schedule.rep
     if not rep.is_active or not schedule.hours:
         return []
-    tz = zoneinfo.ZoneInfo(rep.timezone)
+    try:
+        tz = zoneinfo.ZoneInfo(rep.timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return []  # a zone typed past validation: offering times in a guessed zone would be worse
     length = timedelta(minutes=rep.meeting_minutes)
     before = timedelta(minutes=rep.buffer_before_minutes)
     after = timedelta(minutes=rep.buffer_after_minutes)

@@ -25,6 +25,8 @@ from scheduling.models import BusyBlock, CalendarConnection, Meeting, SalesRep
 logger = logging.getLogger(__name__)
 
 MAX_ERROR_LENGTH = 2000
+# Versions one sync writes when the meeting keeps changing under it (each change queues its own sync too).
+MAX_VERSIONS_PER_SYNC = 3
 
 
 def _active_connection(rep: SalesRep) -> CalendarConnection | None:
@@ -41,36 +43,41 @@ def meeting_calendar_sync(*, meeting: Meeting, now: dt.datetime | None = None) -
     """Write the meeting to its rep's calendar; raises CalendarUnavailable after recording ``failed``.
 
     Safe to run any number of times: the event is put at the meeting's UID, and deleting
-    an event that is not there is not an error.
+    an event that is not there is not an error. If the meeting changes while its event is
+    being written (a cancel racing a booking's write), the newer version is written too,
+    so the calendar never ends on an older one.
     """
     now = now or timezone.now()
-    meeting = Meeting.objects.select_related("rep", "lead").get(pk=meeting.pk)
-    connection = _active_connection(meeting.rep)
-    # Conditional UPDATEs rather than save(): only the sync columns change, and only for the
-    # version of the meeting that was actually written (see _same_version).
-    if connection is None:
-        Meeting.objects.filter(pk=meeting.pk).update(sync_state=Meeting.SyncState.NOT_CONNECTED, sync_error="")
-        meeting.sync_state, meeting.sync_error = Meeting.SyncState.NOT_CONNECTED, ""
-        return meeting
-    backend = calendar_for(connection)
-    try:
-        if meeting.status == Meeting.Status.CANCELLED:
-            backend.delete_event(meeting)
-        else:
-            backend.upsert_event(meeting)
-    except CalendarUnavailable as exc:
-        error = str(exc)[:MAX_ERROR_LENGTH]
-        Meeting.objects.filter(_same_version(meeting)).update(sync_state=Meeting.SyncState.FAILED, sync_error=error)
-        CalendarConnection.objects.filter(pk=connection.pk).update(last_error=error)
-        meeting.sync_state, meeting.sync_error = Meeting.SyncState.FAILED, error
-        logger.warning("Calendar write for meeting %s failed: %s", meeting.pk, error)
-        raise
-    Meeting.objects.filter(_same_version(meeting)).update(
-        sync_state=Meeting.SyncState.SYNCED, sync_error="", synced_at=now
-    )
-    CalendarConnection.objects.filter(pk=connection.pk).update(last_error="")
-    meeting.sync_state, meeting.sync_error, meeting.synced_at = Meeting.SyncState.SYNCED, "", now
-    return meeting
+    for _attempt in range(MAX_VERSIONS_PER_SYNC):
+        meeting = Meeting.objects.select_related("rep", "lead").get(pk=meeting.pk)
+        connection = _active_connection(meeting.rep)
+        # Conditional UPDATEs rather than save(): only the sync columns change, and only for the
+        # version of the meeting that was actually written (see _same_version).
+        if connection is None:
+            Meeting.objects.filter(pk=meeting.pk).update(sync_state=Meeting.SyncState.NOT_CONNECTED, sync_error="")
+            meeting.sync_state, meeting.sync_error = Meeting.SyncState.NOT_CONNECTED, ""
+            return meeting
+        backend = calendar_for(connection)
+        try:
+            if meeting.status == Meeting.Status.CANCELLED:
+                backend.delete_event(meeting)
+            else:
+                backend.upsert_event(meeting)
+        except CalendarUnavailable as exc:
+            error = str(exc)[:MAX_ERROR_LENGTH]
+            Meeting.objects.filter(_same_version(meeting)).update(sync_state=Meeting.SyncState.FAILED, sync_error=error)
+            CalendarConnection.objects.filter(pk=connection.pk).update(last_error=error)
+            meeting.sync_state, meeting.sync_error = Meeting.SyncState.FAILED, error
+            logger.warning("Calendar write for meeting %s failed: %s", meeting.pk, error)
+            raise
+        CalendarConnection.objects.filter(pk=connection.pk).update(last_error="")
+        written = Meeting.objects.filter(_same_version(meeting)).update(
+            sync_state=Meeting.SyncState.SYNCED, sync_error="", synced_at=now
+        )
+        if written:
+            meeting.sync_state, meeting.sync_error, meeting.synced_at = Meeting.SyncState.SYNCED, "", now
+            return meeting
+    return meeting  # still changing: the newest change's own task writes it
 
 
 @dataclass
@@ -82,7 +89,8 @@ class SyncRun:
 
 def meetings_needing_sync(*, now: dt.datetime):
     """Meetings whose calendar write is pending or failed (or whose rep connected a calendar since)."""
-    recent = Q(end__gte=now - dt.timedelta(days=1)) | Q(status=Meeting.Status.CANCELLED)
+    # A meeting long over needs no calendar write (not even the removal of a cancelled one).
+    recent = Q(end__gte=now - dt.timedelta(days=1))
     unsynced = Q(sync_state__in=[Meeting.SyncState.PENDING, Meeting.SyncState.FAILED])
     newly_connected = Q(
         sync_state=Meeting.SyncState.NOT_CONNECTED, rep__calendar__is_active=True, status=Meeting.Status.BOOKED

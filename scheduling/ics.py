@@ -73,7 +73,10 @@ def meeting_event(meeting: Meeting, *, audience: str, description: str, cancelle
     if meeting.rep.video_link:
         event.add("location", meeting.rep.video_link)
         event.add("url", meeting.rep.video_link)
-    event.add("organizer", _address(meeting.rep.email, meeting.rep.name))
+    # On the rep's own calendar, SCHEDULE-AGENT=CLIENT (RFC 6638) stops servers with implicit
+    # scheduling (Nextcloud, iCloud, ...) from mailing the visitor a second invitation: we send it.
+    agent = {"schedule_agent": "CLIENT"} if audience == "rep" else {}
+    event.add("organizer", _address(meeting.rep.email, meeting.rep.name, **agent))
     if meeting.visitor_email:
         event.add(
             "attendee",
@@ -84,6 +87,7 @@ def meeting_event(meeting: Meeting, *, audience: str, description: str, cancelle
                 partstat="NEEDS-ACTION",
                 rsvp="TRUE",
                 cutype="INDIVIDUAL",
+                **agent,
             ),
         )
     return event

@@ -16,12 +16,13 @@ from email.mime.text import MIMEText
 from django.conf import settings
 from django.core.cache import cache
 from django.core.mail import EmailMultiAlternatives
+from django.db.models import Prefetch
 from django.template.loader import render_to_string
 from django.urls import reverse
 
 from chatbot.models import Message
 from scheduling import ics
-from scheduling.models import Meeting
+from scheduling.models import CalendarConnection, Meeting
 from scheduling.tokens import meeting_token
 
 SENT_KEY_TIMEOUT_SECONDS = 14 * 24 * 3600
@@ -65,12 +66,28 @@ class TranscriptLine:
     at: str
 
 
+TRANSCRIPT_SENDERS = [Message.Sender.VISITOR, Message.Sender.BOT]
+
+
+def transcript_prefetch() -> Prefetch:
+    """For lists of meetings (the ICS feed): every transcript in one query."""
+    return Prefetch(
+        "conversation__messages",
+        queryset=Message.objects.filter(sender__in=TRANSCRIPT_SENDERS).order_by("created_at", "id"),
+        to_attr="transcript_messages",
+    )
+
+
 def transcript(meeting: Meeting) -> list[TranscriptLine]:
+    """The conversation's visitor and bot turns (not system notes), times in the rep's zone."""
     if not meeting.conversation_id:
         return []
-    messages = Message.objects.filter(
-        conversation_id=meeting.conversation_id, sender__in=[Message.Sender.VISITOR, Message.Sender.BOT]
-    ).order_by("created_at", "id")
+    conversation = meeting.conversation if Meeting.conversation.is_cached(meeting) else None
+    messages = getattr(conversation, "transcript_messages", None)
+    if messages is None:
+        messages = Message.objects.filter(
+            conversation_id=meeting.conversation_id, sender__in=TRANSCRIPT_SENDERS
+        ).order_by("created_at", "id")
     visitor_label = meeting.visitor_name or "Visitor"
     zone = zoneinfo.ZoneInfo(meeting.rep.timezone or "UTC")
     return [
@@ -122,6 +139,7 @@ def meeting_context(meeting: Meeting) -> dict:
         "transcript": transcript(meeting),
         "admin_url": admin_url,
         "manage_url": manage_url(meeting),
+        "feed_url": public_url(reverse("scheduling:rep_feed", args=[rep.feed_token])),
         "is_cancelled": meeting.status == Meeting.Status.CANCELLED,
     }
 
@@ -135,23 +153,27 @@ def visitor_description(meeting: Meeting, context: dict) -> str:
     return render_to_string("scheduling/email/visitor_event_description.txt", context).strip() + "\n"
 
 
-def _calendar_part(ics_bytes: bytes, method: str, filename: str) -> MIMEText:
-    part = MIMEText(ics_bytes.decode("utf-8"), "calendar", "utf-8")
-    part.set_param("method", method)
-    part.set_param("name", filename)
-    part.add_header("Content-Disposition", "attachment", filename=filename)
-    return part
+def _send(*, to: str, subject: str, template: str, context: dict, invitation: tuple[bytes, str] | None = None) -> None:
+    """One email, plain text and HTML from Django templates, with an optional iTIP invitation.
 
-
-def _send(*, to: str, subject: str, template: str, context: dict, attachments: list[MIMEText] = ()) -> None:
+    The invitation (``(ics bytes, METHOD)``) goes in twice, as mail clients expect: as a
+    ``text/calendar; method=...`` alternative (what Outlook and Gmail turn into Accept /
+    Decline buttons and apply to the calendar) and as an ``.ics`` attachment anyone can open.
+    """
     text = render_to_string(f"{template}.txt", context)
     html = render_to_string(f"{template}.html", context)
     message = EmailMultiAlternatives(
         subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=[to], reply_to=context.get("reply_to")
     )
     message.attach_alternative(html, "text/html")
-    for part in attachments:
-        message.attach(part)
+    if invitation is not None:
+        ics_bytes, method = invitation
+        message.attach_alternative(ics_bytes.decode("utf-8"), f"text/calendar; method={method}")
+        attachment = MIMEText(ics_bytes.decode("utf-8"), "calendar", "utf-8")
+        attachment.set_param("method", method)
+        filename = "cancel.ics" if method == "CANCEL" else "invite.ics"
+        attachment.add_header("Content-Disposition", "attachment", filename=filename)
+        message.attach(attachment)
     message.send()
 
 
@@ -181,7 +203,11 @@ def meeting_notify(*, meeting: Meeting, change: str) -> list[str]:
     if change == "status" and not cancelled:
         return []  # held / no-show: nothing to tell anyone
     kind = "cancelled" if cancelled else ("rescheduled" if change == "rescheduled" else "booked")
-    context = meeting_context(meeting) | {"change": kind, "reply_to": [meeting.rep.email]}
+    context = meeting_context(meeting) | {
+        "change": kind,
+        "reply_to": [meeting.rep.email],
+        "calendar_connected": CalendarConnection.objects.filter(rep=meeting.rep, is_active=True).exists(),
+    }
     sent = []
     if meeting.visitor_email:
         method = "CANCEL" if cancelled else "REQUEST"
@@ -199,7 +225,7 @@ def meeting_notify(*, meeting: Meeting, change: str) -> list[str]:
                 subject=subject,
                 template=template,
                 context=context,
-                attachments=[_calendar_part(invitation, method, "cancel.ics" if cancelled else "invite.ics")],
+                invitation=(invitation, method),
             ),
         ):
             sent.append(f"visitor-{kind}")

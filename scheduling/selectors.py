@@ -91,22 +91,23 @@ def slots_for_lead(
     window_end = end or now + timedelta(days=max(rep.horizon_days for rep in reps) + 1)
     if window_end <= window_start:
         return []
-    by_rep = pool_free_slots(reps=reps, start=window_start, end=window_end, now=now)
+    schedules = load_schedules(reps, window_start, window_end)  # 4 queries for the whole pool
     tz = _zone(conversation.timezone)
-    if start is None and end is None:
-        waking = {rep_id: [s for s in slots if _in_visitor_day(s, tz)] for rep_id, slots in by_rep.items()}
-        chosen = _first_rep_with_slots(reps, waking, owner) or _first_rep_with_slots(reps, by_rep, owner)
-    else:
-        chosen = _first_rep_with_slots(reps, by_rep, owner)
-    return spread_slots(chosen, limit=limit, tz=tz)
+    prefer_waking = start is None and end is None
+    fallback: list[Slot] = []
+    # The owner first, then fairness order (route_lead's order); only compute until a rep fits.
+    for rep in reps:
+        slots = free_slots(schedules[rep.pk], start=window_start, end=window_end, now=now)
+        if not slots:
+            continue
+        offered = [s for s in slots if _in_visitor_day(s, tz)] if prefer_waking else slots
+        if offered:
+            return spread_slots(offered, limit=limit, tz=tz)
+        if owner is not None and rep.pk == owner.pk:
+            return spread_slots(slots, limit=limit, tz=tz)  # the account owner even at odd hours
+        fallback = fallback or slots
+    return spread_slots(fallback, limit=limit, tz=tz)
 
 
 def _in_visitor_day(slot: Slot, tz: zoneinfo.ZoneInfo) -> bool:
     return VISITOR_DAY[0] <= slot.start.astimezone(tz).time() < VISITOR_DAY[1]
-
-
-def _first_rep_with_slots(reps: list[SalesRep], by_rep: dict[int, list[Slot]], owner: SalesRep | None) -> list[Slot]:
-    """The account owner's slots if any, else those of the first rep in fairness order who has some."""
-    if owner is not None and by_rep.get(owner.pk):
-        return by_rep[owner.pk]
-    return next((by_rep[rep.pk] for rep in reps if by_rep.get(rep.pk)), [])

@@ -67,6 +67,7 @@ def _rep_transaction(rep_id: int):
     try:
         with nullcontext() if postgres else _local_booking_lock, transaction.atomic():
             if postgres:
+                # SET LOCAL lock_timeout, as a function so the value is a bound parameter.
                 with connection.cursor() as cursor:
                     cursor.execute("SELECT set_config('lock_timeout', %s, true)", [f"{_lock_timeout_ms()}ms"])
             try:
@@ -115,8 +116,8 @@ def _check_bookable(*, rep: SalesRep, start: datetime, now: datetime, exclude_me
     raise SchedulingError("slot_unavailable")
 
 
-def _initial_sync_state(rep: SalesRep) -> str:
-    if CalendarConnection.objects.filter(rep=rep, is_active=True).exists():
+def _initial_sync_state(rep_id: int) -> str:
+    if CalendarConnection.objects.filter(rep_id=rep_id, is_active=True).exists():
         return Meeting.SyncState.PENDING
     return Meeting.SyncState.NOT_CONNECTED
 
@@ -163,6 +164,16 @@ def meeting_book(
     except ValidationError:
         visitor_timezone = "UTC"
 
+    sync_state = _initial_sync_state(rep_id)  # read before taking the lock: keep the locked part short
+    # Fail fast without queueing for the lock when the answer is already clear (a retry of the
+    # same booking, or a slot that is gone); the checks are repeated under the lock.
+    existing = _existing_booking(conversation)
+    if existing is not None:
+        return _same_or_already_booked(existing, rep_id=rep_id, start=start)
+    rep = SalesRep.objects.filter(pk=rep_id).first()
+    if rep is None:
+        raise SchedulingError("slot_unavailable")
+    _check_bookable(rep=rep, start=start, now=now)
     try:
         with _rep_transaction(rep_id) as rep:
             existing = _existing_booking(conversation)
@@ -179,10 +190,11 @@ def meeting_book(
                 visitor_email=visitor_email,
                 visitor_email_domain=email_domain(visitor_email),
                 visitor_timezone=visitor_timezone,
-                sync_state=_initial_sync_state(rep),
+                sync_state=sync_state,
             )
-            # Constraints are the database's job (a race would pass a Python check anyway).
-            meeting.full_clean(validate_constraints=False)
+            # Constraints are the database's job (a race would pass a Python check anyway), and the
+            # related rows were just loaded: skip those queries while the rep is locked.
+            meeting.full_clean(exclude=["rep", "lead", "conversation"], validate_constraints=False)
             meeting.save()
             _queue_change(meeting, "booked")
     except IntegrityError as exc:

@@ -9,6 +9,7 @@ reminders are claimed once).
 import smtplib
 
 from celery import shared_task
+from django.conf import settings
 
 from scheduling.calendar_sync import meeting_calendar_sync, meetings_sync_unsynced, rep_refresh_busy_horizon
 from scheduling.calendars import CalendarUnavailable
@@ -16,7 +17,19 @@ from scheduling.models import Meeting, SalesRep
 from scheduling.notifications import meeting_notify
 from scheduling.reminders import meetings_send_due_reminders
 
-RETRY = {"retry_backoff": 30, "retry_backoff_max": 1800, "retry_jitter": True, "max_retries": 8}
+MAX_RETRIES = 8
+
+
+def _retry_later(task, exc: Exception) -> None:
+    """Retry with exponential backoff (30 s, 1 min, 2 min, ... capped at 30 min).
+
+    Run eagerly (the embedded default without a broker, tests) a retry would block the
+    request that queued it: the periodic sweep picks the work up instead.
+    """
+    if task.request.is_eager:
+        return
+    countdown = min(1800, settings.SCHEDULING_RETRY_BASE_SECONDS * 2**task.request.retries)
+    raise task.retry(exc=exc, countdown=countdown, max_retries=MAX_RETRIES)
 
 
 @shared_task
@@ -26,18 +39,27 @@ def meeting_changed(meeting_id: int, change: str) -> None:
     meeting_send_notifications.delay(meeting_id, change)
 
 
-@shared_task(autoretry_for=(CalendarUnavailable,), **RETRY)
-def meeting_calendar_write(meeting_id: int) -> None:
+@shared_task(bind=True)
+def meeting_calendar_write(self, meeting_id: int) -> None:
     meeting = Meeting.objects.filter(pk=meeting_id).first()
-    if meeting is not None:
-        meeting_calendar_sync(meeting=meeting)
+    if meeting is None:
+        return
+    try:
+        meeting_calendar_sync(meeting=meeting)  # records sync_state failed before raising
+    except CalendarUnavailable as exc:
+        _retry_later(self, exc)
 
 
-@shared_task(autoretry_for=(smtplib.SMTPException, OSError), **RETRY)
-def meeting_send_notifications(meeting_id: int, change: str) -> None:
+@shared_task(bind=True)
+def meeting_send_notifications(self, meeting_id: int, change: str) -> None:
     meeting = Meeting.objects.select_related("rep", "lead").filter(pk=meeting_id).first()
-    if meeting is not None:
+    if meeting is None:
+        return
+    try:
         meeting_notify(meeting=meeting, change=change)
+    except (smtplib.SMTPException, OSError) as exc:
+        _retry_later(self, exc)
+        raise
 
 
 @shared_task
@@ -54,11 +76,15 @@ def calendar_refresh_all_busy() -> None:
         calendar_refresh_rep_busy.delay(rep_id)
 
 
-@shared_task(autoretry_for=(CalendarUnavailable,), retry_backoff=60, max_retries=2)
+@shared_task
 def calendar_refresh_rep_busy(rep_id: int) -> None:
+    """One rep's busy times; a calendar that is down keeps its old blocks until the next run."""
     rep = SalesRep.objects.filter(pk=rep_id, is_active=True).first()
     if rep is not None:
-        rep_refresh_busy_horizon(rep=rep)
+        try:
+            rep_refresh_busy_horizon(rep=rep)
+        except CalendarUnavailable:
+            pass  # recorded on the connection (last_error); the next periodic run tries again
 
 
 @shared_task

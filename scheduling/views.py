@@ -19,7 +19,7 @@ from scheduling import services
 from scheduling.errors import SchedulingError
 from scheduling.ics import rep_feed
 from scheduling.models import Meeting, SalesRep
-from scheduling.notifications import format_span_in_zone
+from scheduling.notifications import format_span_in_zone, transcript_prefetch
 from scheduling.selectors import rep_free_slots
 from scheduling.tokens import meeting_from_token, meeting_token
 
@@ -159,6 +159,7 @@ def calendar_feed(request: HttpRequest, feed_token: str) -> HttpResponse:
     since = timezone.now() - dt.timedelta(days=FEED_PAST_DAYS)
     meetings = (
         Meeting.objects.select_related("rep", "lead")
+        .prefetch_related(transcript_prefetch())
         .filter(rep=rep, end__gte=since)
         .exclude(status=Meeting.Status.CANCELLED)
         .order_by("start")

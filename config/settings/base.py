@@ -127,6 +127,8 @@ CELERY_BEAT_SCHEDULE = {
     # Write meetings whose calendar was down when they were booked, moved or cancelled.
     "scheduling-retry-calendar-sync": {"task": "scheduling.tasks.calendar_retry_unsynced", "schedule": 300.0},
 }
+# A failed calendar write or email is retried after this many seconds, doubling up to 30 minutes.
+SCHEDULING_RETRY_BASE_SECONDS = int(os.environ.get("SCHEDULING_RETRY_BASE_SECONDS", "30"))
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -149,6 +151,15 @@ STORAGES = {
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Leadbot <meetings@example.com>")
+# SMTP (with EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend).
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+# A slow mail server fails the send (and the worker retries it) instead of hanging the worker.
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "20"))
 # Links in meeting emails (reschedule / cancel) stop working after this many seconds.
 SCHEDULING_LINK_MAX_AGE_SECONDS = int(os.environ.get("SCHEDULING_LINK_MAX_AGE_SECONDS", str(60 * 24 * 3600)))
 

@@ -133,3 +133,83 @@ def calendar_parts(message) -> list:
 
 def html_body(message) -> str:
     return next(content for content, mimetype in message.alternatives if mimetype == "text/html")
+
+
+class CeleryWorker:
+    """A real ``celery worker`` process on the test database and the test Redis broker.
+
+    It runs with the project's ordinary (non-eager) settings, so retries go through the
+    broker with their countdown, as in production.
+    """
+
+    def __init__(self, folder: Path, database_url: str) -> None:
+        import os
+        import uuid
+
+        from django.conf import settings
+
+        self.log = folder / "celery-worker.log"
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings.local",
+            "DATABASE_URL": database_url,
+            "REDIS_URL": settings.REDIS_URL,
+            "CACHE_PREFIX": f"leadbot-worker-{uuid.uuid4().hex[:8]}",
+            "SCHEDULING_RETRY_BASE_SECONDS": "1",
+            "PUBLIC_BASE_URL": settings.PUBLIC_BASE_URL,
+            "PYTHONUNBUFFERED": "1",
+        }
+        self.name = f"schedcal-{uuid.uuid4().hex[:8]}@localhost"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        import time
+
+        from tests.servers import ROOT
+
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo", "-l", "info"]
+                + ["-n", self.name, "--without-gossip", "--without-mingle", "--without-heartbeat"],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"celery worker exited early; log:\n{self.log.read_text()[-4000:]}")
+            if " ready." in self.log.read_text():
+                return
+            time.sleep(0.3)
+        raise RuntimeError(f"celery worker did not start; log:\n{self.log.read_text()[-4000:]}")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop(self.process)
+            self.process = None
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db, tmp_path):
+    """A real worker; tasks queued by this test go through Redis to it (not run eagerly)."""
+    from django.db import connection
+
+    from config.celery import app
+
+    db = connection.settings_dict
+    database_url = f"postgres://{db['USER'] or ''}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    if db.get("PASSWORD"):
+        database_url = database_url.replace("@", f":{db['PASSWORD']}@", 1)
+    app.control.purge()
+    worker = CeleryWorker(tmp_path, database_url)
+    worker.start()
+    # The Django-namespaced key is the one Celery reads (config_from_object(namespace="CELERY")).
+    eager = app.conf.CELERY_TASK_ALWAYS_EAGER
+    app.conf.CELERY_TASK_ALWAYS_EAGER = False
+    yield worker
+    app.conf.CELERY_TASK_ALWAYS_EAGER = eager
+    worker.stop()
+    app.control.purge()

@@ -5,7 +5,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from scheduling.models import Meeting
+from scheduling.models import Meeting, SalesRep
 from scheduling.selectors import pool_free_slots, rep_free_slots
 from tests.scheduling.factories import BusyBlockFactory, MeetingFactory, SalesRepFactory, TimeOffFactory
 
@@ -167,3 +167,10 @@ def test_each_rep_in_a_pool_gets_their_own_slots():
     by_rep = pool_free_slots(reps=[berlin, new_york], start=MONDAY, end=TUESDAY, now=NOW)
     assert by_rep[berlin.pk][0].start == at(MONDAY, "09:30")
     assert by_rep[new_york.pk][0].start == datetime(2026, 12, 7, 14, 0, tzinfo=UTC)  # 09:00 New York
+
+
+def test_a_rep_with_a_broken_time_zone_offers_nothing_rather_than_wrong_times():
+    rep = SalesRepFactory()
+    SalesRep.objects.filter(pk=rep.pk).update(timezone="Mars/Olympus_Mons")
+    rep.refresh_from_db()
+    assert starts(rep) == []

@@ -7,11 +7,11 @@ import pytest
 from icalendar import Calendar, Event
 
 from scheduling import tasks
-from scheduling.calendar_sync import calendar_refresh_busy, meeting_calendar_sync
+from scheduling.calendar_sync import calendar_refresh_busy, meeting_calendar_sync, meetings_sync_unsynced
 from scheduling.models import BusyBlock, Meeting
 from scheduling.selectors import rep_free_slots
 from scheduling.services import meeting_book, meeting_cancel, meeting_reschedule
-from tests.scheduling.factories import SalesRepFactory
+from tests.scheduling.factories import MeetingFactory, SalesRepFactory
 
 pytestmark = pytest.mark.django_db
 UTC = dt_timezone.utc
@@ -128,6 +128,8 @@ def test_booking_puts_the_event_on_the_reps_calendar_with_the_meetings_uid(
     assert "Bot: How many people work at your company?" in description
     assert "SYSTEM NOTE" not in description
     assert str(event["organizer"]) == "mailto:rita@vendor.example"
+    # The server must not send its own invitation: the visitor gets ours by email.
+    assert event["attendee"].params["SCHEDULE-AGENT"] == "CLIENT"
     meeting.refresh_from_db()
     assert meeting.sync_state == Meeting.SyncState.SYNCED and meeting.synced_at and not meeting.sync_error
 
@@ -187,7 +189,9 @@ def test_calendar_outage_keeps_the_meeting_and_a_later_retry_syncs_it(
     assert sorted(m.to[0] for m in mailoutbox) == ["ada@analytical.example", "rita@vendor.example"]
 
     radicale.start()
-    tasks.calendar_retry_unsynced()
+    # What the periodic task (tasks.calendar_retry_unsynced) runs, at this test's fixed "now".
+    run = meetings_sync_unsynced(now=NOW)
+    assert run.synced == [meeting.pk]
 
     meeting.refresh_from_db()
     assert meeting.sync_state == Meeting.SyncState.SYNCED and meeting.sync_error == ""
@@ -217,3 +221,132 @@ def test_meetings_of_reps_without_a_calendar_are_not_connected(django_capture_on
     meeting_calendar_sync(meeting=meeting)
     meeting.refresh_from_db()
     assert meeting.sync_state == Meeting.SyncState.NOT_CONNECTED
+
+
+def test_recurring_and_floating_events_block_their_occurrences(rep_calendar):
+    cal = rep_calendar.calendar
+    # Weekly stand-up, Mondays and Wednesdays 14:00-14:30 Berlin, written in UTC with a rule.
+    add_busy_event(
+        cal,
+        "standup@other",
+        datetime(2026, 11, 30, 13, 0, tzinfo=UTC),
+        datetime(2026, 11, 30, 13, 30, tzinfo=UTC),
+        rrule={"freq": "weekly", "byday": ["MO", "WE"]},
+    )
+    # A floating time (no zone) is the rep's own wall clock: 16:00 Berlin = 15:00 UTC.
+    add_busy_event(cal, "floating@other", datetime(2026, 12, 8, 16, 0), datetime(2026, 12, 8, 16, 30))
+
+    calendar_refresh_busy(rep=rep_calendar.rep, start=NOW, end=NOW + timedelta(days=3))
+
+    blocks = sorted((b.start, b.end) for b in BusyBlock.objects.filter(rep=rep_calendar.rep))
+    assert blocks == [
+        (datetime(2026, 12, 7, 13, 0, tzinfo=UTC), datetime(2026, 12, 7, 13, 30, tzinfo=UTC)),
+        (datetime(2026, 12, 8, 15, 0, tzinfo=UTC), datetime(2026, 12, 8, 15, 30, tzinfo=UTC)),
+        (datetime(2026, 12, 9, 13, 0, tzinfo=UTC), datetime(2026, 12, 9, 13, 30, tzinfo=UTC)),
+    ]
+
+
+def test_the_periodic_refresh_reads_every_connected_rep(rep_calendar):
+    from django.utils import timezone
+
+    start = (timezone.now() + timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
+    add_busy_event(rep_calendar.calendar, "soon@other", start, start + timedelta(hours=2))
+    SalesRepFactory()  # a rep without a calendar is left alone
+
+    tasks.calendar_refresh_all_busy()
+
+    assert list(BusyBlock.objects.values_list("rep_id", "start", "end")) == [
+        (rep_calendar.rep.pk, start, start + timedelta(hours=2))
+    ]
+    rep_calendar.connection.refresh_from_db()
+    assert rep_calendar.connection.last_synced_at and not rep_calendar.connection.last_error
+
+
+def wait_for(condition, timeout=30.0, interval=0.3):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(interval)
+    return False
+
+
+def test_on_a_real_worker_a_calendar_outage_is_retried_until_the_write_lands(radicale, celery_worker_process):
+    """Booking → Redis → worker → CalDAV down → failed → retried with backoff → synced after restart."""
+    from tests.scheduling.conftest import connect_rep_calendar
+
+    rep_calendar = connect_rep_calendar(radicale, SalesRepFactory(name="Rita Rep", email="rita@vendor.example"))
+    radicale.stop()
+    meeting = book(rep_calendar.rep, MONDAY_10_BERLIN)  # committed: the on-commit hook queues the task
+
+    def state():
+        return Meeting.objects.values_list("sync_state", flat=True).get(pk=meeting.pk)
+
+    assert wait_for(lambda: state() == Meeting.SyncState.FAILED), celery_worker_process.log.read_text()[-3000:]
+    assert Meeting.objects.get(pk=meeting.pk).status == Meeting.Status.BOOKED
+
+    radicale.start()
+    assert wait_for(lambda: state() == Meeting.SyncState.SYNCED), celery_worker_process.log.read_text()[-3000:]
+    assert [str(e.component["uid"]) for e in rep_calendar.events()] == [meeting.calendar_uid]
+    log = celery_worker_process.log.read_text()
+    assert "retry: Retry in" in log
+
+
+def test_a_rep_who_connects_a_calendar_later_gets_their_upcoming_meetings_written(
+    radicale, django_capture_on_commit_callbacks
+):
+    from tests.scheduling.conftest import connect_rep_calendar
+
+    rep = SalesRepFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        meeting = book(rep, MONDAY_10_BERLIN)
+    meeting.refresh_from_db()
+    assert meeting.sync_state == Meeting.SyncState.NOT_CONNECTED
+
+    rep_calendar = connect_rep_calendar(radicale, rep)
+    meetings_sync_unsynced(now=NOW)
+
+    meeting.refresh_from_db()
+    assert meeting.sync_state == Meeting.SyncState.SYNCED
+    assert [str(e.component["uid"]) for e in rep_calendar.events()] == [meeting.calendar_uid]
+
+
+def test_the_periodic_retry_task_skips_meetings_long_over(rep_calendar):
+    from django.utils import timezone
+
+    past = (timezone.now() - timedelta(days=3)).replace(minute=0, second=0, microsecond=0)
+    old = MeetingFactory(rep=rep_calendar.rep, start=past, sync_state=Meeting.SyncState.FAILED)
+    soon = MeetingFactory(rep=rep_calendar.rep, start=past + timedelta(days=5), sync_state=Meeting.SyncState.FAILED)
+
+    tasks.calendar_retry_unsynced()
+
+    old.refresh_from_db()
+    soon.refresh_from_db()
+    assert (old.sync_state, soon.sync_state) == (Meeting.SyncState.FAILED, Meeting.SyncState.SYNCED)
+    assert [str(e.component["uid"]) for e in rep_calendar.events()] == [soon.calendar_uid]
+
+
+def test_a_cancel_racing_the_bookings_write_never_leaves_the_event_behind(
+    rep_calendar, django_capture_on_commit_callbacks, monkeypatch
+):
+    from scheduling.calendars.caldav_backend import CalDAVCalendar
+
+    meeting = book(rep_calendar.rep, MONDAY_10_BERLIN)  # its own on-commit write is not run
+    original = CalDAVCalendar.upsert_event
+
+    def upsert_then_cancelled_meanwhile(self, written):
+        if written.status == Meeting.Status.BOOKED and Meeting.objects.get(pk=written.pk).status == "booked":
+            # The visitor cancels while the booking's event is on its way, and the cancel's own
+            # calendar write finishes first (nothing to delete yet): the booking's PUT lands last.
+            meeting_cancel(meeting=written)
+            tasks.meeting_calendar_write(written.pk)
+        original(self, written)
+
+    monkeypatch.setattr(CalDAVCalendar, "upsert_event", upsert_then_cancelled_meanwhile)
+    meeting_calendar_sync(meeting=meeting)
+
+    assert rep_calendar.events() == []
+    meeting.refresh_from_db()
+    assert (meeting.status, meeting.sync_state) == (Meeting.Status.CANCELLED, Meeting.SyncState.SYNCED)

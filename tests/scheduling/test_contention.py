@@ -92,3 +92,51 @@ def test_one_conversation_clicking_ten_times_at_once_gets_one_meeting():
     assert all(not isinstance(r, str) for r in results), results
     assert sum(r.created for r in results) == 1
     assert {r.meeting.pk for r in results} == {Meeting.objects.get().pk}
+
+
+def test_one_conversation_booking_two_reps_at_once_gets_one_meeting():
+    """Different reps take different locks: the partial unique constraint settles it."""
+    reps = [SalesRepFactory(), SalesRepFactory()]
+    conversation = ConversationFactory()
+    results = run_concurrently([booking(reps[i % 2], conversation) for i in range(10)])
+    meeting = Meeting.objects.get()
+    created = [r for r in results if not isinstance(r, str) and r.created]
+    assert len(created) == 1 and created[0].meeting.pk == meeting.pk
+    for result in results:
+        if isinstance(result, str):
+            assert result == "already_booked"
+        else:
+            assert result.meeting.pk == meeting.pk
+
+
+def test_a_rep_locked_too_long_gives_try_again(settings):
+    """A booking never waits forever behind a stuck transaction: lock_timeout, then a clear error."""
+    settings.SCHEDULING_LOCK_TIMEOUT_MS = 300
+    rep = SalesRepFactory()
+    conversation = ConversationFactory()
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_lock():
+        from django.db import transaction
+
+        from scheduling.models import SalesRep
+
+        try:
+            with transaction.atomic():
+                SalesRep.objects.select_for_update().get(pk=rep.pk)
+                locked.set()
+                release.wait(timeout=30)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_lock)
+    holder.start()
+    try:
+        assert locked.wait(timeout=10)
+        with pytest.raises(SchedulingError) as err:
+            booking(rep, conversation)()
+        assert err.value.code == "try_again"
+    finally:
+        release.set()
+        holder.join()
+    assert booking(rep, conversation)().created  # once the lock is gone, the same click works

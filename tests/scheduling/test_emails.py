@@ -87,6 +87,7 @@ def test_rep_email_has_who_when_need_score_reasons_and_transcript(booked, mailou
     assert "About 120 &lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "<script>" not in html
     assert calendar_parts(message) == []
+    assert f"http://127.0.0.1:8000/calendar/{booked.rep.feed_token}.ics" in message.body
 
 
 def test_reschedule_and_cancel_tell_both_sides(booked, mailoutbox, django_capture_on_commit_callbacks):

@@ -17,11 +17,14 @@ MONDAY_10_BERLIN = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 
 
 def visitor_invitation(mailoutbox, index=-1):
+    """The .ics attachment of the visitor's latest email, checked against the inline invitation."""
     messages = [m for m in mailoutbox if m.to == ["ada@analytical.example"]]
-    parts = calendar_parts(messages[index])
-    assert len(parts) == 1
-    part = parts[0]
-    return part, Calendar.from_ical(part.get_payload(decode=True))
+    inline, attachment = calendar_parts(messages[index])
+    # Inline (inside multipart/alternative, for Outlook/Gmail buttons) and attached: the same invitation.
+    assert inline.get_filename() is None and attachment.get_filename() in {"invite.ics", "cancel.ics"}
+    assert inline.get_param("method") == attachment.get_param("method")
+    assert inline.get_payload(decode=True) == attachment.get_payload(decode=True)
+    return attachment, Calendar.from_ical(attachment.get_payload(decode=True))
 
 
 @pytest.fixture
@@ -58,6 +61,7 @@ def test_invitation_is_a_request_from_the_rep_to_the_visitor(booked, mailoutbox)
     assert event["organizer"].params["CN"] == "Rita Rep"
     assert str(event["attendee"]) == "mailto:ada@analytical.example"
     assert event["attendee"].params["RSVP"] == "TRUE"
+    assert "SCHEDULE-AGENT" not in event["attendee"].params
     assert str(event["status"]) == "CONFIRMED"
     assert str(event["location"]) == "https://meet.example/rita"
     # The visitor never sees the internal qualification (score, reasons, transcript).

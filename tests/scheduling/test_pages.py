@@ -79,11 +79,11 @@ def test_reschedule_page_lists_the_reps_free_slots_in_the_visitors_zone(client, 
     assert response.status_code == 200
     page = response.content.decode()
     assert "America/New_York" in page
-    # The Monday after: 09:00-17:00 Berlin is 03:00-11:00 New York; the 30-minute slots are listed.
-    next_monday = booked.start + timedelta(days=7)
-    local = next_monday.astimezone(ZoneInfo("America/New_York"))
+    # The next day at 10:00 Berlin, labelled in New York time (04:00, or 03:00/05:00 around DST changes).
+    tuesday = booked.start + timedelta(days=1)
+    local = tuesday.astimezone(ZoneInfo("America/New_York"))
     assert f"{local:%A} {local.day} {local:%B %Y}" in page
-    assert f'value="{next_monday.isoformat()}">{local:%H:%M}</button>' in page
+    assert f'value="{tuesday.isoformat()}">{local:%H:%M}</button>' in page
     # The meeting's own time is not offered as "another time".
     assert f'value="{booked.start.isoformat()}"' not in page
 
@@ -218,3 +218,26 @@ def test_reps_ics_feed_lists_their_upcoming_meetings(client, rep, booked, django
 
     assert client.get("/calendar/not-the-token.ics").status_code == 404
     assert client.get(f"/calendar/{rep.feed_token[:-1]}.ics").status_code == 404
+
+
+def test_ics_feed_reads_a_constant_number_of_queries(client, rep):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import MessageFactory
+
+    def feed_queries() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(f"/calendar/{rep.feed_token}.ics").status_code == 200
+        return len(queries)
+
+    def add_meeting(days):
+        meeting = MeetingFactory(rep=rep, start=monday_in_two_weeks() + timedelta(days=days))
+        MessageFactory(conversation=meeting.conversation, sender="visitor", text=f"need {days}")
+
+    add_meeting(0)
+    one = feed_queries()
+    for days in range(1, 6):
+        add_meeting(days)
+    assert feed_queries() == one
+    assert "need 5" in client.get(f"/calendar/{rep.feed_token}.ics").content.decode()

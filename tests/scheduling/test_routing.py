@@ -1,12 +1,14 @@
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from datetime import timezone as dt_timezone
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-from scheduling.models import SalesRep
+from scheduling.models import RoutingRule, SalesRep
 from scheduling.routing import lead_region, route_lead
 from scheduling.selectors import slots_for_lead
 from scheduling.services import meeting_book
@@ -185,3 +187,31 @@ def test_demo_seed_routes_by_region_and_is_idempotent():
     assert len(routed(lead_with())) == 3  # the default pool
     lead = lead_with(timezone="America/Chicago")
     assert slots_for_lead(lead=lead, conversation=lead.conversation, now=NOW)
+
+
+def test_slots_for_lead_runs_the_same_queries_for_a_pool_of_one_or_ten():
+    counts = []
+    for size in (1, 10):
+        RoutingRule.objects.all().delete()
+        reps = [SalesRepFactory() for _ in range(size)]
+        for rep in reps:
+            MeetingFactory(rep=rep, start=NOW + timedelta(days=1, hours=3))
+        RoutingRuleFactory(is_default=True, reps=reps)
+        lead = lead_with(email="cto@newco.example")
+        with CaptureQueriesContext(connection) as ctx:
+            assert slots_for_lead(lead=lead, conversation=lead.conversation, now=NOW)
+        counts.append(len(ctx))
+    assert counts[0] == counts[1] <= 8
+
+
+def test_the_account_owner_wins_even_outside_the_visitors_waking_hours():
+    owner = SalesRepFactory(name="Owner", timezone="Asia/Kolkata", hours=[(d, time(10), time(17)) for d in range(5)])
+    RoutingRuleFactory(is_default=True, reps=[SalesRepFactory(name="Nyla", timezone="America/New_York")])
+    MeetingFactory(rep=owner, visitor_email="ceo@acme.example", visitor_email_domain="acme.example")
+    lead = lead_with(timezone="America/Los_Angeles", email="cto@acme.example")
+    slots = slots_for_lead(lead=lead, conversation=lead.conversation, now=NOW)
+    assert slots and {s.rep_id for s in slots} == {owner.pk}
+    # Without the account, the same visitor gets the New York rep at a civil hour.
+    stranger = lead_with(timezone="America/Los_Angeles", email="someone@elsewhere.example")
+    slots = slots_for_lead(lead=stranger, conversation=stranger.conversation, now=NOW)
+    assert slots and all(s.rep_id != owner.pk for s in slots)

@@ -22,6 +22,9 @@ GROUP_PERMISSIONS = {
         ("qualification", "add_qualificationrule"),
         ("qualification", "change_qualificationrule"),
         ("qualification", "delete_qualificationrule"),
+        # The thresholds that turn a score into qualified / nurture (qualification's ScoringPolicy).
+        ("qualification", "view_scoringpolicy"),
+        ("qualification", "change_scoringpolicy"),
         ("scheduling", "view_salesrep"),
         ("scheduling", "view_meeting"),
         ("scheduling", "view_slotoffer"),

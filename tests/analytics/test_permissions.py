@@ -31,7 +31,9 @@ def test_groups_exist_with_their_permissions(db):
         ("scheduling", "view_meeting"),
     } <= marketing
     assert not {
-        p for p in marketing if p[1].startswith(("add_", "change_", "delete_")) and "qualificationrule" not in p[1]
+        p
+        for p in marketing
+        if p[1].startswith(("add_", "change_", "delete_")) and not p[1].endswith(("qualificationrule", "scoringpolicy"))
     }
     sales = set(Group.objects.get(name=SALES).permissions.values_list("content_type__app_label", "codename"))
     assert ("scheduling", "view_meeting") in sales and ("analytics", "view_dashboard") not in sales
@@ -73,3 +75,20 @@ def test_user_without_the_permission_gets_403_on_the_dashboard(client, known):
 def test_anonymous_is_sent_to_login(client, db):
     response = client.get("/admin/analytics/dashboard/")
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_marketing_edits_qualification_rules_once_they_exist(client, db):
+    from django.apps import apps
+
+    try:
+        apps.get_model("qualification", "QualificationRule")
+    except LookupError:
+        pytest.skip("QualificationRule is not in this branch yet")
+    user = _user("rita", MARKETING)
+    for action in ("view", "add", "change", "delete"):
+        assert user.has_perm(f"qualification.{action}_qualificationrule"), action
+    assert not user.has_perm("scheduling.change_routingrule")
+    client.force_login(user)
+    assert client.get("/admin/qualification/qualificationrule/").status_code == 200
+    assert client.get("/admin/qualification/qualificationrule/add/").status_code == 200
+    assert client.get("/admin/scheduling/routingrule/add/").status_code == 403

@@ -1,6 +1,16 @@
-from django.contrib import admin
+import datetime as dt
 
+from django.contrib import admin
+from django.db.models import CharField, Count, Exists, OuterRef, Q, Subquery, Value
+from django.db.models.fields.json import KT
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.text import smart_split, unescape_string_literal
+
+from analytics.csv_export import CSVExportMixin
+from analytics.selectors import FALLBACK_INTENTS
 from chatbot.models import Conversation, Message, Site, Visitor
+from scheduling.models import Meeting, SalesRep
 
 
 @admin.register(Site)
@@ -17,20 +27,195 @@ class VisitorAdmin(admin.ModelAdmin):
     readonly_fields = ("site", "token", "first_seen", "last_seen")
 
 
-class MessageInline(admin.TabularInline):
-    model = Message
-    fields = ("created_at", "sender", "text", "intent", "confidence", "delivery")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-    ordering = ("created_at", "id")
+# --- Conversation filters --------------------------------------------------------------------------
+
+
+class StartedRangeFilter(admin.ListFilter):
+    """Date range on started_at (UTC days, inclusive), typed into two date fields."""
+
+    title = "started (UTC)"
+    template = "admin/chatbot/conversation/date_range_filter.html"
+    parameters = ("started_from", "started_to")
+
+    def __init__(self, request, params, model, model_admin):
+        super().__init__(request, params, model, model_admin)
+        self.values = {}
+        for name in self.parameters:
+            if name in params:
+                value = params.pop(name)
+                self.values[name] = value[-1] if isinstance(value, list) else value
+
+    def has_output(self):
+        return True
+
+    def expected_parameters(self):
+        return list(self.parameters)
+
+    def queryset(self, request, queryset):
+        try:
+            if self.values.get("started_from"):
+                start = dt.date.fromisoformat(self.values["started_from"])
+                queryset = queryset.filter(started_at__gte=dt.datetime.combine(start, dt.time.min, dt.timezone.utc))
+            if self.values.get("started_to"):
+                end = dt.date.fromisoformat(self.values["started_to"]) + dt.timedelta(days=1)
+                queryset = queryset.filter(started_at__lt=dt.datetime.combine(end, dt.time.min, dt.timezone.utc))
+        except ValueError as exc:
+            raise admin.options.IncorrectLookupParameters(exc) from exc
+        return queryset
+
+    def choices(self, changelist):
+        # The template renders a small GET form; other active filters are kept as hidden fields.
+        yield {
+            "values": self.values,
+            "keep": [
+                (k, v)
+                for k, v in changelist.get_filters_params().items()
+                if k not in self.parameters
+                for v in (v if isinstance(v, list) else [v])
+            ],
+            "query_string": changelist.get_query_string(remove=list(self.parameters)),
+        }
+
+
+class _JsonKeyFilter(admin.SimpleListFilter):
+    """Filter on one key of Conversation.utm; lookups are the 30 most frequent values."""
+
+    key = ""
+
+    def lookups(self, request, model_admin):
+        values = (
+            Conversation.objects.annotate(v=Coalesce(KT(f"utm__{self.key}"), Value(""), output_field=CharField()))
+            .exclude(v="")
+            .values("v")
+            .annotate(n=Count("pk"))
+            .order_by("-n", "v")[:30]
+        )
+        return [(row["v"], row["v"]) for row in values]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(**{f"utm__{self.key}": self.value()})
+        return queryset
+
+
+class UtmSourceFilter(_JsonKeyFilter):
+    title = "UTM source"
+    parameter_name = "utm_source"
+    key = "utm_source"
+
+
+class UtmCampaignFilter(_JsonKeyFilter):
+    title = "UTM campaign"
+    parameter_name = "utm_campaign"
+    key = "utm_campaign"
+
+
+class LandingPageFilter(admin.SimpleListFilter):
+    """The landing page without its query string; lookups are the 30 most frequent pages."""
+
+    title = "landing page"
+    parameter_name = "landing"
+
+    def lookups(self, request, model_admin):
+        from analytics.selectors import UrlWithoutQuery
+
+        pages = (
+            Conversation.objects.annotate(page=UrlWithoutQuery("page_url"))
+            .exclude(page="")
+            .values("page")
+            .annotate(n=Count("pk"))
+            .order_by("-n", "page")[:30]
+        )
+        return [(row["page"], row["page"]) for row in pages]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            from analytics.selectors import UrlWithoutQuery
+
+            return queryset.alias(landing=UrlWithoutQuery("page_url")).filter(landing=self.value())
+        return queryset
+
+
+class RepFilter(admin.SimpleListFilter):
+    title = "rep"
+    parameter_name = "rep"
+
+    def lookups(self, request, model_admin):
+        return [(str(rep.pk), rep.name) for rep in SalesRep.objects.order_by("name")]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(Exists(Meeting.objects.filter(conversation=OuterRef("pk"), rep_id=self.value())))
+        return queryset
+
+
+class HasMeetingFilter(admin.SimpleListFilter):
+    title = "has meeting"
+    parameter_name = "has_meeting"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Yes"), ("no", "No")]
+
+    def queryset(self, request, queryset):
+        meeting = Exists(Meeting.objects.filter(conversation=OuterRef("pk")))
+        if self.value() == "yes":
+            return queryset.filter(meeting)
+        if self.value() == "no":
+            return queryset.filter(~meeting)
+        return queryset
+
+
+class OutcomeFilter(admin.SimpleListFilter):
+    title = "outcome"
+    parameter_name = "outcome"
+
+    def lookups(self, request, model_admin):
+        from qualification.models import Lead
+
+        return [*Lead.Outcome.choices, ("none", "No lead")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "none":
+            return queryset.filter(lead__isnull=True)
+        if self.value():
+            return queryset.filter(lead__outcome=self.value())
+        return queryset
 
 
 @admin.register(Conversation)
-class ConversationAdmin(admin.ModelAdmin):
-    list_display = ("public_id", "site", "started_at", "last_activity_at", "status", "timezone", "handoff_requested")
-    list_filter = ("site", "status", "handoff_requested", "started_at")
-    search_fields = ("public_id", "messages__text")
+class ConversationAdmin(CSVExportMixin, admin.ModelAdmin):
+    list_display = (
+        "started",
+        "site",
+        "lead_email",
+        "lead_company",
+        "outcome",
+        "score",
+        "source",
+        "landing_page",
+        "visitor_messages",
+        "rep",
+        "meeting_status",
+        "handoff_requested",
+    )
+    list_display_links = ("started",)
+    list_filter = (
+        StartedRangeFilter,
+        "site",
+        OutcomeFilter,
+        UtmSourceFilter,
+        UtmCampaignFilter,
+        LandingPageFilter,
+        RepFilter,
+        HasMeetingFilter,
+        "handoff_requested",
+    )
+    list_select_related = ("site", "lead")
+    search_fields = ("lead__email", "lead__company_name", "messages__text")
+    search_help_text = "Search by lead email, company or any message text."
+    list_per_page = 50
+    show_full_result_count = False
+    change_form_template = "admin/chatbot/conversation/transcript.html"
     readonly_fields = (
         "public_id",
         "site",
@@ -41,14 +226,136 @@ class ConversationAdmin(admin.ModelAdmin):
         "referrer",
         "utm",
         "timezone",
+        "status",
+        "handoff_requested",
     )
-    inlines = [MessageInline]
+
+    def get_queryset(self, request):
+        latest_meeting = Meeting.objects.filter(conversation=OuterRef("pk")).order_by("-created_at", "-pk")
+        visitor_messages = (
+            Message.objects.filter(conversation=OuterRef("pk"), sender=Message.Sender.VISITOR)
+            .order_by()
+            .values("conversation")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                rep_name=Subquery(latest_meeting.values("rep__name")[:1]),
+                meeting_state=Subquery(latest_meeting.values("status")[:1]),
+                visitor_message_count=Coalesce(Subquery(visitor_messages), Value(0)),
+                utm_source_value=Coalesce(KT("utm__utm_source"), Value(""), output_field=CharField()),
+                utm_campaign_value=Coalesce(KT("utm__utm_campaign"), Value(""), output_field=CharField()),
+            )
+        )
+
+    def get_search_results(self, request, queryset, search_term):
+        """Each word (or "quoted phrase") in the lead's email or company, or in any message.
+
+        Messages are matched with EXISTS rather than a join, so no DISTINCT is needed and the
+        row count stays cheap (PostgreSQL backs the message match with a trigram index).
+        """
+        terms = [unescape_string_literal(t) if t[0] in "\"'" else t for t in smart_split(search_term) if t]
+        for term in terms:
+            queryset = queryset.filter(
+                Q(lead__email__icontains=term)
+                | Q(lead__company_name__icontains=term)
+                | Exists(Message.objects.filter(conversation=OuterRef("pk"), text__icontains=term))
+            )
+        return queryset, False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def _lead(self, obj):
+        try:
+            return obj.lead
+        except Conversation.lead.RelatedObjectDoesNotExist:
+            return None
+
+    @admin.display(description="started (UTC)", ordering="started_at")
+    def started(self, obj):
+        return obj.started_at.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+    @admin.display(description="email", ordering="lead__email")
+    def lead_email(self, obj):
+        lead = self._lead(obj)
+        return lead.email if lead else ""
+
+    @admin.display(description="company", ordering="lead__company_name")
+    def lead_company(self, obj):
+        lead = self._lead(obj)
+        return lead.company_name if lead else ""
+
+    @admin.display(description="outcome", ordering="lead__outcome")
+    def outcome(self, obj):
+        lead = self._lead(obj)
+        return lead.get_outcome_display() if lead else "No lead"
+
+    @admin.display(description="score", ordering="lead__score")
+    def score(self, obj):
+        lead = self._lead(obj)
+        return lead.score if lead else None
+
+    @admin.display(description="source (UTM source / campaign)")
+    def source(self, obj):
+        return " / ".join(v for v in (obj.utm_source_value, obj.utm_campaign_value) if v)
+
+    @admin.display(description="landing page")
+    def landing_page(self, obj):
+        return obj.page_url.split("?", 1)[0]
+
+    @admin.display(description="visitor messages", ordering="visitor_message_count")
+    def visitor_messages(self, obj):
+        return obj.visitor_message_count
+
+    @admin.display(description="rep", ordering="rep_name")
+    def rep(self, obj):
+        return obj.rep_name or ""
+
+    @admin.display(description="meeting", ordering="meeting_state")
+    def meeting_status(self, obj):
+        return dict(Meeting.Status.choices).get(obj.meeting_state, "") if obj.meeting_state else ""
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = extra_context or {}
+        conversation = self.get_object(request, object_id)
+        if conversation is not None:
+            extra_context["turns"] = transcript_turns(conversation)
+            extra_context["reader_timezone"] = timezone.get_current_timezone_name()
+            extra_context["lead"] = self._lead(conversation)
+            extra_context["meetings"] = list(conversation.meetings.select_related("rep").order_by("created_at"))
+        return super().change_view(request, object_id, form_url, extra_context)
+
+
+def transcript_turns(conversation: Conversation) -> list[dict]:
+    """The conversation's messages in order, with what the visitor said and the facts captured (one query)."""
+    turns = []
+    for message in conversation.messages.order_by("created_at", "id"):
+        entities = message.entities if message.sender == Message.Sender.VISITOR and message.entities else []
+        turns.append(
+            {
+                "message": message,
+                "is_visitor": message.sender == Message.Sender.VISITOR,
+                "not_understood": message.intent in FALLBACK_INTENTS,
+                "facts": [
+                    {"name": e.get("entity", "?"), "value": e.get("value", "")} for e in entities if isinstance(e, dict)
+                ],
+            }
+        )
+    return turns
 
 
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
     list_display = ("created_at", "conversation", "sender", "text", "intent", "confidence", "delivery")
     list_filter = ("sender", "delivery", "intent")
+    list_select_related = ("conversation",)
     search_fields = ("text",)
     readonly_fields = (
         "conversation",
@@ -58,6 +365,8 @@ class MessageAdmin(admin.ModelAdmin):
         "client_id",
         "intent",
         "confidence",
+        "entities",
+        "asked_slot",
         "delivery",
         "created_at",
     )

@@ -100,6 +100,14 @@ class Message(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+        indexes = [
+            # Analytics: "did the visitor write (after this)?" per conversation, read from the index alone.
+            models.Index(
+                fields=["conversation", "sender", "created_at"],
+                include=["asked_slot", "intent", "confidence"],
+                name="message_conv_sender_time",
+            )
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["conversation", "client_id"],

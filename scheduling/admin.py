@@ -12,6 +12,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from analytics.csv_export import CSVExportMixin
 from scheduling import services, tasks
 from scheduling.errors import SchedulingError
 from scheduling.models import CalendarConnection, Meeting, RoutingRule, SalesRep, TimeOff, WorkingHours
@@ -101,7 +102,7 @@ class RoutingRuleAdmin(admin.ModelAdmin):
 
 
 @admin.register(Meeting)
-class MeetingAdmin(admin.ModelAdmin):
+class MeetingAdmin(CSVExportMixin, admin.ModelAdmin):
     list_display = (
         "visitor",
         "rep",

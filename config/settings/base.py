@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "chatbot",
     "qualification",
     "scheduling",
+    "analytics",
 ]
 
 MIDDLEWARE = [

@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from analytics.csv_export import CSVExportMixin
 from qualification.models import (
     SCORABLE_FIELDS,
     Lead,
@@ -98,7 +99,7 @@ class LeadDecisionInline(admin.TabularInline):
 
 
 @admin.register(Lead)
-class LeadAdmin(admin.ModelAdmin):
+class LeadAdmin(CSVExportMixin, admin.ModelAdmin):
     list_display = (
         "company",
         "email",

@@ -36,8 +36,9 @@ class Command(BaseCommand):
     @transaction.atomic
     def handle(self, *args, **options):
         group, _ = Group.objects.get_or_create(name=SALES_GROUP)
-        group.permissions.set(
-            Permission.objects.filter(content_type__app_label="scheduling", codename__in=SALES_PERMISSIONS)
+        # add, not set: the group also holds what analytics' migrations grant it.
+        group.permissions.add(
+            *Permission.objects.filter(content_type__app_label="scheduling", codename__in=SALES_PERMISSIONS)
         )
         User = get_user_model()
         reps = []

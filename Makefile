@@ -7,7 +7,7 @@ TEST_ENV := DJANGO_SETTINGS_MODULE=config.settings.test \
 	REDIS_URL=$${TEST_REDIS_URL:-redis://127.0.0.1:6379/15} \
 	RASA_TRACKER_DATABASE_URL=$${TEST_RASA_TRACKER_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/leadbot_rasa_test}
 
-.PHONY: run test venv train lint format bench nlu-eval validate clean
+.PHONY: run test venv train lint format bench bench-scheduling bench-dashboard nlu-eval validate clean
 
 $(VENV)/.installed: requirements.txt
 	@PY310=$$(scripts/find-python310.sh) && { [ -x $(PY) ] || "$$PY310" -m venv $(VENV); }
@@ -52,6 +52,20 @@ nlu-eval: train
 
 bench: train
 	$(VENV)/bin/python bench/chat_load.py $(BENCH_ARGS)
+
+BENCH_PG := $${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/leadbot}
+bench-scheduling: venv
+	scripts/ensure-services.sh
+	DATABASE_URL=$(BENCH_PG) $(VENV)/bin/python bench/availability.py
+	DATABASE_URL=$(BENCH_PG) $(VENV)/bin/python bench/booking_contention.py --threads 50 --attempts 1000
+
+BENCH_DB := $${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/leadbot_bench}
+bench-dashboard: venv
+	scripts/ensure-services.sh
+	psql "$(BENCH_DB)" -c "select 1" >/dev/null 2>&1 || createdb -h 127.0.0.1 -U postgres "$$(basename $(BENCH_DB))"
+	DATABASE_URL=$(BENCH_DB) $(VENV)/bin/python manage.py migrate --noinput
+	DATABASE_URL=$(BENCH_DB) $(VENV)/bin/python manage.py generate_demo_data --conversations 100000 --seed 1
+	DATABASE_URL=$(BENCH_DB) $(VENV)/bin/python bench/dashboard.py --repeat 5
 
 clean:
 	rm -rf var models test-artifacts

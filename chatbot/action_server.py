@@ -47,6 +47,11 @@ def token_valid(authorization: str) -> bool:
 
 
 class ActionWebhookConsumer(AsyncHttpConsumer):
+    # A request/response endpoint needs no channel: without this, Channels opens a
+    # channel on the layer (Redis in production) for every action call Rasa makes.
+    # An alias that is not configured makes get_channel_layer() return None.
+    channel_layer_alias = None
+
     async def reply(self, status: int, payload: dict) -> None:
         await self.send_response(status, json.dumps(payload).encode(), headers=[(b"Content-Type", b"application/json")])
 

@@ -79,3 +79,24 @@ async def test_bad_body_and_unknown_action(settings):
     status, body = await post(action_call("x", action="action_does_not_exist"), token)
     assert status == 404 and body["action_name"] == "action_does_not_exist"
     assert (await post("", token, method="GET"))[0] == 405
+
+
+async def test_action_calls_open_no_channel_on_the_layer(settings, monkeypatch):
+    """Every bot turn that runs an action calls this endpoint: it must not cost a channel-layer round trip."""
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+    opened = []
+    original = layer.new_channel
+
+    async def counting_new_channel(*args, **kwargs):
+        opened.append(1)
+        return await original(*args, **kwargs)
+
+    monkeypatch.setattr(layer, "new_channel", counting_new_channel)
+    conversation = await acreate(ConversationFactory)
+    status, _ = await post(
+        action_call(str(conversation.public_id), {"timezone": "Europe/Paris"}), settings.RASA_ACTION_TOKEN
+    )
+    assert status == 200
+    assert opened == []

@@ -80,9 +80,15 @@ def test_overlapping_slots_booked_at_once_never_overlap():
     results = run_concurrently([booking(rep, c, s) for c, s in zip(conversations, starts, strict=True)])
     assert all(not isinstance(r, str) or r == "slot_taken" for r in results), results
     meetings = list(Meeting.objects.filter(rep=rep).order_by("start"))
-    assert len(meetings) >= 3
     for earlier, later in zip(meetings, meetings[1:], strict=False):
         assert earlier.end <= later.start
+    # Which times win depends on the race (09:30 + 11:00 leaves room for nothing else, 09:00 +
+    # 10:00 + 11:00 fits three), but every "slot_taken" was true: each refused start overlaps a
+    # booked meeting, so no bookable time was turned away.
+    assert len(meetings) >= 2
+    for start in set(starts):
+        end = start + timedelta(minutes=60)
+        assert any(m.start < end and start < m.end for m in meetings), start
 
 
 def test_one_conversation_clicking_ten_times_at_once_gets_one_meeting():

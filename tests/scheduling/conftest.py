@@ -3,6 +3,8 @@
 import subprocess
 import sys
 from dataclasses import dataclass
+from datetime import datetime
+from datetime import timezone as dt_timezone
 from pathlib import Path
 
 import caldav
@@ -124,6 +126,29 @@ def chat_lead(db):
         MessageFactory(conversation=conversation, sender=sender, text=text)
     MessageFactory(conversation=conversation, sender="system", text="SYSTEM NOTE NOT FOR REPS")
     return lead
+
+
+# Monday 7 Dec 2026: 06:00 UTC, and 10:00 Berlin time (the meeting the email tests book).
+NOW = datetime(2026, 12, 7, 6, 0, tzinfo=dt_timezone.utc)
+MONDAY_10_BERLIN = datetime(2026, 12, 7, 9, 0, tzinfo=dt_timezone.utc)
+
+
+def book_chat_lead(*, rep, lead, visitor_timezone: str, capture_on_commit):
+    """Book the chat lead with ``rep`` on Monday 10:00 Berlin, running the on-commit side effects."""
+    from scheduling.services import meeting_book
+
+    with capture_on_commit(execute=True):
+        booking = meeting_book(
+            rep_id=rep.pk,
+            start=MONDAY_10_BERLIN,
+            conversation=lead.conversation,
+            lead=lead,
+            visitor_email="ada@analytical.example",
+            visitor_name="Ada Lovelace",
+            visitor_timezone=visitor_timezone,
+            now=NOW,
+        )
+    return booking.meeting
 
 
 def calendar_parts(message) -> list:

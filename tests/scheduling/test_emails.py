@@ -1,19 +1,17 @@
 """What the visitor and the rep read in their inboxes (Django's locmem backend)."""
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from datetime import timezone as dt_timezone
 
 import pytest
 
 from scheduling import tasks
-from scheduling.services import meeting_book, meeting_cancel, meeting_reschedule
-from tests.scheduling.conftest import calendar_parts, html_body
+from scheduling.services import meeting_cancel, meeting_reschedule
+from tests.scheduling.conftest import MONDAY_10_BERLIN, NOW, book_chat_lead, calendar_parts, html_body
 from tests.scheduling.factories import SalesRepFactory
 
 pytestmark = pytest.mark.django_db
 UTC = dt_timezone.utc
-NOW = datetime(2026, 12, 7, 6, 0, tzinfo=UTC)  # Monday
-MONDAY_10_BERLIN = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -23,18 +21,12 @@ def rep(db):
 
 @pytest.fixture
 def booked(rep, chat_lead, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
-        booking = meeting_book(
-            rep_id=rep.pk,
-            start=MONDAY_10_BERLIN,
-            conversation=chat_lead.conversation,
-            lead=chat_lead,
-            visitor_email="ada@analytical.example",
-            visitor_name="Ada Lovelace",
-            visitor_timezone="America/New_York",
-            now=NOW,
-        )
-    return booking.meeting
+    return book_chat_lead(
+        rep=rep,
+        lead=chat_lead,
+        visitor_timezone="America/New_York",
+        capture_on_commit=django_capture_on_commit_callbacks,
+    )
 
 
 def sent_to(mailoutbox, address):

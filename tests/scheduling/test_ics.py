@@ -1,19 +1,17 @@
 """The visitor's invitation: an .ics a calendar app accepts (parsed back with ``icalendar``)."""
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from datetime import timezone as dt_timezone
 
 import pytest
 from icalendar import Calendar
 
-from scheduling.services import meeting_book, meeting_cancel, meeting_reschedule
-from tests.scheduling.conftest import calendar_parts
+from scheduling.services import meeting_cancel, meeting_reschedule
+from tests.scheduling.conftest import MONDAY_10_BERLIN, NOW, book_chat_lead, calendar_parts
 from tests.scheduling.factories import SalesRepFactory
 
 pytestmark = pytest.mark.django_db
 UTC = dt_timezone.utc
-NOW = datetime(2026, 12, 7, 6, 0, tzinfo=UTC)  # Monday
-MONDAY_10_BERLIN = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 
 
 def visitor_invitation(mailoutbox, index=-1):
@@ -30,18 +28,9 @@ def visitor_invitation(mailoutbox, index=-1):
 @pytest.fixture
 def booked(chat_lead, django_capture_on_commit_callbacks):
     rep = SalesRepFactory(name="Rita Rep", email="rita@vendor.example", video_link="https://meet.example/rita")
-    with django_capture_on_commit_callbacks(execute=True):
-        booking = meeting_book(
-            rep_id=rep.pk,
-            start=MONDAY_10_BERLIN,
-            conversation=chat_lead.conversation,
-            lead=chat_lead,
-            visitor_email="ada@analytical.example",
-            visitor_name="Ada Lovelace",
-            visitor_timezone="Europe/London",
-            now=NOW,
-        )
-    return booking.meeting
+    return book_chat_lead(
+        rep=rep, lead=chat_lead, visitor_timezone="Europe/London", capture_on_commit=django_capture_on_commit_callbacks
+    )
 
 
 def test_invitation_is_a_request_from_the_rep_to_the_visitor(booked, mailoutbox):

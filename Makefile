@@ -62,7 +62,8 @@ bench-scheduling: venv
 BENCH_DB := $${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/leadbot_bench}
 bench-dashboard: venv
 	scripts/ensure-services.sh
-	psql "$(BENCH_DB)" -c "select 1" >/dev/null 2>&1 || createdb -h 127.0.0.1 -U postgres "$$(basename $(BENCH_DB))"
+	dropdb --if-exists -h 127.0.0.1 -U postgres "$$(basename $(BENCH_DB))"
+	createdb -h 127.0.0.1 -U postgres "$$(basename $(BENCH_DB))"
 	DATABASE_URL=$(BENCH_DB) $(VENV)/bin/python manage.py migrate --noinput
 	DATABASE_URL=$(BENCH_DB) $(VENV)/bin/python manage.py generate_demo_data --conversations 100000 --seed 1
 	DATABASE_URL=$(BENCH_DB) $(VENV)/bin/python bench/dashboard.py --repeat 5

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from django.db import connection, models, transaction
 
+from analytics import rollups
 from chatbot.models import Conversation, Message, Site, Visitor
 from qualification.models import Lead
 from scheduling.models import Meeting, SalesRep, SlotOffer
@@ -191,6 +192,7 @@ def generate(*, conversations: int, days: int, seed: int, end: dt.date, sites: i
     tables = Tables()
     for model in tables.rows:
         tables.next_id[model] = _max_id(model) + 1
+    first_conversation_id = tables.next_id[Conversation]
     end_at = dt.datetime.combine(end, dt.time.min, tzinfo=dt.timezone.utc)
     start_at = end_at - dt.timedelta(days=days)
     now = dt.datetime.now(dt.timezone.utc)
@@ -203,7 +205,9 @@ def generate(*, conversations: int, days: int, seed: int, end: dt.date, sites: i
         for model, rows in tables.rows.items():
             _write(model, rows)
             written[model._meta.label] = len(rows)
-        _move_sequences(list(tables.rows))
+        _after_bulk_load(list(tables.rows))
+    # The rows carry their generated (old) timestamps, which a refresh would not see as new.
+    rollups.refresh(conversations=Conversation.objects.filter(pk__gte=first_conversation_id))
     return written
 
 
@@ -433,12 +437,15 @@ def _write(model, rows: list[dict]) -> None:
             f.auto_now, f.auto_now_add = auto_now, auto_now_add
 
 
-def _move_sequences(model_list) -> None:
+def _after_bulk_load(model_list) -> None:
+    """PostgreSQL: move the id sequences past the explicit ids, and refresh the planner's statistics."""
     if connection.vendor != "postgresql":
         return
     with connection.cursor() as cursor:
         for model in model_list:
             table = model._meta.db_table
+            # Fresh statistics: the planner should not mistake a just-filled table for an empty one.
+            cursor.execute(f"ANALYZE {table}")
             cursor.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT coalesce(max(id), 1) FROM {table}))"
             )

@@ -18,7 +18,8 @@ import re
 
 from django.db import connection
 
-from analytics.selectors import FALLBACK_INTENTS, Scope
+from analytics.expressions import FALLBACK_INTENTS
+from analytics.selectors import Scope
 from chatbot.models import Message
 
 STOP_WORDS = frozenset(

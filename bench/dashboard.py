@@ -11,9 +11,13 @@ Requests go through Django's test client as a superuser (created if missing: `be
 so the figures are the full request: selectors, templates, admin machinery. For each page it
 prints the first request, the median and worst of the next --repeat ones, and the query
 count. The dashboard is measured twice: "computed" asks for fresh figures (`fresh=1`: every
-request runs every aggregate query, the figure the data size matters for), "snapshot" is a
-repeat view within ANALYTICS_DASHBOARD_MAX_AGE (served from the cached snapshot, see
+request refreshes the daily rollups and runs every aggregate query), "snapshot" is a repeat
+view within ANALYTICS_DASHBOARD_MAX_AGE (served from the cached snapshot, see
 analytics/snapshots.py).
+
+Then it times the rollups' upkeep (analytics/rollups.py), the work the worker does every
+minute: recomputing the buckets of the last day (what a refresh after a busy day costs at
+most) and rebuilding every bucket from scratch (once, on the first refresh).
 """
 
 import argparse
@@ -85,6 +89,20 @@ def main() -> None:
             else:
                 timings.append(elapsed)
         print(f"{label:52} {cold:8.3f} {statistics.median(timings):9.3f} {max(timings):7.3f} {len(queries):8d}")
+
+    from analytics import rollups
+
+    last_day = Conversation.objects.filter(started_at__gte=dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=1))
+    upkeep = [
+        (f"rollups: recompute the last day ({last_day.count():,} conversations)", {"conversations": last_day}),
+        ("rollups: rebuild everything", {"full": True}),
+    ]
+    for label, kwargs in upkeep:
+        with CaptureQueriesContext(connection) as queries:
+            began = time.perf_counter()
+            rollups.refresh(**kwargs)
+            elapsed = time.perf_counter() - began
+        print(f"{label:52} {elapsed:8.3f} {'':>9} {'':>7} {len(queries):8d}")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.text import smart_split, unescape_string_literal
 
 from analytics.csv_export import CSVExportMixin
-from analytics.selectors import FALLBACK_INTENTS
+from analytics.expressions import FALLBACK_INTENTS, UrlWithoutQuery
 from chatbot.models import Conversation, Message, Site, Visitor
 from scheduling.models import Meeting, SalesRep
 
@@ -117,8 +117,6 @@ class LandingPageFilter(admin.SimpleListFilter):
     parameter_name = "landing"
 
     def lookups(self, request, model_admin):
-        from analytics.selectors import UrlWithoutQuery
-
         pages = (
             Conversation.objects.annotate(page=UrlWithoutQuery("page_url"))
             .exclude(page="")
@@ -130,8 +128,6 @@ class LandingPageFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value():
-            from analytics.selectors import UrlWithoutQuery
-
             return queryset.alias(landing=UrlWithoutQuery("page_url")).filter(landing=self.value())
         return queryset
 

@@ -53,7 +53,7 @@ class Conversation(models.Model):
     site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="conversations")
     visitor = models.ForeignKey(Visitor, on_delete=models.CASCADE, related_name="conversations")
     started_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    last_activity_at = models.DateTimeField(auto_now_add=True)
+    last_activity_at = models.DateTimeField(auto_now_add=True, db_index=True)
     page_url = models.URLField(max_length=2000, blank=True)
     referrer = models.URLField(max_length=2000, blank=True)
     utm = models.JSONField(default=dict, blank=True)

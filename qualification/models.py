@@ -74,7 +74,7 @@ class Lead(models.Model):
     consent_marketing = models.BooleanField(default=False)
     decided_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     def __str__(self) -> str:
         return self.company_name or self.email or f"Lead {self.pk}"

@@ -118,7 +118,7 @@ else:
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_ACKS_LATE = True
 CELERY_TIMEZONE = "UTC"
-# Periodic work of scheduling (the worker runs beat with -B, see Procfile).
+# Periodic work of scheduling and analytics (the worker runs beat with -B, see Procfile).
 CELERY_BEAT_SCHEDULE = {
     # Visitors' 24 h and 1 h reminders; each is claimed once, so the sweep can run often.
     "scheduling-send-reminders": {"task": "scheduling.tasks.meetings_send_reminders", "schedule": 120.0},
@@ -126,6 +126,9 @@ CELERY_BEAT_SCHEDULE = {
     "scheduling-refresh-busy": {"task": "scheduling.tasks.calendar_refresh_all_busy", "schedule": 300.0},
     # Write meetings whose calendar was down when they were booked, moved or cancelled.
     "scheduling-retry-calendar-sync": {"task": "scheduling.tasks.calendar_retry_unsynced", "schedule": 300.0},
+    # The dashboard's daily rollups: recompute the days whose chats changed (the page also does
+    # this before it reads; the worker keeps that step short).
+    "analytics-refresh-rollups": {"task": "analytics.tasks.rollups_refresh", "schedule": 60.0},
 }
 # A failed calendar write or email is retried after this many seconds, doubling up to 30 minutes.
 SCHEDULING_RETRY_BASE_SECONDS = int(os.environ.get("SCHEDULING_RETRY_BASE_SECONDS", "30"))

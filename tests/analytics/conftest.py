@@ -21,6 +21,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from analytics import rollups
 from chatbot.models import Message
 from qualification.models import Lead
 from scheduling.models import Meeting
@@ -168,6 +169,7 @@ def known(db):
     say(c8, 10, V, "hi", intent="greet", confidence=0.9)
     LeadFactory(conversation=c8, outcome=Lead.Outcome.QUALIFIED, decided_at=decided)
 
+    rollups.refresh()
     return SimpleNamespace(
         site_a=site_a, site_b=site_b, alice=alice, bob=bob, c1=c1, c2=c2, c3=c3, c4=c4, c5=c5, c6=c6, c7=c7, c8=c8
     )

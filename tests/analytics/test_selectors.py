@@ -118,15 +118,3 @@ def test_intents_and_fallback_rate_per_day(scope_a):
         (dt.date(2026, 11, 2), 6, 1, 16.7),  # C1 (3 visitor messages), C2 (3, one nlu_fallback)
         (dt.date(2026, 11, 3), 6, 2, 33.3),  # C3 (out_of_scope), C5 (3), C6 (2, one nlu_fallback)
     ]
-
-
-@pytest.mark.parametrize("site", [True, False])
-def test_one_pass_queries_equal_the_separate_ones(known, site):
-    scope = Scope(dt.date(2026, 10, 1), dt.date(2026, 11, 7), known.site_a.pk if site else None)
-    funnel_rows, sources = selectors.funnel_and_sources(scope)
-    assert funnel_rows == selectors.funnel(scope)
-    for dimension in selectors.SOURCE_DIMENSIONS:
-        assert sources[dimension] == selectors.by_source(scope, dimension), dimension
-    intent_rows, days = selectors.intents_and_fallback_days(scope)
-    assert intent_rows == selectors.intents(scope)
-    assert days == selectors.fallback_rate_by_day(scope)

@@ -1,7 +1,7 @@
 """Dashboard snapshots: computed figures kept in the cache, so the page and its CSV links agree.
 
-Computing the dashboard reads every conversation in the range (about a second for a month of
-100,000 conversations here). A snapshot is one computation, kept for SNAPSHOT_KEEP_SECONDS under
+Computing the dashboard refreshes the daily rollups and sums them (a few tenths of a second for
+90 days of 100,000 conversations here). A snapshot is one computation, kept for SNAPSHOT_KEEP_SECONDS under
 its own id; the page is served from the scope's latest snapshot while it is younger than
 ``settings.ANALYTICS_DASHBOARD_MAX_AGE`` seconds (default 60), and shows when it was computed.
 The page's CSV links carry the snapshot id, so a download has exactly the numbers on the screen,

@@ -55,7 +55,13 @@ async def web_conversation(ws_url: str, origin: str, site: str, start: StartLine
             started = time.perf_counter()
             await ws.send(json.dumps({"type": "message", "text": text, "id": f"b{i}"}))
             while True:
-                frame = json.loads(await asyncio.wait_for(ws.recv(), 60))
+                try:
+                    frame = json.loads(await asyncio.wait_for(ws.recv(), 60))
+                except asyncio.TimeoutError:
+                    # Name the turn: its visitor message and replies can then be looked up in the database.
+                    raise RuntimeError(
+                        f"no bot frame in 60 s: conversation {session['conversation']}, turn {i + 1} {text!r}"
+                    ) from None
                 if frame["type"] == "error":
                     raise RuntimeError(f"error frame: {frame}")
                 if frame["type"] == "bot":

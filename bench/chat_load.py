@@ -4,7 +4,9 @@ Run `make run` in one terminal, then `make bench` (or
 `.venv/bin/python bench/chat_load.py --conversations 50`) in another. N concurrent
 conversations send the same scripted turns, first through the widget's WebSocket,
 then straight to Rasa; the script prints turns/s, p50 and p95 turn latency for
-both and the web/Rasa ratio. A turn ends when its first bot frame arrives.
+both, the same per turn of the script (the first turn also starts Rasa's session,
+which calls our action endpoint) and the web/Rasa ratio. A turn ends when its
+first bot frame arrives.
 """
 
 import argparse
@@ -19,6 +21,8 @@ import uuid
 import aiohttp
 import websockets
 
+# (turn index, seconds) per answered turn.
+Latencies = list[tuple[int, float]]
 TURNS = ["hello", "are you a bot?", "what's the weather like in Paris?", "thanks", "bye"]
 
 
@@ -40,7 +44,7 @@ class StartLine:
         await asyncio.wait_for(self.go.wait(), 120)
 
 
-async def web_conversation(ws_url: str, origin: str, site: str, start: StartLine, latencies: list[float]) -> None:
+async def web_conversation(ws_url: str, origin: str, site: str, start: StartLine, latencies: Latencies) -> None:
     async with websockets.connect(ws_url, origin=origin, max_size=2**20) as ws:
         await ws.send(json.dumps({"type": "start", "site": site, "visitor": None, "timezone": "UTC", "page": origin}))
         session = json.loads(await ws.recv())
@@ -51,12 +55,18 @@ async def web_conversation(ws_url: str, origin: str, site: str, start: StartLine
             started = time.perf_counter()
             await ws.send(json.dumps({"type": "message", "text": text, "id": f"b{i}"}))
             while True:
-                frame = json.loads(await asyncio.wait_for(ws.recv(), 60))
+                try:
+                    frame = json.loads(await asyncio.wait_for(ws.recv(), 60))
+                except asyncio.TimeoutError:
+                    # Name the turn: its visitor message and replies can then be looked up in the database.
+                    raise RuntimeError(
+                        f"no bot frame in 60 s: conversation {session['conversation']}, turn {i + 1} {text!r}"
+                    ) from None
                 if frame["type"] == "error":
                     raise RuntimeError(f"error frame: {frame}")
                 if frame["type"] == "bot":
                     break
-            latencies.append(time.perf_counter() - started)
+            latencies.append((i, time.perf_counter() - started))
             # Let the remaining frames of this turn arrive before the next one.
             await asyncio.sleep(0.05)
             while True:
@@ -66,9 +76,9 @@ async def web_conversation(ws_url: str, origin: str, site: str, start: StartLine
                     break
 
 
-async def rasa_conversation(session: aiohttp.ClientSession, rasa_url: str, latencies: list[float]) -> None:
+async def rasa_conversation(session: aiohttp.ClientSession, rasa_url: str, latencies: Latencies) -> None:
     sender = str(uuid.uuid4())
-    for text in TURNS:
+    for i, text in enumerate(TURNS):
         started = time.perf_counter()
         async with session.post(
             f"{rasa_url}/webhooks/rest/webhook",
@@ -76,12 +86,18 @@ async def rasa_conversation(session: aiohttp.ClientSession, rasa_url: str, laten
         ) as response:
             response.raise_for_status()
             await response.json()
-        latencies.append(time.perf_counter() - started)
+        latencies.append((i, time.perf_counter() - started))
         await asyncio.sleep(0.05)
 
 
+def figures(latencies: list[float]) -> dict:
+    if not latencies:
+        return {"p50": float("nan"), "p95": float("nan")}
+    return {"p50": statistics.median(latencies) * 1000, "p95": percentile(latencies, 0.95) * 1000}
+
+
 async def phase(name: str, runs) -> dict:
-    latencies: list[float] = []
+    latencies: Latencies = []
     started = time.perf_counter()
     results = await asyncio.gather(*(run(latencies) for run in runs), return_exceptions=True)
     elapsed = time.perf_counter() - started
@@ -92,8 +108,9 @@ async def phase(name: str, runs) -> dict:
         "name": name,
         "turns": len(latencies),
         "tps": len(latencies) / elapsed,
-        "p50": statistics.median(latencies) * 1000,
-        "p95": percentile(latencies, 0.95) * 1000,
+        **figures([seconds for _, seconds in latencies]),
+        # The first turn differs (Rasa starts a session and calls our action endpoint): show each turn apart.
+        "by_turn": [figures([s for i, s in latencies if i == turn]) for turn in range(len(TURNS))],
     }
 
 
@@ -130,6 +147,10 @@ async def main() -> None:
     print(f"{'':38} {'turns':>6} {'turns/s':>8} {'p50 ms':>8} {'p95 ms':>8}")
     for r in (web, rasa):
         print(f"{r['name']:38} {r['turns']:6d} {r['tps']:8.1f} {r['p50']:8.1f} {r['p95']:8.1f}")
+    print(f"\n{'p50 / p95 ms by turn':38} {'web':>17} {'rasa':>17}")
+    for turn, text in enumerate(TURNS):
+        w, r = web["by_turn"][turn], rasa["by_turn"][turn]
+        print(f"{turn + 1}. {text:35} {w['p50']:8.1f} {w['p95']:8.1f} {r['p50']:8.1f} {r['p95']:8.1f}")
     print(
         f"\nweb/rasa p50 ratio: {web['p50'] / rasa['p50']:.2f}   p95 ratio: {web['p95'] / rasa['p95']:.2f}"
         f"   (target p95 ratio <= 1.20)"

@@ -149,17 +149,27 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             notice = await db(services.message_record_bot_unavailable)(
                 visitor_message=message, text=MESSAGES["bot_unavailable"]
             )
-            await self.channel_layer.group_send(
-                self.group, {"type": "chat.bot", "frames": [selectors.message_frame(notice)]}
-            )
+            await self.bot_frames_send([selectors.message_frame(notice)])
             return
         stored = await db(services.message_record_bot_replies)(
             visitor_message=message, replies=turn.replies, interpretation=turn.interpretation
         )
         if stored:
-            await self.channel_layer.group_send(
-                self.group, {"type": "chat.bot", "frames": [selectors.message_frame(reply) for reply in stored]}
-            )
+            await self.bot_frames_send([selectors.message_frame(reply) for reply in stored])
+
+    async def bot_frames_send(self, frames: list[dict]) -> None:
+        """Answer this tab directly, and the visitor's other tabs through the channel layer.
+
+        The tab that asked must not depend on the layer for its answer: channels_redis
+        loses a message when the consumer reading for the whole process is cancelled
+        mid-BZPOPMIN, which happens whenever a visitor closes a tab
+        (django/channels_redis#366), and the visitor then waited for a reply forever.
+        """
+        for frame in frames:
+            await self.send_json({"type": "bot", **frame})
+        await self.channel_layer.group_send(
+            self.group, {"type": "chat.bot", "frames": frames, "origin_channel": self.channel_name}
+        )
 
     # --- group events -------------------------------------------------------
     async def chat_visitor(self, event: dict) -> None:
@@ -168,5 +178,8 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "visitor", **event["frame"]})
 
     async def chat_bot(self, event: dict) -> None:
+        # The tab that asked already has these (bot_frames_send).
+        if event.get("origin_channel") == self.channel_name:
+            return
         for frame in event["frames"]:
             await self.send_json({"type": "bot", **frame})

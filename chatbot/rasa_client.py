@@ -17,16 +17,29 @@ class BotUnavailable(Exception):
 
 
 _sessions: dict[int, aiohttp.ClientSession] = {}
+# Rasa keeps an idle connection open for 120 s (its --keep-alive-timeout default); closing
+# ours well before means we never send a turn down a connection Rasa is closing.
+KEEPALIVE_SECONDS = 60
 
 
 def _session() -> aiohttp.ClientSession:
-    # One pooled session per event loop: uvicorn runs one loop, tests run several.
+    """This event loop's pooled session: at most RASA_MAX_CONNECTIONS kept-alive connections.
+
+    Rasa runs its model on its one event loop thread, so turns beyond a few in flight
+    only take turns on that thread; and a busy Rasa accepts and reads a *new*
+    connection seconds later than a request on a kept-alive one. An unbounded pool
+    opened one new connection per visitor in a burst of new conversations, and those
+    turns waited up to the visitor timeout. With the bound, a burst queues here, in
+    order, for connections Rasa is already reading. The total timeout includes that
+    wait, so a visitor still hears "unavailable" after RASA_TIMEOUT_SECONDS.
+    One session per loop: uvicorn runs one loop, tests run several.
+    """
     loop = asyncio.get_running_loop()
     session = _sessions.get(id(loop))
     if session is None or session.closed:
         session = aiohttp.ClientSession(
             timeout=aiohttp.ClientTimeout(total=settings.RASA_TIMEOUT_SECONDS),
-            connector=aiohttp.TCPConnector(limit=200),
+            connector=aiohttp.TCPConnector(limit=settings.RASA_MAX_CONNECTIONS, keepalive_timeout=KEEPALIVE_SECONDS),
         )
         _sessions[id(loop)] = session
     return session

@@ -177,6 +177,9 @@ LOGGING = {
 RASA_URL = os.environ.get("RASA_URL", "http://127.0.0.1:5005")
 # The web process never leaves a visitor waiting on a slow model.
 RASA_TIMEOUT_SECONDS = float(os.environ.get("RASA_TIMEOUT_SECONDS", "8"))
+# Turns in flight to Rasa at once, each on a kept-alive connection; more wait in line
+# (chatbot/rasa_client.py explains why more would be slower, not faster).
+RASA_MAX_CONNECTIONS = int(os.environ.get("RASA_MAX_CONNECTIONS", "16"))
 DEFAULT_RASA_ACTION_TOKEN = "local-development-action-token"
 RASA_ACTION_TOKEN = os.environ.get("RASA_ACTION_TOKEN", DEFAULT_RASA_ACTION_TOKEN)
 # Rasa's own tracker store; SQLite file in the embedded default.

@@ -1,6 +1,8 @@
 """Rasa's action webhook served by Django: token, bad calls, and a real action run."""
 
 import json
+import subprocess
+import sys
 
 import pytest
 from channels.testing import HttpCommunicator
@@ -100,3 +102,10 @@ async def test_action_calls_open_no_channel_on_the_layer(settings, monkeypatch):
     )
     assert status == 200
     assert opened == []
+
+
+def test_the_web_process_registers_the_bot_actions_before_the_first_action_call():
+    # A fresh interpreter: in this one other tests may already have called the endpoint.
+    probe = "import config.asgi; from chatbot.action_server import action_executor; print(action_executor.cache_info().currsize)"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True)
+    assert result.stdout.strip().splitlines()[-1] == "1"

@@ -8,6 +8,7 @@ import json
 import socket
 
 import pytest
+from channels.layers import get_channel_layer
 
 from chatbot.errors import MESSAGES
 from chatbot.models import Conversation, Message, Visitor
@@ -267,6 +268,28 @@ async def test_rasa_down_keeps_the_message_and_answers_politely(rasa_down):
         stored = await Message.objects.aget(sender="visitor")
         assert stored.text == "Do you integrate with Salesforce?"
         assert stored.delivery == Message.Delivery.FAILED
+    finally:
+        await communicator.disconnect()
+
+
+async def test_the_asking_tab_gets_its_answer_even_when_the_channel_layer_loses_it(rasa_down, monkeypatch):
+    # channels_redis can drop a group message (django/channels_redis#366); only other tabs rely on it.
+    layer = get_channel_layer()
+    group_send = layer.group_send
+
+    async def losing_bot_frames(group, message):
+        if message["type"] != "chat.bot":
+            await group_send(group, message)
+
+    monkeypatch.setattr(layer, "group_send", losing_bot_frames)
+    site = await acreate(SiteFactory)
+    communicator, _ = await started(site)
+    try:
+        await communicator.send_json_to({"type": "message", "text": "Anyone there?", "id": "q"})
+        assert (await communicator.receive_json_from(timeout=5))["type"] == "typing"
+        notice = await communicator.receive_json_from(timeout=5)
+        assert notice["type"] == "bot" and notice["text"] == MESSAGES["bot_unavailable"]
+        assert await communicator.receive_nothing(timeout=0.3)  # once, not again through the layer
     finally:
         await communicator.disconnect()
 

@@ -8,6 +8,9 @@ import yaml
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+# Rasa's SQL tracker store that also hands each turn's interpretation to our channel.
+TRACKER_STORE = "chatbot.rasa_tracker_store.LeadbotTrackerStore"
+
 
 def endpoints_config(*, action_url: str) -> dict:
     config: dict = {
@@ -20,7 +23,7 @@ def endpoints_config(*, action_url: str) -> dict:
     if tracker_url.startswith("postgres"):
         db = dj_database_url.parse(tracker_url)
         config["tracker_store"] = {
-            "type": "SQL",
+            "type": TRACKER_STORE,
             "dialect": "postgresql",
             "url": db["HOST"] or "localhost",
             "port": int(db["PORT"] or 5432),
@@ -32,7 +35,7 @@ def endpoints_config(*, action_url: str) -> dict:
         }
     else:
         config["tracker_store"] = {
-            "type": "SQL",
+            "type": TRACKER_STORE,
             "dialect": "sqlite",
             "db": str(settings.VAR_DIR / "rasa-tracker.db"),
         }

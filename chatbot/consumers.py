@@ -160,10 +160,11 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def bot_frames_send(self, frames: list[dict]) -> None:
         """Answer this tab directly, and the visitor's other tabs through the channel layer.
 
-        The tab that asked must not depend on the layer for its answer: channels_redis
-        loses a message when the consumer reading for the whole process is cancelled
-        mid-BZPOPMIN, which happens whenever a visitor closes a tab
-        (django/channels_redis#366), and the visitor then waited for a reply forever.
+        The tab that asked must not depend on the layer for its answer: under load the
+        list-based channels_redis layer lost a group message whenever a visitor closing a
+        tab cancelled its BZPOPMIN (django/channels#1683), and the visitor then waited for
+        a reply forever. The settings now use the pub/sub layer; answering directly also
+        saves a Redis round trip on every turn.
         """
         for frame in frames:
             await self.send_json({"type": "bot", **frame})

@@ -95,9 +95,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
+    # Pub/sub, not the list-based RedisChannelLayer: the widget's messages only matter to tabs
+    # connected now (a reload reads the history from the database), and the list-based layer
+    # loses a group message now and then when visitors come and go (a cancelled BZPOPMIN,
+    # django/channels#1683), which left a visitor's other tabs without the bot's reply.
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {"hosts": [REDIS_URL], "prefix": os.environ.get("CHANNELS_PREFIX", "leadbot")},
         }
     }

@@ -1,5 +1,6 @@
 """Fixtures of the scheduling tests: a real Radicale CalDAV server and reps connected to it."""
 
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -158,6 +159,13 @@ def calendar_parts(message) -> list:
 
 def html_body(message) -> str:
     return next(content for content, mimetype in message.alternatives if mimetype == "text/html")
+
+
+def shows_score(text: str, score: int) -> bool:
+    """Whether a visitor-facing text mentions the lead's score: a number on its own in the prose
+    (signed links are left out: their tokens may contain any digits)."""
+    prose = re.sub(r"https?://\S+", "", text)
+    return re.search(rf"\b{score}\b", prose) is not None or "score" in prose.lower()
 
 
 class CeleryWorker:

@@ -8,7 +8,7 @@ from django.db import connection
 from chatbot import rasa_client
 from config.asgi import application
 from tests.factories import TEST_ORIGIN, SiteFactory
-from tests.servers import start_servers
+from tests.servers import RadicaleServer, start_servers
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
@@ -47,3 +47,12 @@ def rasa_settings(settings, live_servers):
     """Point this process's consumer at the live Rasa server."""
     settings.RASA_URL = live_servers.rasa_url
     return live_servers
+
+
+@pytest.fixture
+def radicale(tmp_path):
+    """A real Radicale CalDAV server for one test (scheduling and the end-to-end booking)."""
+    server = RadicaleServer(tmp_path / "radicale")
+    server.start()
+    yield server
+    server.stop()

@@ -14,6 +14,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+import caldav
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -160,3 +161,50 @@ def start_servers(*, database_url: str, logs: Path, env_extra: dict | None = Non
         raise
     assert settings.RASA_TIMEOUT_SECONDS > 0
     return servers
+
+
+class RadicaleServer:
+    """``python -m radicale`` on a free loopback port, storing into a temporary folder.
+
+    ``stop()`` / ``start()`` simulate an outage: the storage survives, the port stays the same.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.log = folder / "radicale.log"
+        self.config = folder / "radicale.conf"
+        (folder / "storage").mkdir(parents=True, exist_ok=True)
+        self.config.write_text(
+            "[server]\n"
+            f"hosts = 127.0.0.1:{self.port}\n"
+            "[auth]\n"
+            # Any user name and password is accepted; each user reaches only their own calendars.
+            "type = none\n"
+            "[rights]\n"
+            "type = owner_only\n"
+            "[storage]\n"
+            f"filesystem_folder = {folder / 'storage'}\n"
+            "[logging]\n"
+            "level = warning\n"
+        )
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "radicale", "--config", str(self.config)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+        wait_http(self.url, timeout=20, process=self.process, log=self.log)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop(self.process)
+            self.process = None
+
+    def client(self, username: str) -> caldav.DAVClient:
+        return caldav.DAVClient(url=self.url, username=username, password="secret", timeout=10)

@@ -17,19 +17,11 @@ from qualification.models import Lead
 from scheduling.models import Meeting
 from tests.e2e.chat import Chat
 from tests.factories import SiteFactory, acreate
-from tests.scheduling.conftest import RadicaleServer, connect_rep_calendar
+from tests.scheduling.conftest import connect_rep_calendar
 from tests.scheduling.factories import SalesRepFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 VISITOR_EMAIL = "dana.kim@globex-fintech.com"
-
-
-@pytest.fixture
-def radicale(tmp_path):
-    server = RadicaleServer(tmp_path / "radicale")
-    server.start()
-    yield server
-    server.stop()
 
 
 @database_sync_to_async

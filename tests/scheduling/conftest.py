@@ -1,4 +1,4 @@
-"""Fixtures of the scheduling tests: a real Radicale CalDAV server and reps connected to it."""
+"""Fixtures of the scheduling tests: reps connected to the real Radicale CalDAV server (``radicale``, tests/conftest.py)."""
 
 import re
 import subprocess
@@ -12,62 +12,7 @@ import caldav
 import pytest
 
 from scheduling.models import CalendarConnection, SalesRep
-from tests.servers import free_port, stop, wait_http
-
-
-class RadicaleServer:
-    """``python -m radicale`` on a free loopback port, storing into a temporary folder.
-
-    ``stop()`` / ``start()`` simulate an outage: the storage survives, the port stays the same.
-    """
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}/"
-        self.log = folder / "radicale.log"
-        self.config = folder / "radicale.conf"
-        (folder / "storage").mkdir(parents=True, exist_ok=True)
-        self.config.write_text(
-            "[server]\n"
-            f"hosts = 127.0.0.1:{self.port}\n"
-            "[auth]\n"
-            # Any user name and password is accepted; each user reaches only their own calendars.
-            "type = none\n"
-            "[rights]\n"
-            "type = owner_only\n"
-            "[storage]\n"
-            f"filesystem_folder = {folder / 'storage'}\n"
-            "[logging]\n"
-            "level = warning\n"
-        )
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "radicale", "--config", str(self.config)],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-            )
-        wait_http(self.url, timeout=20, process=self.process, log=self.log)
-
-    def stop(self) -> None:
-        if self.process is not None:
-            stop(self.process)
-            self.process = None
-
-    def client(self, username: str) -> caldav.DAVClient:
-        return caldav.DAVClient(url=self.url, username=username, password="secret", timeout=10)
-
-
-@pytest.fixture
-def radicale(tmp_path):
-    server = RadicaleServer(tmp_path / "radicale")
-    server.start()
-    yield server
-    server.stop()
+from tests.servers import RadicaleServer, stop
 
 
 @dataclass

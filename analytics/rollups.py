@@ -57,17 +57,15 @@ def refresh(*, conversations: QuerySet[Conversation] | None = None, full: bool =
     ``conversations``: recompute their buckets too, whatever their timestamps say.
     ``full``: recompute everything (also what happens the first time).
     """
-    RollupState.objects.get_or_create(pk=1)
     with transaction.atomic():
-        state = RollupState.objects.select_for_update().get(pk=1)
+        state, _ = RollupState.objects.select_for_update().get_or_create(pk=1)
         now = timezone.now()
+        stale = _take_stale_buckets()  # taken in either case: a full rebuild covers them too
         buckets = None
         if not full and state.refreshed_up_to is not None:
-            buckets = _changed_buckets(state.refreshed_up_to - REFRESH_OVERLAP) | _take_stale_buckets()
+            buckets = _changed_buckets(state.refreshed_up_to - REFRESH_OVERLAP) | stale
             if conversations is not None:
                 buckets |= _buckets_of(conversations)
-        else:
-            _take_stale_buckets()
         if buckets is None or buckets:
             _recompute(buckets)
         state.refreshed_up_to = now

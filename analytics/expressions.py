@@ -75,12 +75,17 @@ SOURCE_FIELDS = {
 }
 
 
+def utm_value(key: str) -> Coalesce:
+    """One UTM tag of a conversation (``utm_source``, ...), '' when it has none."""
+    return Coalesce(KT(f"utm__{key}"), Value(""), output_field=CharField())
+
+
 def source_fields() -> dict:
     """Every source column of a conversation, by name."""
     return {
-        "utm_source": Coalesce(KT("utm__utm_source"), Value(""), output_field=CharField()),
-        "utm_medium": Coalesce(KT("utm__utm_medium"), Value(""), output_field=CharField()),
-        "utm_campaign": Coalesce(KT("utm__utm_campaign"), Value(""), output_field=CharField()),
+        "utm_source": utm_value("utm_source"),
+        "utm_medium": utm_value("utm_medium"),
+        "utm_campaign": utm_value("utm_campaign"),
         "referrer_host": UrlHost("referrer"),
         "landing_page": UrlWithoutQuery("page_url"),
     }
@@ -99,7 +104,8 @@ FUNNEL_STEPS = [
 ]
 
 
-def _has_meeting(**filters) -> Exists:
+def has_meeting(**filters) -> Exists:
+    """The conversation has a meeting (matching ``filters``, e.g. status or rep_id)."""
     return Exists(Meeting.objects.filter(conversation=OuterRef("pk"), **filters))
 
 
@@ -119,6 +125,6 @@ def conversation_flags() -> dict:
         "nurture": Q(lead__outcome=outcome.NURTURE),
         "disqualified": Q(lead__outcome=outcome.DISQUALIFIED),
         "offered": Exists(SlotOffer.objects.filter(conversation=OuterRef("pk"))),
-        "booked": _has_meeting(),
-        "held": _has_meeting(status=Meeting.Status.HELD),
+        "booked": has_meeting(),
+        "held": has_meeting(status=Meeting.Status.HELD),
     }

@@ -1,14 +1,13 @@
 import datetime as dt
 
 from django.contrib import admin
-from django.db.models import CharField, Count, Exists, OuterRef, Q, Subquery, Value
-from django.db.models.fields.json import KT
+from django.db.models import Count, Exists, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.text import smart_split, unescape_string_literal
 
 from analytics.csv_export import CSVExportMixin
-from analytics.expressions import FALLBACK_INTENTS, UrlWithoutQuery
+from analytics.expressions import FALLBACK_INTENTS, UrlWithoutQuery, has_meeting, utm_value
 from chatbot.models import Conversation, Message, Site, Visitor
 from scheduling.models import Meeting, SalesRep
 
@@ -84,7 +83,7 @@ class _JsonKeyFilter(admin.SimpleListFilter):
 
     def lookups(self, request, model_admin):
         values = (
-            Conversation.objects.annotate(v=Coalesce(KT(f"utm__{self.key}"), Value(""), output_field=CharField()))
+            Conversation.objects.annotate(v=utm_value(self.key))
             .exclude(v="")
             .values("v")
             .annotate(n=Count("pk"))
@@ -141,7 +140,7 @@ class RepFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value():
-            return queryset.filter(Exists(Meeting.objects.filter(conversation=OuterRef("pk"), rep_id=self.value())))
+            return queryset.filter(has_meeting(rep_id=self.value()))
         return queryset
 
 
@@ -153,7 +152,7 @@ class HasMeetingFilter(admin.SimpleListFilter):
         return [("yes", "Yes"), ("no", "No")]
 
     def queryset(self, request, queryset):
-        meeting = Exists(Meeting.objects.filter(conversation=OuterRef("pk")))
+        meeting = has_meeting()
         if self.value() == "yes":
             return queryset.filter(meeting)
         if self.value() == "no":
@@ -242,8 +241,8 @@ class ConversationAdmin(CSVExportMixin, admin.ModelAdmin):
                 rep_name=Subquery(latest_meeting.values("rep__name")[:1]),
                 meeting_state=Subquery(latest_meeting.values("status")[:1]),
                 visitor_message_count=Coalesce(Subquery(visitor_messages), Value(0)),
-                utm_source_value=Coalesce(KT("utm__utm_source"), Value(""), output_field=CharField()),
-                utm_campaign_value=Coalesce(KT("utm__utm_campaign"), Value(""), output_field=CharField()),
+                utm_source_value=utm_value("utm_source"),
+                utm_campaign_value=utm_value("utm_campaign"),
             )
         )
 

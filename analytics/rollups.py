@@ -85,8 +85,12 @@ def bucket_of(conversation: Conversation) -> Bucket:
 # --- Which buckets changed -------------------------------------------------------------------------
 
 
+def _bucket_keys(conversations: QuerySet[Conversation]) -> QuerySet:
+    return conversations.order_by().annotate(bucket_day=start_day()).values_list("site_id", "bucket_day")
+
+
 def _buckets_of(conversations: QuerySet[Conversation]) -> set[Bucket]:
-    return set(conversations.order_by().annotate(bucket_day=start_day()).values_list("site_id", "bucket_day"))
+    return set(_bucket_keys(conversations))
 
 
 def _changed_buckets(since: dt.datetime) -> set[Bucket]:
@@ -97,11 +101,8 @@ def _changed_buckets(since: dt.datetime) -> set[Bucket]:
         Q(meetings__updated_at__gte=since),
         Q(slot_offers__created_at__gte=since),
     ]
-    parts = [
-        Conversation.objects.filter(q).order_by().annotate(bucket_day=start_day()).values_list("site_id", "bucket_day")
-        for q in changed
-    ]
-    return {(site_id, _as_date(day)) for site_id, day in parts[0].union(*parts[1:])}
+    parts = [_bucket_keys(Conversation.objects.filter(q)) for q in changed]
+    return set(parts[0].union(*parts[1:]))
 
 
 def _take_stale_buckets() -> set[Bucket]:

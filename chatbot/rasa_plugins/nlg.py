@@ -7,9 +7,8 @@ the invariants below hold on every path without each action having to remember t
 
 - **No verbatim repeat.** Of the variations that fit (Rasa's channel and slot conditions),
   the one chosen is the first whose text the visitor has not read yet in this conversation;
-  when all were read, the one read longest ago, never the text of the bot's previous message.
-  A response with one variation that must be said again (a re-asked question) gets a
-  "rephrase" of it from `<name>_again` when the domain has one.
+  when all were read, the one read longest ago, never the text of the bot's previous message
+  (so every response the bot may say twice has at least two variations; a test checks it).
 - **Variables are never shown raw.** A variation that names a variable (`{company_name}`)
   applies only when that variable has a value, from the action's arguments or a slot; so
   one response can list "VP of Sales at Northwind, about 450 people" and, with fewer facts
@@ -83,8 +82,4 @@ class LeadbotNaturalLanguageGenerator(TemplatedNaturalLanguageGenerator):
         )
         fitting = [v for v in variations if variables_known(v, values)]
         rendered = [self._fill_response(copy.deepcopy(v), values) for v in fitting]
-        previous = said[-1] if said else None
-        again = f"{utter_action}_again"
-        if rendered and all(r.get("text") == previous for r in rendered) and again in self.responses:
-            return self.render(again, slots, output_channel, said, **kwargs)
         return pick(rendered, said)

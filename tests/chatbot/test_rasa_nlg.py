@@ -23,8 +23,6 @@ responses:
     - text: "You'll find every opening on the careers page."
   utter_ask_role:
     - text: "What's your role?"
-  utter_ask_role_again:
-    - text: "Sorry to ask again: what's your job title?"
   utter_ack:
     - text: "Got it: {company_name}, about {company_size} people."
     - text: "Got it: {company_name}."
@@ -59,12 +57,6 @@ async def test_a_response_said_again_is_rephrased_never_repeated_word_for_word(n
 
     assert second["text"] == "You'll find every opening on the careers page."
     assert third["text"] == "Open roles are on our careers page."
-
-
-async def test_a_single_wording_said_just_before_uses_its_again_response(nlg):
-    message = await nlg.generate("utter_ask_role", tracker_after("What's your role?"), "leadbot")
-
-    assert message["text"] == "Sorry to ask again: what's your job title?"
 
 
 async def test_a_single_wording_said_earlier_but_not_just_before_is_said_as_is(nlg):

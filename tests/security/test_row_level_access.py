@@ -144,6 +144,19 @@ def test_meeting_rep_filter_lists_only_visible_reps(login, role):
     assert ("Bob Rep" in page) is (role != "sales")
 
 
+@pytest.mark.parametrize("role", ROLES)
+def test_visitor_list_holds_only_the_visitors_behind_visible_conversations(login, world, role):
+    """Sales has no permission on visitors; given it, the same rows apply."""
+    world.alice_user.user_permissions.add(Permission.objects.get(codename="view_visitor"))
+    client = login(role)
+    response = client.get("/admin/chatbot/visitor/")
+    listed = {visitor.pk for visitor in response.context["cl"].result_list}
+    visitors = {key: conversation.visitor_id for key, conversation in world.conversations.items()}
+    assert listed == {visitors[key] for key in expected(role, ALL)}
+    other = client.get(f"/admin/chatbot/visitor/{visitors[OTHER]}/change/")
+    assert other.status_code == (404 if role == "sales" else 200)
+
+
 # --- Reps: a Sales user reads their own profile and cannot change routing --------------------------
 
 REP_FORM = {

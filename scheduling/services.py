@@ -41,6 +41,7 @@ from scheduling.models import (
     Meeting,
     SalesRep,
     SlotOffer,
+    new_feed_token,
     validate_timezone,
 )
 from scheduling.routing import email_domain
@@ -284,3 +285,15 @@ def slot_offer_record(*, conversation: Conversation, slots: list[Slot], preferen
     offer.full_clean()
     offer.save()
     return offer
+
+
+def rep_feed_token_rotate(*, rep: SalesRep) -> SalesRep:
+    """Give the rep a new ICS feed token: the old feed link stops working at once (a leaked link is revoked).
+
+    Calendar apps subscribed to the old link see it fail and need the new one.
+    """
+    with transaction.atomic():
+        current = SalesRep.objects.select_for_update().get(pk=rep.pk)
+        current.feed_token = new_feed_token()
+        current.save(update_fields=["feed_token"])
+    return current

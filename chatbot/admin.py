@@ -9,6 +9,7 @@ from django.utils.text import smart_split, unescape_string_literal
 from analytics.csv_export import CSVExportMixin
 from analytics.expressions import FALLBACK_INTENTS, UrlWithoutQuery, has_meeting, utm_value
 from chatbot.models import Conversation, Message, Site, Visitor
+from privacy.admin_actions import PrivacyActionsMixin
 from scheduling.models import Meeting, SalesRep
 
 
@@ -178,7 +179,7 @@ class OutcomeFilter(admin.SimpleListFilter):
 
 
 @admin.register(Conversation)
-class ConversationAdmin(CSVExportMixin, admin.ModelAdmin):
+class ConversationAdmin(PrivacyActionsMixin, CSVExportMixin, admin.ModelAdmin):
     list_display = (
         "started",
         "site",

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from analytics.csv_export import CSVExportMixin
+from privacy.admin_actions import PrivacyActionsMixin
 from qualification.models import (
     SCORABLE_FIELDS,
     Lead,
@@ -99,7 +100,7 @@ class LeadDecisionInline(admin.TabularInline):
 
 
 @admin.register(Lead)
-class LeadAdmin(CSVExportMixin, admin.ModelAdmin):
+class LeadAdmin(PrivacyActionsMixin, CSVExportMixin, admin.ModelAdmin):
     list_display = (
         "company",
         "email",

@@ -12,6 +12,11 @@ from django.core.management.base import BaseCommand
 TRACKER_STORE = "chatbot.rasa_tracker_store.LeadbotTrackerStore"
 
 
+def tracker_sqlite_path() -> Path:
+    """Rasa's tracker store in the embedded default (no PostgreSQL tracker URL); privacy/tracker.py reads it too."""
+    return settings.VAR_DIR / "rasa-tracker.db"
+
+
 def endpoints_config(*, action_url: str) -> dict:
     config: dict = {
         "action_endpoint": {
@@ -37,7 +42,7 @@ def endpoints_config(*, action_url: str) -> dict:
         config["tracker_store"] = {
             "type": TRACKER_STORE,
             "dialect": "sqlite",
-            "db": str(settings.VAR_DIR / "rasa-tracker.db"),
+            "db": str(tracker_sqlite_path()),
         }
     if settings.REDIS_URL:
         from urllib.parse import urlsplit

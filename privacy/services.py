@@ -197,7 +197,7 @@ def visitor_erase(
 class RetentionRun:
     conversations: int = 0
     meetings: int = 0
-    visitors: int = 0
+    visitors: int = 0  # browsers whose every conversation is now anonymised (their token was replaced)
     tracker_events: int = 0
     tracker_failures: int = 0
 
@@ -205,8 +205,15 @@ class RetentionRun:
         return asdict(self)
 
 
-def conversations_anonymise(*, conversation_ids, now: dt.datetime | None = None) -> list[str]:
-    """Anonymise these conversations (see the module text); returns their ids in Rasa's store.
+@dataclass(frozen=True)
+class Anonymised:
+    sender_ids: list[str]  # the conversations' ids in Rasa's tracker store
+    meetings: int
+    visitors: int
+
+
+def conversations_anonymise(*, conversation_ids, now: dt.datetime | None = None) -> Anonymised:
+    """Anonymise these conversations (those not anonymised yet; see the module text).
 
     Only UPDATEs: the rows the dashboard counts stay, and no timestamp the rollups watch moves.
     """
@@ -218,13 +225,14 @@ def conversations_anonymise(*, conversation_ids, now: dt.datetime | None = None)
         rows = list(conversations.values_list("pk", "public_id", "utm"))
         ids = [pk for pk, _, _ in rows]
         if not ids:
-            return []
+            return Anonymised(sender_ids=[], meetings=0, visitors=0)
         Message.objects.filter(conversation_id__in=ids).update(
             text="", payload="", buttons=[], entities=[], client_id=""
         )
         Lead.objects.filter(conversation_id__in=ids).update(**LEAD_BLANK)
         SlotOffer.objects.filter(conversation_id__in=ids).update(preference_text="")
-        _meetings_forget_visitor(Meeting.objects.filter(conversation_id__in=ids).values_list("pk", flat=True))
+        meeting_ids = list(Meeting.objects.filter(conversation_id__in=ids).values_list("pk", flat=True))
+        _meetings_forget_visitor(meeting_ids)
         trimmed = [
             Conversation(pk=pk, utm={k: utm[k] for k in UTM_KEPT if k in utm})
             for pk, _, utm in rows
@@ -250,7 +258,9 @@ def conversations_anonymise(*, conversation_ids, now: dt.datetime | None = None)
             for pk in set(done.values_list("pk", flat=True))
         ]
         Visitor.objects.bulk_update(visitors, ["token"])
-    return [str(public_id) for _, public_id, _ in rows]
+    return Anonymised(
+        sender_ids=[str(public_id) for _, public_id, _ in rows], meetings=len(meeting_ids), visitors=len(visitors)
+    )
 
 
 def retention_apply(*, now: dt.datetime | None = None, batch_size: int = RETENTION_BATCH) -> RetentionRun:
@@ -266,12 +276,12 @@ def retention_apply(*, now: dt.datetime | None = None, batch_size: int = RETENTI
             batch = list(selectors.conversations_due(site=site, now=now).values_list("pk", flat=True)[:batch_size])
             if not batch:
                 break
-            run.meetings += Meeting.objects.filter(conversation_id__in=batch).count()
-            run.visitors += Visitor.objects.filter(conversations__pk__in=batch).distinct().count()
-            senders = conversations_anonymise(conversation_ids=batch, now=now)
-            run.conversations += len(senders)
+            done = conversations_anonymise(conversation_ids=batch, now=now)
+            run.conversations += len(done.sender_ids)
+            run.meetings += done.meetings
+            run.visitors += done.visitors
             try:
-                run.tracker_events += tracker.events_delete(sender_ids=senders)
+                run.tracker_events += tracker.events_delete(sender_ids=done.sender_ids)
             except tracker.TrackerUnavailable as exc:
                 # The sweep below deletes them on a later run (they belong to anonymised conversations).
                 run.tracker_failures += 1

@@ -23,6 +23,7 @@ from tests.analytics.factories import SiteFactory, conversation_at, say, slot_of
 from tests.scheduling.conftest import connect_rep_calendar
 from tests.scheduling.factories import SalesRepFactory
 from tests.security.privacy_support import another_visit, dashboard_of, tracker_has, tracker_store, tracker_write
+from tests.servers import free_port
 
 pytestmark = pytest.mark.django_db
 UTC = dt.timezone.utc
@@ -276,3 +277,16 @@ def test_only_superusers_read_the_privacy_log_and_it_finds_records_by_email(peop
     assert listed(ADA) == {ada_record.pk}
     assert listed("someone@else.example") == set()
     assert "privacy_erase" in admin_client.get("/admin/chatbot/conversation/").content.decode()
+
+
+def test_erasure_changes_nothing_while_the_bots_store_cannot_be_reached(settings):
+    conversation = conversation_at(site=SiteFactory(), started=PAST_MONDAY)
+    say(conversation, 5, Message.Sender.VISITOR, f"I'm Ada, {ADA}")
+    Lead.objects.create(conversation=conversation, email=ADA, name="Ada")
+    settings.RASA_TRACKER_DATABASE_URL = f"postgres://postgres@127.0.0.1:{free_port()}/leadbot_rasa_down"
+
+    with pytest.raises(CommandError, match=r"(?s)could not be reached.*nothing was erased"):
+        call_command("erase_visitor", "--email", ADA)
+
+    assert Lead.objects.filter(email=ADA).exists() and conversation.messages.count() == 1
+    assert not PrivacyRecord.objects.exists()

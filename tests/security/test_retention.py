@@ -226,3 +226,34 @@ def test_the_reps_calendar_event_forgets_the_visitor_too(radicale, django_captur
     assert "leads go cold" not in str(component["description"]) and "attendee" not in component
     meeting.refresh_from_db()
     assert meeting.sync_state == Meeting.SyncState.SYNCED
+
+
+def test_the_embedded_defaults_sqlite_tracker_store_is_pruned_too(settings, tmp_path):
+    """Without RASA_TRACKER_DATABASE_URL, Rasa keeps its tracker in a SQLite file (bot_endpoints); so does retention."""
+    import asyncio
+
+    from rasa.shared.core.domain import Domain
+
+    from chatbot.management.commands.bot_endpoints import endpoints_config
+    from chatbot.rasa_tracker_store import LeadbotTrackerStore
+    from privacy import tracker
+
+    settings.RASA_TRACKER_DATABASE_URL = ""
+    settings.VAR_DIR = tmp_path
+    assert tracker.events_delete(sender_ids=["anything"]) == 0  # Rasa never ran here: nothing to delete
+    config = endpoints_config(action_url="http://127.0.0.1:1/bot/actions/")["tracker_store"]
+    assert config["dialect"] == "sqlite" and config["db"] == str(tmp_path / "rasa-tracker.db")
+    store = LeadbotTrackerStore(domain=Domain.empty(), dialect="sqlite", db=config["db"])
+    site = SiteFactory(retention_days=30)
+    now = dt.datetime(2027, 6, 1, tzinfo=UTC)
+    old = conversation_at(site=site, started=now - dt.timedelta(days=31))
+    live = conversation_at(site=site, started=now - dt.timedelta(days=1))
+    for conversation in (old, live):
+        tracker_write(store, str(conversation.public_id), at=conversation.started_at)
+
+    run = retention_apply(now=now)
+
+    assert (run.conversations, run.tracker_events, run.tracker_failures) == (1, 2, 0)
+    assert asyncio.run(store.retrieve(str(old.public_id))) is None
+    assert asyncio.run(store.retrieve(str(live.public_id))) is not None
+    store.engine.dispose()

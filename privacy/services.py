@@ -7,14 +7,15 @@ those apps it would make that app import the others.
 
 **Erasure** (``visitor_erase``) deletes: the person's browsers (Visitor), their conversations with
 the messages, the lead and its decisions and the slot offers, and the bot's memory of those
-conversations in Rasa's tracker store. Meetings stay as rows the rep's history and the dashboard's
-meetings-per-rep count, with the visitor's name, email and zone blanked, and their calendar
-events are rewritten without them (the event's description carries the need and the transcript).
+conversations in Rasa's tracker store. Meetings stay as rows (the rep's history: a meeting took
+place at that time) with the visitor's name, email and zone blanked, and their calendar events
+are rewritten without them (the event's description carries the need and the transcript).
 A meeting still to come is cancelled first, through ``meeting_cancel``: there is nobody left to
 meet, so keeping it would hold the rep's slot for an empty name; the cancellation frees the slot,
 removes the calendar event and tells the rep. The visitor is not emailed: their address is what
 they asked us to forget. The rollups of the days those conversations started are recomputed
-(deleting marks them stale, analytics/signals.py), so the dashboard loses them.
+(deleting marks them stale, analytics/signals.py), so the dashboard loses them, their meetings
+included (its meetings per rep go by the conversation's start day).
 
 **Retention** (``retention_apply``) anonymises instead of deleting, so marketing's figures for old
 days never change: every count the dashboard shows is recomputed from the rows left behind (the

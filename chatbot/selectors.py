@@ -1,4 +1,4 @@
-from chatbot.models import Conversation, Message
+from chatbot.models import Conversation, Message, Site
 
 HISTORY_LIMIT = 200
 
@@ -17,3 +17,14 @@ def message_frame(message: Message) -> dict:
 def conversation_history(*, conversation: Conversation, limit: int = HISTORY_LIMIT) -> list[dict]:
     recent = list(conversation.messages.order_by("-created_at", "-id")[:limit])
     return [message_frame(m) for m in reversed(recent)]
+
+
+def widget_config(*, site: Site) -> dict:
+    """What the widget needs before the chat starts: the site's privacy notice and policy link."""
+    return {
+        "privacy": {
+            "notice": site.privacy_notice,
+            "policy_url": site.privacy_policy_url,
+            "policy_label": site.privacy_policy_label,
+        }
+    }

@@ -758,7 +758,7 @@ class Extraction:
     raw: dict
     invalid: str = ""  # the asked slot, when the text was an answer that failed validation (a bad email)
 
-    def only(self, slots: set[str]) -> "Extraction":
+    def only(self, slots: set[str]) -> Extraction:
         """The same extraction narrowed to these slots (and the Lead fields they set)."""
         fields = {"need": {"need_text"}, "use_case": {"use_case"}}
         kept = set().union(*(fields.get(slot, {slot}) for slot in slots))

@@ -14,6 +14,11 @@ TRACKER_STORE = "chatbot.rasa_tracker_store.LeadbotTrackerStore"
 NLG = "chatbot.rasa_plugins.nlg.LeadbotNaturalLanguageGenerator"
 
 
+def tracker_sqlite_path() -> Path:
+    """Rasa's tracker store in the embedded default (no PostgreSQL tracker URL); privacy/tracker.py reads it too."""
+    return settings.VAR_DIR / "rasa-tracker.db"
+
+
 def endpoints_config(*, action_url: str) -> dict:
     config: dict = {
         "action_endpoint": {
@@ -40,7 +45,7 @@ def endpoints_config(*, action_url: str) -> dict:
         config["tracker_store"] = {
             "type": TRACKER_STORE,
             "dialect": "sqlite",
-            "db": str(settings.VAR_DIR / "rasa-tracker.db"),
+            "db": str(tracker_sqlite_path()),
         }
     if settings.REDIS_URL:
         from urllib.parse import urlsplit

@@ -102,12 +102,12 @@ class WidgetSession:
         self.public_id = public_id
         self.sent = 0
 
-    async def say(self, text: str) -> tuple[list[BotMessage], State, str]:
+    async def say(self, text: str) -> tuple[list[BotMessage], State, str, float]:
         self.sent += 1
         client_id = f"sim-{self.sent}"
         frame = json.dumps({"type": "message", "text": text, "id": client_id})
         await self.ws.send(frame)
-        notes = []
+        waited = 0.0
         deadline = time.monotonic() + TURN_TIMEOUT
         while time.monotonic() < deadline:
             try:
@@ -118,7 +118,7 @@ class WidgetSession:
                 if incoming.get("code") == "rate_limited":
                     # The widget's per-visitor limit: wait for the next window and send it again.
                     pause = 61 - time.time() % 60
-                    notes.append(f"rate limited, sent again after {pause:.0f} s")
+                    waited += pause
                     await asyncio.sleep(pause)
                     deadline = time.monotonic() + TURN_TIMEOUT
                     await self.ws.send(frame)
@@ -127,8 +127,7 @@ class WidgetSession:
             if incoming is None or incoming.get("type") == "bot":
                 done = await db(turn_read)(self.public_id, client_id)
                 if done is not None:
-                    messages, state, note = done
-                    return messages, state, "; ".join(notes + ([note] if note else []))
+                    return (*done, waited)
         raise TurnFailed(f"no answer to {text!r} within {TURN_TIMEOUT} s")
 
 
@@ -168,7 +167,7 @@ async def persona_play(persona: Persona, endpoint: Endpoint) -> Transcript:
                 if isinstance(move, Leave):
                     transcript.end = move.why
                     break
-                messages, state, note = await chat.say(move.text)
+                messages, state, note, waited = await chat.say(move.text)
                 progress_record(progress, move)
                 transcript.turns.append(
                     Turn(
@@ -180,6 +179,7 @@ async def persona_play(persona: Persona, endpoint: Endpoint) -> Transcript:
                         pressed=move.pressed,
                         stop=move.stop,
                         note=note,
+                        waited=waited,
                     )
                 )
         except (TurnFailed, websockets.ConnectionClosed) as error:

@@ -12,8 +12,9 @@ The player answers the question the bot is asking, the way the persona file says
 4. a form question (the bot message's `asked_slot`, read from the database; `booking_email` is the
    email): first any interjection due before this answer, then the stop text if this is the stop
    point, else the decline text, else `answers[slot]`;
-5. an open question with no asked slot, or a prompt with nothing to answer, while the need was not
-   stated yet: `answers.need` (counted as a question like 4);
+5. an open question with no asked slot ("what brings you here?"), or a prompt with nothing to
+   answer, while the need was not stated yet: as 4 for the need (an interjection or the stop may
+   come first), when the persona has words for it;
 6. anything else with buttons: a click on the first one; with nothing left to say, the visitor leaves.
 
 Questions are counted (for `before_answer` and `at_answer`) each time the player answers from
@@ -106,8 +107,11 @@ def _emails_in(persona: Persona, text: str) -> tuple[str, ...]:
     return ("email",) if email and email.lower() in text.lower() else ()
 
 
-def answer_question(persona: Persona, progress: Progress, fact: str) -> Move:
-    """Rule 4: an interjection due first, the stop text, the decline, or the answer."""
+def answer_question(persona: Persona, progress: Progress, fact: str, *, asked: bool = True) -> Move | None:
+    """Rule 4: an interjection due first, the stop text, the decline, or the answer.
+
+    `asked=False` (rule 5: the bot did not name the fact): None when the persona has no words for it.
+    """
     number = progress.questions + 1
     for index, interjection in enumerate(persona.interjections):
         if interjection.before_answer == number and index not in progress.interjections_sent:
@@ -124,6 +128,8 @@ def answer_question(persona: Persona, progress: Progress, fact: str) -> Move:
         return Move(text=persona.declines[fact], why=f"decline {fact} (answer {number})", kind="answer")
     if fact in persona.answers:
         return Move(text=persona.answers[fact], why=f"answer {fact} (answer {number})", kind="answer", facts=(fact,))
+    if not asked:
+        return None
     # The persona file has no words for this question: the simulator's gap, named in the transcript.
     return Move(text="not sure", why=f"NO ANSWER for {fact} in the persona (answer {number})", kind="answer")
 
@@ -178,8 +184,10 @@ def next_move(persona: Persona, progress: Progress, turns: list[Turn]) -> Move |
     if asked:
         return answer_question(persona, progress, slot_fact(asked))
 
-    if "need" not in progress.stated and "need" in persona.answers and "need" not in persona.declines:
-        return answer_question(persona, progress, "need")
+    if "need" not in progress.stated:
+        move = answer_question(persona, progress, "need", asked=False)
+        if move is not None:
+            return move
 
     if buttons:
         title, payload = buttons[0]

@@ -130,3 +130,11 @@ def test_the_conversation_ends_at_a_booking_a_close_after_a_decision_or_the_turn
     assert isinstance(next_move(p, progress, asking), Move)
     many = after(BotMessage("Role?", asked_slot="role")) * MAX_VISITOR_TURNS
     assert next_move(p, progress, many) == Leave(f"turn limit ({MAX_VISITOR_TURNS} visitor messages)")
+
+
+def test_the_stop_point_can_be_an_open_question():
+    p = persona(
+        opener=["what's the weather tomorrow?"], opener_facts=[], answers={}, stop={"at_answer": 1, "text": "bye"}
+    )
+    stop = next_move(p, Progress(opener_sent=1), after(BotMessage("Sorry, what brings you here?")))
+    assert stop.text == "bye" and stop.stop

@@ -43,7 +43,8 @@ class Turn:
     facts: tuple[str, ...] = ()  # facts the visitor message states
     pressed: str = ""  # the button's title when the visitor clicked one
     stop: bool = False  # the persona's stop message
-    note: str = ""  # what went wrong outside the dialogue (rate limit, bot unavailable)
+    note: str = ""  # what went wrong outside the dialogue (the bot unavailable)
+    waited: float = 0.0  # seconds the widget's rate limit held this message back
 
     @property
     def asked_slots(self) -> list[str]:
@@ -112,6 +113,8 @@ def transcript_text(transcript: Transcript, *, header: list[str] | None = None) 
         lines.append(f"           ({turn.why}{facts})")
         if turn.note:
             lines.append(f"           !! {turn.note}")
+        if turn.waited:
+            lines.append(f"           (held back {turn.waited:.0f} s by the rate limit)")
         lines += _bot_lines(turn.bot)
         if turn.state != previous:
             changes = {k: v for k, v in asdict(turn.state).items() if asdict(previous)[k] != v}

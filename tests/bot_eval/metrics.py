@@ -11,7 +11,9 @@ each bot turn and at the end), so it is tested on hand-made transcripts:
   with no reply at all, unless the conversation had just reached an end the persona expects (the
   meeting it expected is booked; the outcome it expected is decided, when it expects no meeting; the
   handoff it expected is done, when it expects no meeting; its own stop message was answered);
-- verbatim repeats: a bot message whose text equals the bot's previous message (the greeting included);
+- verbatim repeats: a bot message the bot had just sent word for word: its previous message, or any
+  message of its previous turn or earlier in the same turn (a re-asked question must be rephrased,
+  as issue 11's first invariant says; the greeting counts as turn 0);
 - re-asked facts: a bot turn asking (asked_slot) for a fact the persona had already stated (opener
   facts, interjection facts, or an earlier answer that was not a decline).
 """
@@ -47,6 +49,7 @@ class PersonaResult:
     turns_to_booking: int | None
     dead_ends: list[int]  # turn numbers (1-based)
     repeats: list[int]
+    literal_repeats: list[int]  # of those, equal to the immediately previous bot message
     reasks: list[tuple[int, str]]  # (turn number, fact)
     expects_booking: bool
     multi_fact: bool
@@ -104,19 +107,38 @@ def dead_end_turns(persona: Persona, transcript: Transcript) -> list[int]:
     ]
 
 
+def bot_messages(transcript: Transcript) -> list[tuple[int, str]]:
+    """(turn number, text) of every bot message in order; the greeting is turn 0."""
+    turns = [(0, transcript.greeting)] + [(n, t.bot) for n, t in enumerate(transcript.turns, 1)]
+    return [(number, m.text.strip()) for number, messages in turns for m in messages if m.text.strip()]
+
+
+def literal_repeat_turns(transcript: Transcript) -> list[int]:
+    """Turn numbers of bot messages equal to the bot's immediately previous message (the narrow reading)."""
+    messages = bot_messages(transcript)
+    return [n for (n, text), (_, before) in zip(messages[1:], messages, strict=False) if text == before]
+
+
 def repeat_turns(transcript: Transcript) -> list[int]:
-    """Turn numbers of bot messages identical to the bot's previous message (0: the greeting)."""
-    repeats, previous = [], None
-    messages = [(0, m) for m in transcript.greeting] + [
-        (number, m) for number, turn in enumerate(transcript.turns, 1) for m in turn.bot
-    ]
-    for number, message in messages:
-        text = message.text.strip()
-        if not text:
-            continue
-        if text == previous:
-            repeats.append(number)
-        previous = text
+    """Turn numbers (0: the greeting) of bot messages the bot had just sent word for word.
+
+    "Just sent": the same text earlier in the same bot turn or in the bot's previous turn. This holds
+    the literal case (equal to the bot's previous message) and the loop the literal case misses:
+    a turn [a didn't-get, the same question] answered with the identical turn again. Each repeated
+    message counts once.
+    """
+    repeats: list[int] = []
+    previous_turn: set[str] = set()
+    bot_turns = [(0, transcript.greeting)] + [(n, t.bot) for n, t in enumerate(transcript.turns, 1)]
+    for number, messages in bot_turns:
+        seen = set(previous_turn)
+        texts = [m.text.strip() for m in messages if m.text.strip()]
+        for text in texts:
+            if text in seen:
+                repeats.append(number)
+            seen.add(text)
+        if texts:
+            previous_turn = set(texts)
     return repeats
 
 
@@ -149,6 +171,7 @@ def persona_result(persona: Persona, transcript: Transcript) -> PersonaResult:
         turns_to_booking=booking_turn(transcript),
         dead_ends=dead_end_turns(persona, transcript),
         repeats=repeat_turns(transcript),
+        literal_repeats=literal_repeat_turns(transcript),
         reasks=reasked_facts(transcript),
         expects_booking=persona.expected.meeting_booked,
         multi_fact=persona.multi_fact,
@@ -172,6 +195,7 @@ class Totals:
     right_share: float
     dead_ends: int
     repeats: int
+    literal_repeats: int
     reasks: int
     median_turns_one_fact: float | None
     median_turns_multi_fact: float | None
@@ -196,6 +220,7 @@ def totals(results: list[PersonaResult]) -> Totals:
     share = right / len(results) if results else 0.0
     dead = sum(len(r.dead_ends) for r in results)
     repeats = sum(len(r.repeats) for r in results)
+    literal_repeats = sum(len(r.literal_repeats) for r in results)
     reasks = sum(len(r.reasks) for r in results)
     one, one_booked, one_any, _ = _median_turns(results, multi_fact=False)
     multi, multi_booked, multi_any, _ = _median_turns(results, multi_fact=True)
@@ -228,6 +253,7 @@ def totals(results: list[PersonaResult]) -> Totals:
         right_share=share,
         dead_ends=dead,
         repeats=repeats,
+        literal_repeats=literal_repeats,
         reasks=reasks,
         median_turns_one_fact=one,
         median_turns_multi_fact=multi,
@@ -277,6 +303,10 @@ def report_text(results: list[PersonaResult], total: Totals) -> str:
     for t in total.targets:
         verdict = {True: "pass", False: "FAIL", None: "n/a"}[t.passed]
         lines.append(f"  {t.name:<{name_width}}  {t.value:<24}  target {t.goal:<7}  {verdict}")
+    lines.append(
+        f"  (of the verbatim repeats, {total.literal_repeats} equal the bot's immediately previous message; "
+        "the others repeat a message of the bot's previous turn)"
+    )
     lines.append("")
     lines.append("All targets met." if total.passed else "Targets missed.")
     return "\n".join(lines)

@@ -11,7 +11,8 @@ The player answers the question the bot is asking, the way the persona file says
    click on the first button;
 4. a form question (the bot message's `asked_slot`, read from the database; `booking_email` is the
    email): first any interjection due before this answer, then the stop text if this is the stop
-   point, else the decline text, else `answers[slot]`;
+   point, else the decline text, else `answers[slot]`, else (no words for it in the persona) "I'd
+   rather not say";
 5. an open question with no asked slot ("what brings you here?"), or a prompt with nothing to
    answer, while the need was not stated yet: as 4 for the need (an interjection or the stop may
    come first), when the persona has words for it;
@@ -32,6 +33,7 @@ from tests.bot_eval.personas import BOOKING_FIRST_SLOT, BOOKING_NONE, Persona
 from tests.bot_eval.transcript import Turn
 
 MAX_VISITOR_TURNS = 25
+GENERIC_DECLINE = "I'd rather not say"
 SLOT_PAYLOAD = "/choose_slot"
 # The form slot a question asks for → the persona fact that answers it.
 SLOT_FACTS = {"booking_email": "email"}
@@ -130,8 +132,13 @@ def answer_question(persona: Persona, progress: Progress, fact: str, *, asked: b
         return Move(text=persona.answers[fact], why=f"answer {fact} (answer {number})", kind="answer", facts=(fact,))
     if not asked:
         return None
-    # The persona file has no words for this question: the simulator's gap, named in the transcript.
-    return Move(text="not sure", why=f"NO ANSWER for {fact} in the persona (answer {number})", kind="answer")
+    # The persona file has no words for this question (a job seeker asked for a budget): the visitor
+    # declines it, which the bot must take as a skip; the transcript names the gap.
+    return Move(
+        text=GENERIC_DECLINE,
+        why=f"no answer for {fact} in the persona: generic decline (answer {number})",
+        kind="answer",
+    )
 
 
 def next_move(persona: Persona, progress: Progress, turns: list[Turn]) -> Move | Leave:

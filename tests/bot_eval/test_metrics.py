@@ -92,7 +92,7 @@ def test_a_repeat_a_dead_end_and_a_reask_are_counted_exactly():
     result = persona_result(persona(), booking_transcript())
 
     assert result.dead_ends == [3]  # the booking confirmation (turn 6) is the end this buyer expects
-    assert result.repeats == [4]
+    assert result.repeats == [4] and result.literal_repeats == [4]
     assert result.reasks == [(2, "company_name")]
     assert result.turns == 6 and result.turns_to_booking == 6
     assert result.right and result.mismatches == []
@@ -156,6 +156,23 @@ def test_a_close_the_persona_does_not_expect_is_a_dead_end_and_the_wrong_outcome
         "meeting booked False, expected True",
         "stored role 'Director', expected 'VP of Sales'",
     ]
+
+
+def test_a_turn_sent_again_word_for_word_repeats_each_of_its_messages():
+    loop = [ask("I'm a bot, the Northwind assistant."), ask("Which company are you with?", "company_name")]
+    transcript = Transcript(
+        persona_id="vp-acme",
+        kind="buyer",
+        greeting=[ask("Hi! What brings you to us today?")],
+        turns=[
+            Turn(visitor="Quarrystone Software", why="answer company_name", bot=list(loop)),
+            Turn(visitor="Quarrystone Software", why="answer company_name", bot=list(loop)),
+            Turn(visitor="hello?", why="x", bot=[ask("Hi! What brings you to us today?")]),  # not since turn 0
+        ],
+    )
+    result = persona_result(persona(), transcript)
+    assert result.repeats == [2, 2]
+    assert result.literal_repeats == []  # no message equals the one right before it
 
 
 def test_stored_facts_compare_ignoring_case_and_spacing_and_a_missing_lead_is_incomplete():

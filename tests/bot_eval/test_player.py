@@ -138,3 +138,11 @@ def test_the_stop_point_can_be_an_open_question():
     )
     stop = next_move(p, Progress(opener_sent=1), after(BotMessage("Sorry, what brings you here?")))
     assert stop.text == "bye" and stop.stop
+
+
+def test_a_question_the_persona_has_no_words_for_is_declined_and_states_nothing():
+    p = persona(answers={"need": "a job"})
+    move = next_move(
+        p, Progress(opener_sent=2), after(BotMessage("Which company are you with?", asked_slot="company_name"))
+    )
+    assert (move.text, move.facts) == ("I'd rather not say", ())

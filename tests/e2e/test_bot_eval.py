@@ -45,8 +45,10 @@ def product_ready():
     Transactional tests empty the tables afterwards, so the rules of the data migration are added back.
     """
     importlib.import_module("qualification.migrations.0004_default_rules").add_defaults(django_apps, None)
-    SalesRepFactory(name="Rita Rep", email="rita@northwind.example", timezone="Europe/Berlin", min_notice_minutes=60)
-    SalesRepFactory(name="Ned Rep", email="ned@northwind.example", timezone="America/New_York", min_notice_minutes=60)
+    # Addresses of their own: the live web server's mail folder is shared by the session's e2e tests.
+    for name, zone in (("Sim Berlin", "Europe/Berlin"), ("Sim New York", "America/New_York")):
+        email = f"{name.lower().replace(' ', '-')}@bot-eval.example"
+        SalesRepFactory(name=name, email=email, timezone=zone, min_notice_minutes=60)
     return SiteFactory()
 
 

@@ -263,6 +263,17 @@ def totals(results: list[PersonaResult]) -> Totals:
     )
 
 
+def turns_text(numbers: list[int]) -> str:
+    """Turn numbers as ranges: [2, 3, 3, 4, 7] → "2-4, 7"."""
+    ranges: list[list[int]] = []
+    for n in sorted(set(numbers)):
+        if ranges and n == ranges[-1][1] + 1:
+            ranges[-1][1] = n
+        else:
+            ranges.append([n, n])
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in ranges)
+
+
 def _cell(values: list) -> str:
     return str(len(values)) if values else "-"
 
@@ -290,11 +301,12 @@ def report_text(results: list[PersonaResult], total: Totals) -> str:
         for r in wrong:
             details = list(r.mismatches)
             if r.dead_ends:
-                details.append(f"dead ends at turns {r.dead_ends}")
+                details.append(f"dead ends at turns {turns_text(r.dead_ends)}")
             if r.repeats:
-                details.append(f"verbatim repeats at turns {r.repeats}")
-            if r.reasks:
-                details.append("re-asked " + ", ".join(f"{fact} (turn {n})" for n, fact in r.reasks))
+                details.append(f"{len(r.repeats)} verbatim repeats at turns {turns_text(r.repeats)}")
+            for fact in dict.fromkeys(fact for _, fact in r.reasks):
+                numbers = [n for n, f in r.reasks if f == fact]
+                details.append(f"re-asked {fact} x{len(numbers)} (turns {turns_text(numbers)})")
             details += [e for e in r.errors if e not in details]
             lines.append(f"  {r.persona_id}: " + "; ".join(details) + f" [end: {r.end}]")
     lines.append("")

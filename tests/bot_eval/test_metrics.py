@@ -1,6 +1,6 @@
 """The simulator's figures on hand-made transcripts: each defect is counted exactly once, and nothing else."""
 
-from tests.bot_eval.metrics import persona_result, report_text, totals
+from tests.bot_eval.metrics import persona_result, report_text, totals, turns_text
 from tests.bot_eval.personas import personas_parse
 from tests.bot_eval.transcript import BotMessage, State, Transcript, Turn, transcript_text
 
@@ -203,7 +203,7 @@ def test_totals_mark_each_target_and_the_medians_by_buyer_group():
     }
     assert not total.passed
     report = report_text([multi, one_fact], total)
-    assert "dead ends at turns [3]" in report and "re-asked company_name (turn 2)" in report
+    assert "dead ends at turns 3;" in report and "re-asked company_name x1 (turns 2)" in report
     assert "Targets missed." in report
 
 
@@ -214,6 +214,10 @@ def test_a_buyer_group_that_booked_nothing_fails_its_median():
     assert median.passed is False and median.value == "none booked (0/1 booked)"
     one_fact = next(t for t in total.targets if t.name.endswith("one fact per message"))
     assert one_fact.passed is None  # no such buyer in this run
+
+
+def test_turn_lists_read_as_ranges():
+    assert turns_text([2, 3, 3, 4, 7, 9, 10]) == "2-4, 7, 9-10"
 
 
 def test_transcript_text_shows_visitor_bot_buttons_and_asked_slots():

@@ -17,7 +17,7 @@ from analytics import rollups
 from analytics.selectors import Scope, dashboard
 from chatbot.management.commands.bot_endpoints import endpoints_config
 from chatbot.models import Conversation, Message
-from chatbot.rasa_tracker_store import LeadbotTrackerStore
+from chatbot.rasa_plugins.tracker_store import LeadbotTrackerStore
 from qualification.models import Lead, LeadDecision
 from scheduling.models import Meeting
 from tests.analytics.factories import SalesRepFactory, SiteFactory, conversation_at, say, slot_offer_for
@@ -34,7 +34,7 @@ GOOGLE = {"utm_source": "google", "utm_medium": "cpc", "utm_campaign": "brand", 
 def tracker_store():
     """Rasa's SQL tracker store exactly as bot_endpoints configures it for the Rasa server."""
     config = dict(endpoints_config(action_url="http://127.0.0.1:1/bot/actions/")["tracker_store"])
-    assert config.pop("type") == "chatbot.rasa_tracker_store.LeadbotTrackerStore"
+    assert config.pop("type") == "chatbot.rasa_plugins.tracker_store.LeadbotTrackerStore"
     assert config["dialect"] == "postgresql", "the tests run with a PostgreSQL RASA_TRACKER_DATABASE_URL"
     config["host"] = config.pop("url")
     store = LeadbotTrackerStore(domain=Domain.empty(), **config)

@@ -235,7 +235,7 @@ def test_the_embedded_defaults_sqlite_tracker_store_is_pruned_too(settings, tmp_
     from rasa.shared.core.domain import Domain
 
     from chatbot.management.commands.bot_endpoints import endpoints_config
-    from chatbot.rasa_tracker_store import LeadbotTrackerStore
+    from chatbot.rasa_plugins.tracker_store import LeadbotTrackerStore
     from privacy import tracker
 
     settings.RASA_TRACKER_DATABASE_URL = ""

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 # Rasa's SQL tracker store that also hands each turn's interpretation to our channel.
-TRACKER_STORE = "chatbot.rasa_tracker_store.LeadbotTrackerStore"
+TRACKER_STORE = "chatbot.rasa_plugins.tracker_store.LeadbotTrackerStore"
 # Rasa's response rendering with deterministic, non-repeating variations (chatbot/rasa_plugins/nlg.py).
 NLG = "chatbot.rasa_plugins.nlg.LeadbotNaturalLanguageGenerator"
 

@@ -51,6 +51,17 @@ UNDERSTOOD_DIGRESSIONS = DIGRESSIONS - {"out_of_scope", "nlu_fallback", "affirm"
 FACTS_IN_PASSING = {"faq_pricing", "faq_integrations", "faq_security", "faq_product", "faq_trial", "greet", "why_ask"}
 # Free-text questions: a short reply is the answer even when the NLU had no idea what it was.
 FREE_TEXT = {"need", "role", "company_name", "name"}
+# Questions whose answers a parser reads; what it reads is the answer, whatever the NLU thought.
+STRUCTURED = {
+    "budget": lambda text: parsing.parse_budget(text, asked=True),
+    "timeline": lambda text: parsing.parse_timeline(text, asked=True),
+    "company_size": lambda text: parsing.parse_company_size(text, asked=True),
+    "email": parsing.parse_email,
+}
+LEAVING = {"stop", "goodbye", "request_human", "request_email_followup"}
+RAW_FIELD = {"need": "need_text"}  # the Lead's raw-text key of each question, where it differs
+# An answer that fails to read twice is kept as typed (sales reads it) and the question is not asked again.
+MISSES_BEFORE_SKIP = 2
 # Facts a short acknowledgement names ("Got it: VP of Sales at Northwind, about 450 people.").
 ACKNOWLEDGED = {"role": "ack_role", "company_name": "ack_company", "company_size": "ack_size"}
 DECIDED = {Lead.Outcome.QUALIFIED, Lead.Outcome.NURTURE, Lead.Outcome.DISQUALIFIED}
@@ -207,8 +218,20 @@ class ValidateQualificationForm(FormValidationAction):
             if not knocked_out and (facts := acknowledgement(extraction, requested=requested)):
                 dispatcher.utter_message(response="utter_ack_facts", **facts)
         elif requested and not resuming and intent != "request_demo":
-            response = "utter_invalid_email" if extraction.invalid == "email" else "utter_didnt_get"
-            events += miss_events(dispatcher, tracker, response=response)
+            misses = {**(tracker.get_slot("answer_misses") or {})}
+            misses[requested] = misses.get(requested, 0) + 1
+            events.append(SlotSet("answer_misses", misses))
+            if misses[requested] >= MISSES_BEFORE_SKIP and requested != "email":
+                # never stuck on one question: keep the words for sales and go on
+                slots["declined"] = [*(slots.get("declined") or []), requested]
+                events.append(SlotSet("declined", slots["declined"]))
+                await db(services.lead_record_for_conversation)(
+                    public_id=tracker.sender_id, facts={}, raw={RAW_FIELD.get(requested, requested): text}
+                )
+                dispatcher.utter_message(response="utter_noted_as_written")
+            else:
+                response = "utter_invalid_email" if extraction.invalid == "email" else "utter_didnt_get"
+                events += miss_events(dispatcher, tracker, response=response)
         events.append(SlotSet(REQUESTED_SLOT, next_question(slots, knocked_out=knocked_out)))
         return events
 
@@ -229,12 +252,10 @@ class ValidateQualificationForm(FormValidationAction):
             return False  # a question, or a button's payload, is never an answer
         if requested == "budget" and intent in {"affirm", "deny"}:
             return True
-        if requested == "email" and parsing.parse_email(text):
+        # whatever the NLU called it, text that reads as the asked fact is the answer ("not sure, procurement
+        # handles that" to the budget question is not small talk)
+        if intent not in LEAVING and (parse := STRUCTURED.get(requested)) and parse(text) is not None:
             return True
-        if requested == "timeline" and intent in {"deny", "nlu_fallback", "out_of_scope"}:
-            return parsing.parse_timeline(text, asked=True) is not None
-        if requested == "company_size" and intent in {"nlu_fallback", "out_of_scope", "deny"}:
-            return parsing.parse_company_size(text, asked=True) is not None
         if requested == "need" and intent == "out_of_scope" and not parsing.mentions_need(text):
             return False
         if requested in FREE_TEXT:

@@ -499,5 +499,39 @@ async def test_an_answer_unreadable_twice_is_kept_as_typed_and_not_asked_again(c
 
     assert slot_events(first)["requested_slot"] == "timeline" and first_said == ["utter_didnt_get"]
     assert second_said == ["utter_noted_as_written"]
-    assert slot_events(second)["declined"] == ["timeline"] and slot_events(second)["requested_slot"] == "budget"
+    assert slot_events(second)["declined"] == ["timeline"] and slot_events(second)["requested_slot"] != "timeline"
     assert (await Lead.objects.aget(conversation=conversation)).raw["timeline"] == text
+
+
+async def test_budget_is_not_asked_when_no_answer_could_change_the_decision(conversation, default_rules):
+    facts = {
+        "need_text": "x",
+        "role": "VP Sales",
+        "authority": "decision_maker",
+        "company_name": "Acme",
+        "company_size": 300,
+        "buying_stage": "active",
+        "timeline_months": 2,
+    }
+    await Lead.objects.acreate(conversation=conversation, **facts)
+    slots = {"need": "x", "role": "VP Sales", "company_name": "Acme", "company_size": 300.0}
+    events, _ = await run(validate, tracker(conversation, "this quarter", requested="timeline", slots=slots))
+
+    assert slot_events(events)["requested_slot"] == "name"  # 95 points qualify with or without budget
+
+
+async def test_budget_is_asked_when_it_can_tip_the_decision(conversation, default_rules):
+    facts = {
+        "need_text": "x",
+        "role": "Sales Manager",
+        "authority": "influencer",
+        "company_name": "Acme",
+        "company_size": 40,
+        "buying_stage": "planning",
+        "timeline_months": 5,
+    }
+    await Lead.objects.acreate(conversation=conversation, **facts)
+    slots = {"need": "x", "role": "Sales Manager", "company_name": "Acme", "company_size": 40.0}
+    events, _ = await run(validate, tracker(conversation, "in 5 months", requested="timeline", slots=slots))
+
+    assert slot_events(events)["requested_slot"] == "budget"  # 15 + 20 + 15 = 50: "no budget" makes it 40

@@ -775,7 +775,9 @@ EXISTING_CUSTOMER = re.compile(
 )
 
 # The form's questions, in the order a good SDR asks them.
-QUESTIONS = ("need", "role", "company_name", "company_size", "timeline", "budget", "name", "email")
+QUESTIONS = ("need", "role", "company_name", "company_size", "timeline", "budget", "email")
+# The last question asks for the name with the email ("Dana Kim, dana@acme.com"); a name alone is kept too.
+CONTACT = ("email", "name")
 
 
 @dataclass
@@ -907,6 +909,13 @@ def facts_from_message(
     elif requested == "email" and "@" in text or requested == "email" and not out.slots:
         out.invalid = "email"
     name = parse_name(text, asked=requested == "name")
+    if not name and requested in CONTACT:
+        # "Dana Kim, dana@acme.com" or just "Dana Kim" to "your name and work email?"
+        rest = EMAIL_RE.sub(" ", text) if email is not None else text
+        rest = re.sub(
+            r"\b(?:and|it is|this is|it'?s|email|e-mail|at|my|here)\b|[,;:()<>]", " ", rest, flags=re.I
+        ).strip(" .-")
+        name = parse_name(rest, asked=True) if rest and looks_like_words(rest) else None
     if name:
         take("name", name, {"name": name}, "name")
 

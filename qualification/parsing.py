@@ -915,7 +915,8 @@ def facts_from_message(
         rest = re.sub(
             r"\b(?:and|it is|this is|it'?s|email|e-mail|at|my|here)\b|[,;:()<>]", " ", rest, flags=re.I
         ).strip(" .-")
-        name = parse_name(rest, asked=True) if rest and looks_like_words(rest) else None
+        mangled_email = email is None and re.search(r"@|\b(?:at|dot)\b", text, re.I)
+        name = parse_name(rest, asked=True) if rest and looks_like_words(rest) and not mangled_email else None
     if name:
         take("name", name, {"name": name}, "name")
 

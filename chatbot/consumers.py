@@ -16,9 +16,11 @@ from chatbot.errors import MESSAGES, ChatError
 log = logging.getLogger(__name__)
 MAX_CLIENT_ID_LENGTH = 64
 # Close codes after an error frame: 1008 a rule of the protocol was broken, 1013 try again
-# later (the widget reconnects with backoff and sends its queued messages once admitted).
+# later (the widget reconnects and sends its queued messages once admitted).
 CLOSE_POLICY = 1008
 CLOSE_TRY_AGAIN = 1013
+# A socket refused before it was counted against its address is held this long at most.
+UNCOUNTED_HOLD_SECONDS = 5.0
 
 
 def db(func):
@@ -47,6 +49,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     visitor = None
     socket_counted = False
     start_deadline = None
+    closer = None
     closing = False
 
     async def connect(self) -> None:
@@ -55,8 +58,9 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         self.ip = abuse.client_ip(self.scope)
         self.starts = 0
         await self.accept()
-        if not await db(abuse.socket_open)(ip=self.ip):
-            await self.refuse(ChatError("too_many_connections"), code=CLOSE_TRY_AGAIN)
+        if not abuse.socket_open(ip=self.ip):
+            hold = min(UNCOUNTED_HOLD_SECONDS, settings.CHAT_REFUSAL_HOLD_SECONDS)
+            await self.refuse(ChatError("too_many_connections"), code=CLOSE_TRY_AGAIN, hold=hold)
             return
         self.socket_counted = True
         self.start_deadline = asyncio.create_task(self.close_unless_started())
@@ -68,28 +72,48 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await self.refuse(ChatError("start_timeout"), code=CLOSE_POLICY)
 
     async def disconnect(self, code: int) -> None:
-        if self.start_deadline is not None and self.start_deadline is not asyncio.current_task():
-            self.start_deadline.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.start_deadline
+        for task in (self.start_deadline, self.closer):
+            if task is not None and task is not asyncio.current_task():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         if self.socket_counted:
             self.socket_counted = False
-            await db(abuse.socket_close)(ip=self.ip)
+            abuse.socket_close(ip=self.ip)
         if self.conversation is not None:
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
     async def send_error(self, error: ChatError) -> None:
         await self.send_json({"type": "error", "code": error.code, "message": error.message})
 
-    async def refuse(self, error: ChatError, *, code: int) -> None:
-        """Say why, then close: the socket may not go on."""
+    async def refuse(self, error: ChatError, *, code: int, hold: float = 0) -> None:
+        """Say why, then close: the socket may not go on.
+
+        With ``hold``, the socket stays open (and deaf) that long before it closes: a refused
+        new conversation is held until its window ends, so the widget reconnects once, when
+        it will be let in, instead of retrying into the same refusal; and a script that
+        reconnects as fast as it can waits as long, holding one of its address's sockets.
+        """
         if self.closing:
             return
         self.closing = True
         await self.send_error(error)
-        await self.close(code=code)
         if self.conversation is not None:  # no more frames of the conversation to this socket
             await self.channel_layer.group_discard(self.group, self.channel_name)
+        if hold > 0:
+            self.closer = asyncio.create_task(self.close_later(hold, code))
+        else:
+            await self.close(code=code)
+
+    async def close_later(self, seconds: float, code: int) -> None:
+        await asyncio.sleep(seconds)
+        await self.close(code=code)
+
+    def hold_for(self, error: ChatError) -> float:
+        """How long a refused socket is held: until the limit's window ends, within the setting."""
+        retry_after = error.extra.get("retry_after")
+        limit = settings.CHAT_REFUSAL_HOLD_SECONDS
+        return min(float(retry_after), limit) if isinstance(retry_after, (int, float)) else limit
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if self.closing:
@@ -121,20 +145,28 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def on_start(self, frame: dict) -> None:
         self.starts += 1
         if self.starts > settings.CHAT_MAX_STARTS_PER_SOCKET:
-            await self.refuse(ChatError("too_many_starts"), code=CLOSE_POLICY)
+            await self.refuse(
+                ChatError("too_many_starts"), code=CLOSE_POLICY, hold=self.hold_for(ChatError("too_many_starts"))
+            )
             return
         site_key = frame.get("site")
         visitor = frame.get("visitor")
         if not isinstance(site_key, str) or (visitor is not None and not isinstance(visitor, str)):
             raise ChatError("malformed_frame")
-        site = await db(services.site_resolve)(embed_key=site_key[:64], origin=self.origin)
         visitor_token = (visitor or "")[:64] or None
-        if not await db(selectors.session_resumable)(site=site, visitor_token=visitor_token):
+        retry_after = abuse.conversation_refused_for(ip=self.ip) if visitor_token is None else 0
+        if retry_after:
+            # Refused moments ago: say so again without a query (a script reconnects at once).
+            error = ChatError("too_many_conversations", retry_after=retry_after)
+            await self.refuse(error, code=CLOSE_TRY_AGAIN, hold=self.hold_for(error))
+            return
+        site = await db(services.site_resolve)(embed_key=site_key[:64], origin=self.origin)
+        if visitor_token is None or not await db(selectors.session_resumable)(site=site, visitor_token=visitor_token):
             # Only a new conversation costs anything; a visitor coming back is never limited.
             try:
                 await db(abuse.conversation_admit)(site_id=site.pk, ip=self.ip)
             except ChatError as error:
-                await self.refuse(error, code=CLOSE_TRY_AGAIN)
+                await self.refuse(error, code=CLOSE_TRY_AGAIN, hold=self.hold_for(error))
                 return
         timezone_name = services.timezone_clean(frame.get("timezone"))
         if frame.get("timezone") and not timezone_name:

@@ -243,10 +243,17 @@ CHAT_SITE_CONVERSATION_RATE_LIMIT = env_rate("CHAT_SITE_CONVERSATION_RATE_LIMIT"
 CHAT_SITE_DAILY_CONVERSATION_LIMIT = env_int("CHAT_SITE_DAILY_CONVERSATION_LIMIT", 2000)
 # `start` frames one socket may send (the widget sends one per connection).
 CHAT_MAX_STARTS_PER_SOCKET = env_int("CHAT_MAX_STARTS_PER_SOCKET", 3, minimum=1)
-# Sockets open at once per client IP (an office behind one address has several visitors).
+# Sockets open at once per client IP (an office behind one address has several visitors),
+# and sockets one client IP may open per period (the widget opens one per page view with
+# the chat open, and reconnects with backoff); both counted per web process.
 CHAT_MAX_SOCKETS_PER_IP = env_int("CHAT_MAX_SOCKETS_PER_IP", 20, minimum=1)
+CHAT_IP_CONNECTION_RATE_LIMIT = env_rate("CHAT_IP_CONNECTION_RATE_LIMIT", "60/minute")
 # A socket that has not sent `start` this many seconds after connecting is closed.
 CHAT_START_TIMEOUT_SECONDS = env_int("CHAT_START_TIMEOUT_SECONDS", 10, minimum=1)
+# A socket refused a new conversation (or a second start) is held open, ignoring what it
+# sends, until the limit's window ends but at most this long, then closed with 1013: the
+# widget then reconnects once, when it will be let in, and a script cannot retry at once.
+CHAT_REFUSAL_HOLD_SECONDS = env_int("CHAT_REFUSAL_HOLD_SECONDS", 60)
 # The client IP is the socket's peer address, unless the peer is one of TRUSTED_PROXIES
 # and CLIENT_IP_HEADER names the header that proxy sets (X-Forwarded-For or X-Real-IP).
 # Run uvicorn with --no-proxy-headers (the Procfile does) so this is the only rule.

@@ -31,7 +31,9 @@ def limits(settings):
     settings.CHAT_SITE_CONVERSATION_RATE_LIMIT = "120/minute"
     settings.CHAT_IP_MESSAGE_RATE_LIMIT = "120/minute"
     settings.CHAT_MAX_SOCKETS_PER_IP = 20
+    settings.CHAT_IP_CONNECTION_RATE_LIMIT = "60/minute"
     settings.CHAT_MAX_STARTS_PER_SOCKET = 3
+    settings.CHAT_REFUSAL_HOLD_SECONDS = 1  # refused sockets close after a second here
     return settings
 
 
@@ -107,6 +109,28 @@ async def test_new_conversations_per_address_are_limited_and_others_still_get_in
         for communicator in opened:
             await communicator.disconnect()
     assert await Conversation.objects.acount() == 4
+
+
+async def test_a_refused_socket_is_held_deaf_until_the_window_ends_then_closed(limits):
+    """The widget reconnects once, when it will be let in; a script cannot retry at once."""
+    limits.CHAT_IP_CONVERSATION_RATE_LIMIT = "1/minute"
+    limits.CHAT_REFUSAL_HOLD_SECONDS = 2
+    site = await acreate(SiteFactory)
+    first, _ = await started(site, "203.0.113.30")
+    refused, frame = await started(site, "203.0.113.30")
+    try:
+        assert frame == error("too_many_conversations")
+        await refused.send_json_to(start(site))  # ignored while held: no query, no answer
+        assert await refused.receive_nothing(timeout=1.5)
+        assert await closed_with(refused, TRY_AGAIN)
+        # A script reconnecting at once is refused again, without a new count.
+        again, frame = await started(site, "203.0.113.30")
+        assert frame == error("too_many_conversations")
+        await again.disconnect()
+    finally:
+        await first.disconnect()
+        await refused.disconnect()
+    assert await Conversation.objects.acount() == 1
 
 
 async def test_new_conversations_per_site_are_limited(limits):
@@ -185,6 +209,18 @@ async def test_sockets_per_address_are_limited_and_freed_on_close(limits):
     finally:
         for communicator in (second, fourth, elsewhere):
             await communicator.disconnect()
+
+
+async def test_an_address_opening_sockets_too_fast_is_refused_at_the_handshake(limits):
+    limits.CHAT_IP_CONNECTION_RATE_LIMIT = "3/minute"
+    for _ in range(3):
+        communicator = await open_socket("198.51.100.150")
+        await communicator.disconnect()
+    refused = communicator_from("198.51.100.150")
+    connected, code = await refused.connect(timeout=5)  # held a moment, then refused
+    assert (connected, code) == (False, TRY_AGAIN)
+    elsewhere = await open_socket("198.51.100.151")
+    await elsewhere.disconnect()
 
 
 async def test_a_socket_that_never_starts_is_closed(limits):

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('chatbot', '0005_conversation_last_activity_index'),
+        ('chatbot', '0006_site_privacy'),
     ]
 
     operations = [

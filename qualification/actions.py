@@ -181,6 +181,8 @@ class ValidateQualificationForm(FormValidationAction):
                 SlotSet(REQUESTED_SLOT, next_question(slots, rules=rules)),
             ]
 
+        if intent in {"out_of_scope", "nlu_fallback"} and parsing.states_facts(text):
+            intent = "inform"  # who they are or what they need: facts, not off-topic chatter
         answer = self.answers_anyway(intent=intent, text=text, requested=requested)
         if intent in DIGRESSIONS and not answer:
             if not resuming:
@@ -264,7 +266,8 @@ class ValidateQualificationForm(FormValidationAction):
             return True
         # whatever the NLU called it, text that reads as the asked fact is the answer ("not sure, procurement
         # handles that" to the budget question is not small talk)
-        if intent not in LEAVING and (parse := STRUCTURED.get(requested)) and parse(text) is not None:
+        leaving = intent in LEAVING and parsing.INTENT_WORDS.search(text)
+        if not leaving and (parse := STRUCTURED.get(requested)) and parse(text) is not None:
             return True
         if requested == "need" and intent == "out_of_scope" and not parsing.mentions_need(text):
             return False
@@ -369,7 +372,10 @@ class ActionQualificationOffTopic(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         if tracker.active_loop_name == FORM:
             return miss_events(dispatcher, tracker, response="utter_didnt_get")
-        intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
+        message = tracker.latest_message or {}
+        if parsing.states_facts(message.get("text") or ""):
+            return [FollowupAction(FORM)]  # the form takes the facts (the NLU was unsure, the parsers are not)
+        intent = (message.get("intent") or {}).get("name")
         response = "utter_please_rephrase" if intent == "nlu_fallback" else "utter_out_of_scope"
         return miss_events(dispatcher, tracker, response=response)
 

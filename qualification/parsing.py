@@ -70,7 +70,7 @@ SOLO_IN_PASSING = re.compile(
     r"i work alone|solopreneur|sole trader)\b",
     re.I,
 )
-PEOPLE = r"(?:people|persons?|employees|staff|folks|heads|headcount|fte'?s?|strong|person|-person|-people|-strong)"
+PEOPLE = r"(?:people|ppl|persons?|employees|staff|folks|heads|headcount|fte'?s?|strong|person|-person|-people|-strong)"
 # "a sales team of 40 reps" is the size of a team, not of the company: never read as company size.
 TEAM_ONLY = re.compile(
     r"\b(?:sales |revenue |sdr |bdr )?team of\b|\b(?:reps|sellers|aes|sdrs|bdrs|users|seats|licen[cs]es)\b", re.I
@@ -134,7 +134,7 @@ def _size_in(text: str) -> Size | None:
 
 
 SIZE_CONTEXT = re.compile(
-    rf"(?:{NUM}|just me|only me|solo|a few|a couple|several|few)\s*(?:\w+\s){{0,2}}?\s*{PEOPLE}\b"
+    rf"(?:{NUM}(?:ish|\+)?|just me|only me|solo|a few|a couple|several|few)\s*(?:\w+\s){{0,2}}?\s*{PEOPLE}\b"
     rf"|\b(?:company|headcount|staff|org(?:anization)?) of (?:about |around |roughly |~)?\S+"
     rf"|\b{NUM}\s*(?:-|\s)(?:person|people|employee|strong|seat)\b",
     re.I,
@@ -194,7 +194,10 @@ ROLE_IN_TEXT = re.compile(
     r"((?:[a-z&/\-]+\s){0,4}?(?:ceo|cfo|cro|coo|cto|cmo|cio|founder|co-?founder|owner|president|vp|"
     r"vice president|svp|evp|head|director|manager|lead|analyst|student|"
     r"researcher|consultant|engineer|intern|partner|account executive|sdr|bdr|rep|admin|specialist)"
-    r"(?:\s(?:of|for)\s(?:[a-z&/\-]+(?:\s|$|(?=[,.;!]))){1,3})?)",
+    r"(?:\s(?:of|for)\s(?:[a-z&/\-]+(?:\s|$|(?=[,.;!]))){1,3}"
+    # "VP Revenue Operations at ...": the words of the title after its head word, up to a stop word
+    r"|(?:\s(?!(?:at|from|with|in|and|or|for|of|but|so|we|our|who|that|here|doing|looking|working|trying|"
+    r"interested|wanting|curious|and|to|the|a|an)\b)[a-z&/\-]+){1,3}(?=\s+(?:at|from|with|in)\b|[,.;!]|$))?)",
     re.I,
 )
 ROLE_STOP = re.compile(r"\s+(?:at|from|with|in|for a|and|but|,|\.|we|our|who)\b.*$", re.I)
@@ -932,3 +935,23 @@ def facts_from_message(
     elif "visitor_type" not in out.slots and not known.get("visitor_type") and out.slots:
         out.slots["visitor_type"] = out.facts["visitor_type"] = "prospect"
     return out
+
+
+# With a use case, words that put it in a sales team's world ("forecasting tool", not "weather forecast").
+BUSINESS = re.compile(
+    r"\b(?:sales|crm|deals?|revenue|quota|reps?|sdrs?|tools?|software|platform|salesforce|hubspot)\b", re.I
+)
+
+
+def states_facts(text: str) -> bool:
+    """Does the text tell us who the visitor is or what they need, whatever the NLU called it?
+
+    "hey im vp revenue operations at brightwell, 650ish ppl" is no off-topic chatter even when the
+    model, trained to reject other domains, is unsure of it.
+    """
+    told = facts_from_message(text=text, intent="inform", entities=[], requested=None, known={}).slots
+    if told.keys() & {"role", "email"}:
+        return True
+    # a headcount or a name alone may be anyone's ("a recipe for 12 people"): two signals, or a sales use case
+    signals = len(told.keys() & {"company_size", "company_name"}) + bool(told.get("use_case") and BUSINESS.search(text))
+    return signals >= 2 or bool(told.get("use_case") and BUSINESS.search(text))

@@ -535,3 +535,25 @@ async def test_budget_is_asked_when_it_can_tip_the_decision(conversation, defaul
     events, _ = await run(validate, tracker(conversation, "in 5 months", requested="timeline", slots=slots))
 
     assert slot_events(events)["requested_slot"] == "budget"  # 15 + 20 + 15 = 50: "no budget" makes it 40
+
+
+async def test_facts_the_nlu_called_off_topic_start_the_form_instead_of_a_refusal(conversation, default_rules):
+    off_topic = actions.ActionQualificationOffTopic()
+    text = "hey im vp revenue operations at brightwell, 650ish ppl, forecasts are a mess"
+
+    events, said = await run(off_topic, tracker(conversation, text, "out_of_scope", active=False))
+    form_events, _ = await run(
+        validate,
+        tracker(conversation, text, "out_of_scope", active=False, previous_action="action_qualification_off_topic"),
+    )
+
+    assert said == [] and events == [{"event": "followup", "name": FORM, "timestamp": None}]
+    assert (
+        slot_events(form_events)["role"] == "vp revenue operations" and slot_events(form_events)["company_size"] == 650
+    )
+
+
+async def test_no_budget_right_now_is_a_budget_answer_not_stop(conversation, default_rules):
+    events, _ = await run(validate, tracker(conversation, "no budget right now", "stop", requested="budget"))
+
+    assert slot_events(events)["budget"] == "none"

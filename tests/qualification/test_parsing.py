@@ -253,3 +253,18 @@ def test_saying_you_work_for_a_competitor_is_recognised_without_a_name():
     )
 
     assert extraction.facts["visitor_type"] == "competitor"
+
+
+@pytest.mark.parametrize(
+    ("text", "facts"),
+    [
+        ("hey im vp revenue operations at brightwell, 650ish ppl", True),
+        ("gathering info on forecasting tools for our sales team", True),
+        ("we are 40 people at Acme Corp", True),
+        ("what's the weather forecast for tomorrow", False),
+        ("I need a recipe for lasagna for 12 people", False),
+        ("I work at Google and my Gmail is broken", False),
+    ],
+)
+def test_text_that_tells_who_the_visitor_is_is_not_off_topic(text, facts):
+    assert parsing.states_facts(text) is facts

@@ -13,40 +13,60 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+import yaml
+from django.conf import settings
 from django.db import connection, models, transaction
 
 from analytics import rollups
 from chatbot.models import Conversation, Message, Site, Visitor
 from qualification.models import Lead
+from qualification.parsing import QUESTIONS
 from scheduling.models import Meeting, SalesRep, SlotOffer
 
-QUESTIONS = ["use_case", "company_size", "role", "timeline", "budget", "email"]
+# The bot's own questions, in its order (the last one asks for name and email together).
 # Chance that a visitor who was asked the question leaves there.
-DROP_AT = {"use_case": 0.10, "company_size": 0.09, "role": 0.05, "timeline": 0.06, "budget": 0.14, "email": 0.18}
-
-QUESTION_TEXT = {
-    "use_case": "What would you like to use Northwind Pipeline for?",
-    "company_size": "How many people work at your company?",
-    "role": "What's your role there?",
-    "timeline": "When are you hoping to have something in place?",
-    "budget": "Do you have a budget set aside for this?",
-    "email": "What's the best email to send the meeting details to?",
+DROP_AT = {
+    "need": 0.10,
+    "role": 0.05,
+    "company_name": 0.04,
+    "company_size": 0.06,
+    "timeline": 0.06,
+    "budget": 0.12,
+    "email": 0.18,
 }
 ANSWERS = {
-    "use_case": ["lead routing", "sales pipeline reporting", "replace our web form", "inbound qualification"],
-    "company_size": ["about 50 people", "we are 200", "12", "around 1500 employees", "just me"],
-    "role": ["Head of Sales", "marketing ops", "CEO", "sales rep", "student"],
-    "timeline": ["this month", "next quarter", "in 6 months", "just looking"],
-    "budget": ["yes", "around 20k a year", "not sure yet", "no budget"],
-    "email": ["{name}@{domain}"],
+    "need": [
+        ("describe_need", "we need forecasts the board can trust"),
+        ("describe_need", "better visibility into our pipeline"),
+        ("describe_need", "our sales reporting takes days every month"),
+        ("describe_need", "deal risk alerts for the team"),
+    ],
+    "role": [("inform", "Head of Sales"), ("inform", "sales ops manager"), ("inform", "CEO"), ("inform", "student")],
+    "company_name": [("inform", "{company}")],
+    "company_size": [
+        ("inform", "about 50 people"),
+        ("inform", "we are 200"),
+        ("inform", "12"),
+        ("inform", "around 1500 employees"),
+    ],
+    "timeline": [("inform", "this quarter"), ("inform", "in about 6 months"), ("inform", "just exploring for now")],
+    "budget": [
+        ("inform", "yes we have budget"),
+        ("inform", "around 20k a year"),
+        ("inform", "not sure about budget yet"),
+    ],
+    "email": [("inform", "{title}, {name}@{domain}")],
 }
+# The Lead field each question fills (Lead.raw keeps the visitor's words under it).
+LEAD_FIELDS = {"need": "need_text", "timeline": "timeline_months"}
+# The domain entity an answer fills, where the NLU has one for it.
+ENTITIES = {"role": "role", "company_size": "company_size", "timeline": "timeline", "email": "email"}
 OPENERS = [
     ("greet", "hi"),
     ("greet", "hello there"),
     ("request_demo", "I'd like a demo"),
-    ("ask_pricing", "how much does it cost?"),
-    ("describe_need", "we need a better way to qualify inbound leads"),
-    ("describe_need", "looking for a tool to book meetings from our website"),
+    ("faq_pricing", "how much does it cost?"),
+    ("faq_integrations", "do you work with Salesforce?"),
 ]
 # What the bot fails to understand: a few recurring themes written many ways.
 FALLBACK_TEXTS = [
@@ -72,14 +92,6 @@ FALLBACK_TEXTS = [
     "is it soc2 certified",
 ]
 TOOLS = ["Salesforce", "HubSpot", "Pipedrive", "Slack"]
-INFORM_INTENTS = {
-    "use_case": "inform_use_case",
-    "company_size": "inform_company_size",
-    "role": "inform_role",
-    "timeline": "inform_timeline",
-    "budget": "inform_budget",
-    "email": "inform_email",
-}
 
 
 @dataclass(frozen=True)
@@ -133,6 +145,34 @@ CHANNELS = [
 FIRST_NAMES = ["ana", "ben", "chen", "dara", "eli", "fatima", "gus", "hana", "ivan", "jo", "kofi", "lena"]
 DOMAINS = ["acme.example", "globex.example", "initech.example", "umbrella.example", "hooli.example", "gmail.com"]
 REP_NAMES = ["Alice Novak", "Bruno Silva", "Chloe Martin", "Deepak Rao", "Emma Schulz", "Farid Haddad", "Grace Kim"]
+
+
+@dataclass(frozen=True)
+class BotDomain:
+    """What the demo conversations take from the bot's own domain files: its intents and replies."""
+
+    intents: frozenset[str]
+    entities: frozenset[str]
+    responses: dict[str, list[dict]]
+
+    def text(self, response: str, variation: int = 0) -> str:
+        variations = self.responses[response]
+        return variations[min(variation, len(variations) - 1)]["text"]
+
+    def buttons(self, response: str, variation: int = 0) -> list[dict]:
+        variations = self.responses[response]
+        return variations[min(variation, len(variations) - 1)].get("buttons") or []
+
+
+def bot_domain() -> BotDomain:
+    """The Rasa domain (chatbot/bot/domain/*.yml), merged as Rasa merges the split files."""
+    intents, entities, responses = set(), set(), {}
+    for path in sorted((settings.BASE_DIR / "chatbot/bot/domain").glob("*.yml")):
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        intents.update(name if isinstance(name, str) else next(iter(name)) for name in document.get("intents") or [])
+        entities.update(name if isinstance(name, str) else next(iter(name)) for name in document.get("entities") or [])
+        responses.update(document.get("responses") or {})
+    return BotDomain(intents=frozenset(intents), entities=frozenset(entities), responses=responses)
 
 
 @dataclass
@@ -198,8 +238,9 @@ def generate(*, conversations: int, days: int, seed: int, end: dt.date, sites: i
     now = dt.datetime.now(dt.timezone.utc)
     rep_busy: dict[int, set] = {rep.pk: set() for rep in rep_objs}
     channel_weights = [c.weight for c in CHANNELS]
+    replies = bot_domain()
     for _ in range(conversations):
-        _conversation(rng, tables, site_objs, rep_objs, rep_busy, start_at, days, now, channel_weights)
+        _conversation(rng, tables, replies, site_objs, rep_objs, rep_busy, start_at, days, now, channel_weights)
     written = {}
     with transaction.atomic():
         for model, rows in tables.rows.items():
@@ -211,7 +252,7 @@ def generate(*, conversations: int, days: int, seed: int, end: dt.date, sites: i
     return written
 
 
-def _conversation(rng, tables, site_objs, rep_objs, rep_busy, start_at, days, now, channel_weights) -> None:
+def _conversation(rng, tables, replies, site_objs, rep_objs, rep_busy, start_at, days, now, channel_weights) -> None:
     channel = rng.choices(CHANNELS, weights=channel_weights)[0]
     site = rng.choice(site_objs)
     # More chats on weekdays and in office hours.
@@ -263,33 +304,45 @@ def _conversation(rng, tables, site_objs, rep_objs, rep_busy, start_at, days, no
     def fallback():
         text = rng.choice(FALLBACK_TEXTS).format(tool=rng.choice(TOOLS))
         visitor(text, "nlu_fallback" if rng.random() < 0.7 else "out_of_scope")
-        bot("Sorry, I didn't quite get that. Could you say it another way?")
+        bot(replies.text("utter_please_rephrase"))
 
-    bot("Hi there! I'm the Northwind assistant. What brings you here today?")
+    def ask(question: str, variation: int = 0):
+        response = f"utter_ask_{question}"
+        bot(replies.text(response, variation), asked_slot=question, buttons=replies.buttons(response, variation))
+
+    bot(replies.text("utter_greet"))
     lead: dict | None = None
     outcome = None
     name, domain = rng.choice(FIRST_NAMES), rng.choice(DOMAINS)
+    company = domain.split(".")[0].title() if domain != "gmail.com" else "Freelance"
     if rng.random() < 0.78:  # engaged
         if rng.random() < 0.12:
             fallback()
         intent, text = rng.choice(OPENERS)
         visitor(text, intent)
+        if intent.startswith("faq_"):
+            bot(replies.text(f"utter_{intent}"))
+        elif intent == "request_demo":
+            bot(replies.text("utter_demo_first"))
         answered_all = True
         for question in QUESTIONS:
-            bot(QUESTION_TEXT[question], asked_slot=question)
+            ask(question)
             if rng.random() < DROP_AT[question] / max(channel.quality, 0.5) ** 0.5:
                 answered_all = False
                 break
-            if rng.random() < 0.06:  # not understood, asked again
+            if rng.random() < 0.06:  # not understood, asked again in the other wording
                 fallback()
-                bot(QUESTION_TEXT[question], asked_slot=question)
-            answer = rng.choice(ANSWERS[question]).format(name=name, domain=domain)
-            visitor(answer, INFORM_INTENTS[question], entities=[{"entity": question, "value": answer}])
+                ask(question, variation=1)
+            intent, answer = rng.choice(ANSWERS[question])
+            answer = answer.format(name=name, title=name.title(), domain=domain, company=company)
+            entity = ENTITIES.get(question)
+            value = f"{name}@{domain}" if question == "email" else answer
+            visitor(answer, intent, entities=[{"entity": entity, "value": value}] if entity else [])
             if lead is None:
                 lead = {"raw": {}}
-            lead["raw"][question] = answer
+            lead["raw"][LEAD_FIELDS.get(question, question)] = answer
         if lead is not None:
-            lead["email"] = lead["raw"].get("email", "")
+            lead["email"] = f"{name}@{domain}" if "email" in lead["raw"] else ""
             if answered_all:
                 p_qualified = min(0.85, 0.42 * channel.quality)
                 roll = rng.random()
@@ -307,9 +360,9 @@ def _conversation(rng, tables, site_objs, rep_objs, rep_busy, start_at, days, no
             Lead,
             conversation_id=conversation_id,
             visitor_type="prospect",
-            need_text=lead["raw"].get("use_case", ""),
+            need_text=lead["raw"].get("need_text", ""),
             use_case="",
-            company_name=domain.split(".")[0].title() if domain != "gmail.com" else "",
+            company_name=lead["raw"].get("company_name", ""),
             company_size=rng.choice([5, 12, 50, 200, 1500]),
             industry="",
             country=rng.choice(["DE", "US", "GB", "FR", "SG"]),
@@ -319,7 +372,7 @@ def _conversation(rng, tables, site_objs, rep_objs, rep_busy, start_at, days, no
             buying_stage="",
             budget="",
             budget_amount=None,
-            name=name.title(),
+            name=name.title() if lead["email"] else "",
             email=lead["email"],
             email_flag="free_mail" if domain == "gmail.com" else "",
             raw=lead["raw"],
@@ -336,6 +389,7 @@ def _conversation(rng, tables, site_objs, rep_objs, rep_busy, start_at, days, no
             updated_at=t,
         )
     if outcome == "qualified" and rng.random() < 0.9:
+        bot(replies.text("utter_qualified_intro"))
         rep = rng.choice(rep_objs)
         slots = []
         first = (t + dt.timedelta(days=rng.randint(1, 6))).replace(minute=0, second=0, microsecond=0)

@@ -22,14 +22,13 @@ from access.selectors import visible_leads
 from analytics.csv_export import CSVExportMixin
 from privacy.admin_actions import PrivacyActionsMixin
 from qualification.models import (
-    SCORABLE_FIELDS,
     Lead,
     LeadDecision,
     QualificationRule,
     RuleSetVersion,
     ScoringPolicy,
-    field_choices,
 )
+from qualification.rules import condition_help
 from qualification.scoring import lead_decide, reason_label, rule_set_current, score_with
 
 # The facts a conversation collects, in the order sales reads them.
@@ -236,19 +235,6 @@ class LeadAdmin(PrivacyActionsMixin, CSVExportMixin, VisibleRowsAdminMixin, admi
         return TemplateResponse(request, "admin/qualification/lead/rescore_confirmation.html", context)
 
 
-def values_help() -> str:
-    rows = [
-        (label, ", ".join(f"{key} ({text})" for key, text in field_choices(name)))
-        for name, label in SCORABLE_FIELDS
-        if field_choices(name)
-    ]
-    return format_html(
-        "Numbers: company size, timeline, budget amount (use ≥ ≤ > <). Allowed values: <ul>{}</ul>"
-        "A rule on a fact the visitor has not given never matches, except “is empty”.",
-        format_html_join("", "<li>{}: {}</li>", rows),
-    )
-
-
 @admin.register(QualificationRule)
 class QualificationRuleAdmin(admin.ModelAdmin):
     list_display = ("reason_text", "order", "field", "operator", "value", "effect", "points", "active")
@@ -260,7 +246,7 @@ class QualificationRuleAdmin(admin.ModelAdmin):
 
     def get_fieldsets(self, request, obj=None):
         return (
-            (None, {"fields": ("field", "operator", "value"), "description": values_help()}),
+            (None, {"fields": ("field", "operator", "value"), "description": condition_help()}),
             (None, {"fields": ("effect", "points", "reason_text", "active", "order")}),
         )
 

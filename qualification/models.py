@@ -80,9 +80,10 @@ class Lead(models.Model):
         return self.company_name or self.email or f"Lead {self.pk}"
 
 
-# Lead fields marketing may write rules on. Numeric ones take ≥ ≤ > <; the rest compare as text.
+# The facts a rule may look at, for scoring and routing alike (qualification.rules.lead_facts gives
+# their values). Numeric ones take ≥ ≤ > <; the rest compare as text, ignoring case.
 NUMERIC_FIELDS = ("company_size", "timeline_months", "budget_amount")
-SCORABLE_FIELDS = (
+RULE_FIELDS = (
     ("visitor_type", "Visitor type"),
     ("company_size", "Company size (people)"),
     ("authority", "Authority"),
@@ -98,6 +99,22 @@ SCORABLE_FIELDS = (
     ("email", "Email address"),
     ("company_name", "Company name"),
     ("need_text", "Need (visitor's words)"),
+    ("region", "Region (from the country, else the browser's time zone)"),
+    ("segment", "Segment (from the company size)"),
+    ("timezone", "Browser time zone"),
+)
+# Derived facts with a closed set of values (qualification.rules computes them).
+REGIONS = (
+    ("europe", "Europe"),
+    ("americas", "Americas"),
+    ("asia", "Asia"),
+    ("africa", "Africa"),
+    ("oceania", "Oceania"),
+)
+SEGMENTS = (
+    ("enterprise", "Enterprise (1,000+ people)"),
+    ("mid_market", "Mid-market (200-999 people)"),
+    ("smb", "Small business (under 200 people)"),
 )
 # Fields with a closed set of values: a rule naming any other value is rejected in clean().
 FIELD_VALUES = {
@@ -106,6 +123,8 @@ FIELD_VALUES = {
     "buying_stage": Lead.BuyingStage,
     "budget": Lead.Budget,
     "email_flag": (("free_mail", "Free mail"), ("disposable", "Disposable")),
+    "region": REGIONS,
+    "segment": SEGMENTS,
 }
 
 
@@ -118,38 +137,136 @@ def field_choices(field: str) -> list[tuple[str, str]]:
     return [(value, label) for value, label in pairs if value]
 
 
-class QualificationRule(models.Model):
-    """One marketing-editable rule: "when <lead field> <operator> <value>, <effect>"."""
+class Operator(models.TextChoices):
+    EQUALS = "eq", "equals"
+    NOT_EQUALS = "ne", "does not equal"
+    ONE_OF = "in", "is one of"
+    NOT_ONE_OF = "not_in", "is not one of"
+    GTE = "gte", "≥"
+    LTE = "lte", "≤"
+    GT = "gt", ">"
+    LT = "lt", "<"
+    CONTAINS = "contains", "contains"
+    IS_SET = "is_set", "is set"
+    IS_EMPTY = "is_empty", "is empty"
 
-    class Operator(models.TextChoices):
-        EQUALS = "eq", "equals"
-        NOT_EQUALS = "ne", "does not equal"
-        ONE_OF = "in", "is one of"
-        NOT_ONE_OF = "not_in", "is not one of"
-        GTE = "gte", "≥"
-        LTE = "lte", "≤"
-        GT = "gt", ">"
-        LT = "lt", "<"
-        CONTAINS = "contains", "contains"
-        IS_SET = "is_set", "is set"
-        IS_EMPTY = "is_empty", "is empty"
+
+NUMERIC_OPERATORS = (Operator.GTE, Operator.LTE, Operator.GT, Operator.LT)
+LIST_OPERATORS = (Operator.ONE_OF, Operator.NOT_ONE_OF)
+VALUELESS_OPERATORS = (Operator.IS_SET, Operator.IS_EMPTY)
+
+
+def condition_values(*, operator: str, value: str) -> list[str]:
+    """A condition's value(s), stripped; one entry unless the operator takes a list."""
+    if operator in LIST_OPERATORS:
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return [value.strip()] if value.strip() else []
+
+
+def condition_clean(*, field: str, operator: str, value: str) -> tuple[str, dict[str, str]]:
+    """Validate "<field> <operator> <value>": (the value as stored, errors by form field).
+
+    One validation for every rule that holds a condition (scoring and routing rules, and the
+    migration that converted old routing rows). Choice values may be given by their label and are
+    stored as the value; countries are stored upper case.
+    """
+    field_label = dict(RULE_FIELDS).get(field)
+    if field_label is None or operator not in Operator.values:
+        return value, {}  # the fields' own choice validation reports it
+    label = Operator(operator).label
+    numeric_field = field in NUMERIC_FIELDS
+    values = condition_values(operator=operator, value=value)
+    if operator in VALUELESS_OPERATORS:
+        if values:
+            return value, {"value": f"Leave the value empty for “{label}”."}
+        return value, {}
+    if not values:
+        return value, {"value": f"“{label}” needs a value."}
+    if operator in NUMERIC_OPERATORS and not numeric_field:
+        return value, {
+            "operator": f"“{label}” compares numbers, and {field_label} is not a number. "
+            f"Numeric fields: {', '.join(NUMERIC_FIELDS)}."
+        }
+    if operator == Operator.CONTAINS and numeric_field:
+        return value, {"operator": f"“contains” compares text, and {field_label} is a number."}
+    if numeric_field:
+        bad = [part for part in values if not _is_int(part)]
+        if bad:
+            return value, {"value": f"{field_label} is a number: “{', '.join(bad)}” is not a whole number."}
+    elif choices := field_choices(field):
+        normalised, unknown = [], []
+        for part in values:
+            match = next((key for key, text in choices if part.casefold() in (key, text.casefold())), None)
+            (normalised if match else unknown).append(match or part)
+        if unknown and operator != Operator.CONTAINS:
+            allowed = ", ".join(f"{key} ({text})" for key, text in choices)
+            return value, {
+                "value": f"Unknown {field_label.lower()} value “{', '.join(unknown)}”. Use one of: {allowed}."
+            }
+        if not unknown:
+            return ", ".join(normalised), {}
+    elif field == "country" and operator != Operator.CONTAINS:
+        bad = [part for part in values if not (len(part) == 2 and part.isalpha())]
+        if bad:
+            return value, {"value": f"Countries are two-letter ISO codes (DE, US, GB): “{', '.join(bad)}” is not one."}
+        return ", ".join(part.upper() for part in values), {}
+    return value, {}
+
+
+def _is_int(value: str) -> bool:
+    try:
+        int(value)
+    except ValueError:
+        return False
+    return True
+
+
+class RuleCondition(models.Model):
+    """ "when <fact> <operator> <value>": the one condition language of scoring and routing rules.
+
+    qualification.rules.condition_matches decides whether a condition holds for a lead's facts.
+    """
+
+    Operator = Operator
+    NUMERIC_OPERATORS = NUMERIC_OPERATORS
+    LIST_OPERATORS = LIST_OPERATORS
+    VALUELESS_OPERATORS = VALUELESS_OPERATORS
+
+    field = models.CharField(max_length=50, choices=RULE_FIELDS)
+    operator = models.CharField(max_length=10, choices=Operator.choices, default=Operator.EQUALS)
+    value = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="A number for ≥ ≤ > <; comma-separated values for “is one of”; empty for “is set” / “is empty”.",
+    )
+
+    class Meta:
+        abstract = True
+
+    def values(self) -> list[str]:
+        """The rule's value(s), stripped; one entry unless the operator takes a list."""
+        return condition_values(operator=self.operator, value=self.value)
+
+    def describe(self) -> str:
+        """ "company size ≥ 20", "visitor type is one of student, job_seeker"."""
+        label = dict(RULE_FIELDS).get(self.field, self.field).split(" (")[0].lower()
+        operator = Operator(self.operator).label if self.operator in Operator.values else self.operator
+        return " ".join(part for part in (label, operator, ", ".join(self.values())) if part)
+
+    def condition_errors(self) -> dict[str, str]:
+        """Validate the condition (normalising the stored value); errors by form field."""
+        self.value, errors = condition_clean(field=self.field, operator=self.operator, value=self.value)
+        return errors
+
+
+class QualificationRule(RuleCondition):
+    """One marketing-editable rule: "when <lead field> <operator> <value>, <effect>"."""
 
     class Effect(models.TextChoices):
         POINTS = "points", "add points"
         KNOCKOUT = "knockout", "knockout → disqualified"
         NURTURE = "nurture", "nurture → at most nurture"
 
-    NUMERIC_OPERATORS = (Operator.GTE, Operator.LTE, Operator.GT, Operator.LT)
-    LIST_OPERATORS = (Operator.ONE_OF, Operator.NOT_ONE_OF)
-    VALUELESS_OPERATORS = (Operator.IS_SET, Operator.IS_EMPTY)
-
-    field = models.CharField(max_length=40, choices=SCORABLE_FIELDS)
-    operator = models.CharField(max_length=10, choices=Operator.choices)
-    value = models.CharField(
-        max_length=500,
-        blank=True,
-        help_text="A number for ≥ ≤ > <; comma-separated values for “is one of”; empty for “is set” / “is empty”.",
-    )
     effect = models.CharField(max_length=10, choices=Effect.choices, default=Effect.POINTS)
     points = models.IntegerField(default=0, help_text="Added to the score when the rule matches; may be negative.")
     reason_text = models.CharField(
@@ -166,62 +283,12 @@ class QualificationRule(models.Model):
     def __str__(self) -> str:
         return self.reason_text or self.describe()
 
-    def values(self) -> list[str]:
-        """The rule's value(s), stripped; one entry unless the operator takes a list."""
-        if self.operator in self.LIST_OPERATORS:
-            return [part.strip() for part in self.value.split(",") if part.strip()]
-        return [self.value.strip()] if self.value.strip() else []
-
-    def describe(self) -> str:
-        """ "company size ≥ 20", "visitor type is one of student, job_seeker"."""
-        label = dict(SCORABLE_FIELDS).get(self.field, self.field).split(" (")[0].lower()
-        operator = self.Operator(self.operator).label if self.operator in self.Operator.values else self.operator
-        return " ".join(part for part in (label, operator, ", ".join(self.values())) if part)
-
     def clean(self) -> None:
-        errors: dict[str, str] = {}
-        if self.field not in dict(SCORABLE_FIELDS) or self.operator not in self.Operator.values:
-            return  # the field's own choice validation reports it
-        numeric_field = self.field in NUMERIC_FIELDS
-        values = self.values()
-        if self.operator in self.VALUELESS_OPERATORS:
-            if values:
-                errors["value"] = f"Leave the value empty for “{self.Operator(self.operator).label}”."
-        elif not values:
-            errors["value"] = f"“{self.Operator(self.operator).label}” needs a value."
-        elif self.operator in self.NUMERIC_OPERATORS and not numeric_field:
-            errors["operator"] = (
-                f"“{self.Operator(self.operator).label}” compares numbers, and {self.get_field_display()} "
-                f"is not a number. Numeric fields: {', '.join(NUMERIC_FIELDS)}."
-            )
-        elif self.operator == self.Operator.CONTAINS and numeric_field:
-            errors["operator"] = f"“contains” compares text, and {self.get_field_display()} is a number."
-        elif numeric_field:
-            bad = [value for value in values if not _is_int(value)]
-            if bad:
-                errors["value"] = f"{self.get_field_display()} is a number: “{', '.join(bad)}” is not a whole number."
-        elif choices := field_choices(self.field):
-            normalised, unknown = [], []
-            for value in values:
-                match = next((key for key, label in choices if value.casefold() in (key, label.casefold())), None)
-                (normalised if match else unknown).append(match or value)
-            if unknown and self.operator != self.Operator.CONTAINS:
-                allowed = ", ".join(f"{key} ({label})" for key, label in choices)
-                errors["value"] = (
-                    f"Unknown {self.get_field_display().lower()} value “{', '.join(unknown)}”. Use one of: {allowed}."
-                )
-            elif not unknown:
-                self.value = ", ".join(normalised)
-        elif self.field == "country" and self.operator != self.Operator.CONTAINS:
-            bad = [value for value in values if not (len(value) == 2 and value.isalpha())]
-            if bad:
-                errors["value"] = f"Countries are two-letter ISO codes (DE, US, GB): “{', '.join(bad)}” is not one."
-            else:
-                self.value = ", ".join(value.upper() for value in values)
+        errors = self.condition_errors()
         if self.effect == self.Effect.POINTS and self.points == 0:
-            errors["points"] = "An “add points” rule needs points (positive or negative)."
+            errors.setdefault("points", "An “add points” rule needs points (positive or negative).")
         elif self.effect != self.Effect.POINTS and self.points != 0:
-            errors["points"] = f"A {self.get_effect_display()} rule has no points; set 0 or use “add points”."
+            errors.setdefault("points", f"A {self.get_effect_display()} rule has no points; set 0 or use “add points”.")
         if errors:
             raise ValidationError(errors)
         if not self.reason_text.strip():
@@ -238,14 +305,6 @@ class QualificationRule(models.Model):
             "points": self.points,
             "reason_text": self.reason_text,
         }
-
-
-def _is_int(value: str) -> bool:
-    try:
-        int(value)
-    except ValueError:
-        return False
-    return True
 
 
 class ScoringPolicy(models.Model):

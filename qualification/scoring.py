@@ -6,8 +6,8 @@ why a lead qualified and which rules were in force at the time.
 
 Outcome, in this order: any knockout rule matched → disqualified; else any nurture rule matched →
 nurture; else points ≥ the policy's qualify_at → qualified (exactly at the threshold qualifies);
-else nurture. A rule on an empty fact never matches (not even "does not equal" or "is not one of"),
-except "is empty": missing facts never crash scoring and never count for or against a lead.
+else nurture. What a rule's condition means (empty facts, numbers, lists, case) is
+`qualification.rules`, shared with routing.
 """
 
 from __future__ import annotations
@@ -21,17 +21,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from qualification.models import (
-    NUMERIC_FIELDS,
-    SCORABLE_FIELDS,
     Lead,
     LeadDecision,
     QualificationRule,
     RuleSetVersion,
     ScoringPolicy,
 )
+from qualification.rules import condition_matches, lead_facts
 
-SCORABLE = dict(SCORABLE_FIELDS)
-Operator = QualificationRule.Operator
 Effect = QualificationRule.Effect
 
 
@@ -110,65 +107,13 @@ def rule_set_snapshot(*, rule_set: RuleSet) -> RuleSetVersion:
     return snapshot
 
 
-def rule_matches(*, rule: dict, lead: Lead) -> bool:
-    """Does one rule (a snapshot dict) match the lead's facts? Never raises on missing or odd data."""
-    operator = rule["operator"]
-    if rule["field"] not in SCORABLE:
-        return False
-    fact = getattr(lead, rule["field"])
-    if isinstance(fact, str):
-        fact = fact.strip()
-    empty = fact is None or fact == ""
-    if operator == Operator.IS_EMPTY:
-        return empty
-    if empty:
-        return False
-    if operator == Operator.IS_SET:
-        return True
-    raw_values = rule["value"].split(",") if operator in QualificationRule.LIST_OPERATORS else [rule["value"]]
-    try:
-        if rule["field"] in NUMERIC_FIELDS:
-            fact = int(fact)
-            values = [int(value.strip()) for value in raw_values if value.strip()]
-        else:
-            fact = str(fact).casefold()
-            values = [value.strip().casefold() for value in raw_values if value.strip()]
-    except (TypeError, ValueError):
-        return False  # a rule saved around validation (or a fact of the wrong type) just does not match
-    if not values:
-        return False
-    value = values[0]
-    match operator:
-        case Operator.EQUALS:
-            return fact == value
-        case Operator.NOT_EQUALS:
-            return fact != value
-        case Operator.ONE_OF:
-            return fact in values
-        case Operator.NOT_ONE_OF:
-            return fact not in values
-        case Operator.CONTAINS:
-            return isinstance(fact, str) and isinstance(value, str) and value in fact
-    if not isinstance(fact, int) or not isinstance(value, int):
-        return False
-    match operator:
-        case Operator.GTE:
-            return fact >= value
-        case Operator.LTE:
-            return fact <= value
-        case Operator.GT:
-            return fact > value
-        case Operator.LT:
-            return fact < value
-    return False
-
-
 def score_with(*, lead: Lead, rule_set: RuleSet, **facts: object) -> Score:
     """Apply a given rule set to a lead (pure; lead_score uses the active set); `facts` override its fields."""
     if facts:
         lead = copy.copy(lead)
         for field_name, value in facts.items():
             setattr(lead, field_name, value)
+    facts = lead_facts(lead)
     reasons = [
         Reason(
             rule_id=rule["id"],
@@ -178,7 +123,7 @@ def score_with(*, lead: Lead, rule_set: RuleSet, **facts: object) -> Score:
             field=rule["field"],
         )
         for rule in rule_set.rules
-        if rule_matches(rule=rule, lead=lead)
+        if condition_matches(field=rule["field"], operator=rule["operator"], value=rule["value"], facts=facts)
     ]
     points = sum(reason.points for reason in reasons)
     effects = {reason.effect for reason in reasons}

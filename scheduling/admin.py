@@ -25,6 +25,7 @@ from access.selectors import (
 )
 from analytics.csv_export import CSVExportMixin
 from analytics.groups import SALES
+from qualification.rules import condition_help
 from scheduling import services, tasks
 from scheduling.errors import SchedulingError
 from scheduling.models import CalendarConnection, Meeting, RoutingRule, SalesRep, TimeOff, WorkingHours
@@ -141,7 +142,16 @@ class RoutingRuleAdmin(admin.ModelAdmin):
     list_editable = ("priority", "is_active")
     list_filter = ("is_default", "is_active")
     filter_horizontal = ("reps",)
-    fields = ("name", "priority", ("field", "operator", "value"), "is_default", "is_active", "reps")
+
+    def get_fieldsets(self, request, obj=None):
+        return (
+            (None, {"fields": ("name", "priority")}),
+            (
+                "Condition (empty field: every lead)",
+                {"fields": ("field", "operator", "value"), "description": condition_help()},
+            ),
+            (None, {"fields": ("is_default", "is_active", "reps")}),
+        )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[RoutingRule]:
         return super().get_queryset(request).prefetch_related("reps")

@@ -19,6 +19,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
+from qualification.models import RULE_FIELDS, RuleCondition
+
 MEETING_NO_OVERLAP = "meeting_no_overlap_per_rep"
 
 
@@ -140,24 +142,22 @@ class BusyBlock(models.Model):
         return f"{self.rep} busy {self.start:%Y-%m-%d %H:%M}-{self.end:%H:%M} UTC"
 
 
-class RoutingRule(models.Model):
-    """Sends leads that match a condition to a pool of reps; lowest priority number first."""
+class RoutingRule(RuleCondition):
+    """Sends leads that match a condition to a pool of reps; lowest priority number first.
 
-    class Operator(models.TextChoices):
-        EQUALS = "eq", "equals"
-        NOT_EQUALS = "neq", "does not equal"
-        IN = "in", "is one of (comma-separated)"
-        GTE = "gte", "≥"
-        LTE = "lte", "≤"
-        CONTAINS = "contains", "contains"
+    The condition is written in the same language as qualification rules (one set of fields and
+    operators, one validation, one matcher: qualification.rules); a rule without a field matches
+    every lead.
+    """
 
     name = models.CharField(max_length=200)
     priority = models.PositiveIntegerField(default=100)
     field = models.CharField(
-        max_length=50, blank=True, help_text="A lead field (e.g. country, company_size, use_case) or 'region'"
+        max_length=50,
+        blank=True,
+        choices=RULE_FIELDS,
+        help_text="The lead fact to look at; leave empty for a rule that takes every lead.",
     )
-    operator = models.CharField(max_length=10, choices=Operator.choices, default=Operator.EQUALS)
-    value = models.CharField(max_length=500, blank=True)
     is_default = models.BooleanField(default=False, help_text="The pool used when no other rule matches")
     is_active = models.BooleanField(default=True)
     reps = models.ManyToManyField(SalesRep, related_name="routing_rules")
@@ -167,6 +167,15 @@ class RoutingRule(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        if not self.field:
+            if self.value.strip():
+                raise ValidationError({"field": "Choose the fact this value is about, or clear the value."})
+            return
+        errors = self.condition_errors()
+        if errors:
+            raise ValidationError(errors)
 
 
 class Meeting(models.Model):

@@ -1,5 +1,8 @@
 """Which reps a lead goes to: account owner, then routing rules in priority order, then the default pool.
 
+A rule's condition means what it means in scoring (``qualification.rules``): same facts, operators,
+and handling of empty facts.
+
 Inside a pool the order is fair round robin: fewest live meetings booked in the last
 ``FAIRNESS_DAYS`` days divided by the rep's weight first (a weight-2 rep takes twice the
 meetings), ties to the rep who booked least recently. ``slots_for_lead`` then gives each
@@ -8,16 +11,15 @@ skipped rather than starving the others. A rep with weight 0 receives no round-r
 meetings (only meetings of accounts they already own).
 """
 
-import functools
 import zoneinfo
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
 from chatbot.models import Conversation
 from qualification.models import Lead
+from qualification.rules import condition_matches, lead_facts
 from scheduling.models import Meeting, RoutingRule, SalesRep
 
 FAIRNESS_DAYS = 30
@@ -31,107 +33,17 @@ FREE_MAIL_DOMAINS = frozenset(
     free.fr laposte.net wanadoo.fr seznam.cz wp.pl o2.pl interia.pl rediffmail.com tutanota.com""".split()
 )
 
-# Company-size segments a rule can match with field "segment".
-SEGMENTS = ((1000, "enterprise"), (200, "mid_market"), (1, "smb"))
-
-# Regions a rule can match with field "region", from the first word of an IANA zone name.
-ZONE_PREFIX_REGIONS = {
-    "Europe": "europe",
-    "America": "americas",
-    "US": "americas",
-    "Canada": "americas",
-    "Asia": "asia",
-    "Africa": "africa",
-    "Australia": "oceania",
-    "Pacific": "oceania",
-    "Atlantic": "europe",
-    "Indian": "asia",
-    "Antarctica": "",
-}
-
 
 def email_domain(email: str) -> str:
     return email.rpartition("@")[2].strip().lower() if "@" in email else ""
 
 
-@functools.cache
-def _country_zones() -> dict[str, str]:
-    """ISO country code → its first IANA zone (from the system's or tzdata's zone.tab)."""
-    candidates = [Path("/usr/share/zoneinfo/zone.tab")]
-    try:
-        import tzdata
-
-        candidates.append(Path(tzdata.__file__).parent / "zoneinfo" / "zone.tab")
-    except ImportError:  # pragma: no cover - tzdata is a dependency
-        pass
-    for path in candidates:
-        if path.exists():
-            zones: dict[str, str] = {}
-            for line in path.read_text().splitlines():
-                if line and not line.startswith("#"):
-                    code, _coords, zone = line.split("\t")[:3]
-                    zones.setdefault(code.upper(), zone)
-            return zones
-    return {}
-
-
-def region_of_zone(zone_name: str) -> str:
-    return ZONE_PREFIX_REGIONS.get(zone_name.split("/", 1)[0], "") if "/" in zone_name else ""
-
-
-def lead_region(*, lead: Lead | None, conversation: Conversation | None) -> str:
-    """europe / americas / asia / africa / oceania, from the lead's country, else the browser's zone."""
-    if lead is not None and lead.country:
-        region = region_of_zone(_country_zones().get(lead.country.upper(), ""))
-        if region:
-            return region
-    if conversation is not None and conversation.timezone:
-        return region_of_zone(conversation.timezone)
-    return ""
-
-
-def company_segment(size: int | None) -> str:
-    if not size:
-        return ""
-    return next(name for floor, name in SEGMENTS if size >= floor)
-
-
-def _fact(field: str, *, lead: Lead | None, conversation: Conversation | None) -> object:
-    if field == "region":
-        return lead_region(lead=lead, conversation=conversation)
-    if field == "segment":
-        return company_segment(lead.company_size if lead else None)
-    if field == "timezone":
-        return conversation.timezone if conversation else ""
-    if lead is None or field.startswith("_") or not hasattr(lead, field):
-        return None
-    return getattr(lead, field)
-
-
 def rule_matches(rule: RoutingRule, *, lead: Lead | None, conversation: Conversation | None) -> bool:
+    """Does the rule take this lead? A rule without a field takes every lead."""
     if not rule.field:
-        return True  # a rule without a condition catches everything
-    fact = _fact(rule.field, lead=lead, conversation=conversation)
-    if fact is None or fact == "":
-        return rule.operator == RoutingRule.Operator.NOT_EQUALS and rule.value.strip() != ""
-    op, value = rule.operator, rule.value.strip()
-    if op in (RoutingRule.Operator.GTE, RoutingRule.Operator.LTE):
-        try:
-            number, limit = float(fact), float(value)
-        except (TypeError, ValueError):
-            return False
-        return number >= limit if op == RoutingRule.Operator.GTE else number <= limit
-    text = str(fact).strip().lower()
-    value = value.lower()
-    if op == RoutingRule.Operator.EQUALS:
-        return text == value
-    if op == RoutingRule.Operator.NOT_EQUALS:
-        return text != value
-    if op == RoutingRule.Operator.IN:
-        return text in {v.strip() for v in value.split(",")}
-    if op == RoutingRule.Operator.CONTAINS:
-        return value in text
-    return False
+        return True
+    facts = lead_facts(lead, conversation=conversation)
+    return condition_matches(field=rule.field, operator=rule.operator, value=rule.value, facts=facts)
 
 
 def account_owner(*, email: str) -> SalesRep | None:

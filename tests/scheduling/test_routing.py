@@ -8,8 +8,9 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from qualification.rules import lead_region
 from scheduling.models import RoutingRule, SalesRep
-from scheduling.routing import lead_region, route_lead
+from scheduling.routing import route_lead
 from scheduling.selectors import slots_for_lead
 from scheduling.services import meeting_book
 from tests.factories import ConversationFactory
@@ -75,7 +76,7 @@ def test_region_comes_from_the_country_else_from_the_browsers_zone(teams):
         ("country", "in", "de, at,ch", {"country": "AT"}, True),
         ("country", "in", "de,at,ch", {"country": "FR"}, False),
         ("industry", "contains", "bank", {"industry": "Retail banking"}, True),
-        ("industry", "neq", "retail", {"industry": "Software"}, True),
+        ("industry", "ne", "retail", {"industry": "Software"}, True),
         ("budget", "eq", "has_budget", {"budget": "has_budget"}, True),
         ("no_such_field", "eq", "x", {}, False),
     ],

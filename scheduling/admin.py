@@ -5,15 +5,13 @@ the emails and the no-double-booking checks always run. Users in the "Sales" gro
 are not superusers see only their own rep profile and their own meetings.
 """
 
-import zoneinfo
-
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from analytics.csv_export import CSVExportMixin
-from scheduling import services, tasks
+from scheduling import services, tasks, zones
 from scheduling.errors import SchedulingError
 from scheduling.models import CalendarConnection, Meeting, RoutingRule, SalesRep, TimeOff, WorkingHours
 
@@ -212,8 +210,4 @@ class MeetingAdmin(CSVExportMixin, admin.ModelAdmin):
 
 
 def _shown(meeting: Meeting, zone: str) -> str:
-    try:
-        tz = zoneinfo.ZoneInfo(zone or "UTC")
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        tz, zone = zoneinfo.ZoneInfo("UTC"), "UTC"
-    return f"{meeting.start.astimezone(tz):%a %d %b %Y %H:%M} {zone}"
+    return zones.moment_text(meeting.start, zone)

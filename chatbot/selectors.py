@@ -1,3 +1,5 @@
+import uuid
+
 from chatbot.models import Conversation, Message
 
 HISTORY_LIMIT = 200
@@ -17,3 +19,12 @@ def message_frame(message: Message) -> dict:
 def conversation_history(*, conversation: Conversation, limit: int = HISTORY_LIMIT) -> list[dict]:
     recent = list(conversation.messages.order_by("-created_at", "-id")[:limit])
     return [message_frame(m) for m in reversed(recent)]
+
+
+def conversation_by_public_id(public_id: str) -> Conversation | None:
+    """The conversation a bot sender id names; None for anything else (a shell's sender id, a bad id)."""
+    try:
+        wanted = uuid.UUID(str(public_id))
+    except ValueError:
+        return None
+    return Conversation.objects.filter(public_id=wanted).first()

@@ -9,6 +9,7 @@ from channels.db import database_sync_to_async
 
 from qualification.models import Lead
 from scheduling import slot_text as words
+from scheduling import zones
 from scheduling.models import Meeting, SlotOffer
 from tests.e2e.chat import Chat
 from tests.factories import SiteFactory, acreate
@@ -89,7 +90,7 @@ async def test_a_qualified_visitor_books_a_meeting_in_their_zone(rasa_settings):
         assert meeting.rep_id == rep.pk and meeting.start == choice.start
         assert meeting.lead_id == lead.pk and meeting.visitor_email == "grace@navy.example"
         assert meeting.visitor_timezone == "America/New_York"
-        when = words.slot_text(choice.start, "America/New_York")
+        when = zones.slot_text(choice.start, "America/New_York")
         assert when == button["title"]
         assert f"You're booked: {when} with Rita Rep" in confirmation
         assert "grace@navy.example" in confirmation and "reschedule or cancel" in confirmation

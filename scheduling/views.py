@@ -29,7 +29,7 @@ RESCHEDULE_MAX_DAYS_SHOWN = 14
 
 def _error_page(request: HttpRequest, error: SchedulingError) -> HttpResponse:
     status = ERROR_STATUS.get(error.code, 400)
-    return render(request, "scheduling/link_error.html", {"message": error.message, "code": error.code}, status=status)
+    return render(request, "scheduling/link_error.html", {"code": error.code}, status=status)
 
 
 def _meeting_or_error(request: HttpRequest, token: str) -> Meeting | HttpResponse:
@@ -109,14 +109,14 @@ def reschedule(request: HttpRequest, token: str) -> HttpResponse:
             if start.tzinfo is None:
                 raise ValueError("naive time")
         except ValueError:
-            error, status = "Please pick one of the times below.", 400
+            error, status = "pick_a_time", 400
         else:
             try:
                 meeting = services.meeting_reschedule(meeting=meeting, start=start, now=now)
             except SchedulingError as exc:
                 if exc.code == "meeting_not_active":
                     return _error_page(request, exc)
-                error, status = exc.message, 409
+                error, status = exc.code, 409
             else:
                 return _manage_redirect(meeting, "rescheduled")
     return render(

@@ -13,7 +13,7 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 
@@ -47,9 +47,13 @@ DIGRESSIONS = {
     "deny",
 }
 UNDERSTOOD_DIGRESSIONS = DIGRESSIONS - {"out_of_scope", "nlu_fallback", "affirm", "deny"}
-NEVER_AN_ANSWER = {"stop", "goodbye", "request_human", "request_email_followup", "why_ask", "bot_challenge"}
+# Digressions that may still carry facts in passing ("We want better forecasts. How much is it?").
+FACTS_IN_PASSING = {"faq_pricing", "faq_integrations", "faq_security", "faq_product", "faq_trial", "greet", "why_ask"}
 # Free-text questions: a short reply is the answer even when the NLU had no idea what it was.
 FREE_TEXT = {"need", "role", "company_name", "name"}
+# Facts a short acknowledgement names ("Got it: VP of Sales at Northwind, about 450 people.").
+ACKNOWLEDGED = {"role": "ack_role", "company_name": "ack_company", "company_size": "ack_size"}
+DECIDED = {Lead.Outcome.QUALIFIED, Lead.Outcome.NURTURE, Lead.Outcome.DISQUALIFIED}
 
 
 def db(fn):
@@ -57,19 +61,18 @@ def db(fn):
 
 
 def lead_knocked_out(*, public_id: str) -> bool:
-    """Does a knockout already apply (student, job seeker, vendor, competitor, too small)? Then stop asking."""
+    """Does a knockout rule of marketing's (admin) already apply? Then stop asking."""
     lead = services.lead_for_conversation(public_id=public_id)
-    if lead.visitor_type in parsing.KNOCKOUT_VISITOR_TYPES or lead.authority == Lead.Authority.STUDENT:
-        return True
     return any(reason.knockout for reason in lead_score(lead=lead).reasons)
 
 
 def next_question(slots: dict, *, knocked_out: bool) -> str | None:
     if knocked_out:
         return None
+    declined = set(slots.get("declined") or [])
     if slots.get("continue_by_email"):
-        return None if slots.get("email") else "email"
-    return next((slot for slot in parsing.QUESTIONS if slots.get(slot) in (None, "")), None)
+        return None if slots.get("email") or "email" in declined else "email"
+    return next((slot for slot in parsing.QUESTIONS if slots.get(slot) in (None, "") and slot not in declined), None)
 
 
 def is_resuming(tracker: Tracker) -> bool:
@@ -81,14 +84,58 @@ def is_resuming(tracker: Tracker) -> bool:
     return previous not in (None, "action_listen")
 
 
+def said_in_a_row(tracker: Tracker, responses: set[str]) -> int:
+    """How many of the bot's latest turns in a row said one of these responses."""
+    count = 0
+    turn_said: set[str] = set()
+    for event in reversed(tracker.events):
+        kind = event.get("event")
+        if kind == "bot":
+            turn_said.add((event.get("metadata") or {}).get("utter_action") or "")
+        elif kind == "user":
+            if turn_said and not turn_said & responses:
+                break
+            count += bool(turn_said & responses)
+            turn_said = set()
+    return count + bool(turn_said & responses)
+
+
 def miss_events(dispatcher: CollectingDispatcher, tracker: Tracker, *, response: str) -> list[EventType]:
-    """A reply we could not use: say so, and after two in a row offer email or a person."""
+    """A reply we could not use: say so; every second miss in a row offers email or a person instead."""
     streak = int(tracker.get_slot("off_topic_streak") or 0) + 1
-    if streak >= MISSES_BEFORE_OFFER:
+    if streak % MISSES_BEFORE_OFFER == 0:
         dispatcher.utter_message(response="utter_offer_email_or_person")
     else:
         dispatcher.utter_message(response=response)
     return [SlotSet("off_topic_streak", float(streak))]
+
+
+def acknowledgement(extraction: parsing.Extraction, *, requested: str | None) -> dict:
+    """The facts worth confirming: when a message said more than the one thing asked."""
+    told = {slot: extraction.slots[slot] for slot in ACKNOWLEDGED if slot in extraction.slots}
+    in_passing = set(told) - {requested}
+    if not in_passing or (len(told) < 2 and requested is None and "need" not in extraction.slots):
+        return {}
+    return {ACKNOWLEDGED[slot]: value for slot, value in told.items()}
+
+
+def lead_on_events(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+    """After an answer outside the form: the next step, so the visitor always has something to answer.
+
+    Still qualifying (or back after "stop"): the form asks its next open question. Qualified and not
+    booked: times again. Otherwise (booked, nurtured, exited): "anything else?".
+    """
+    outcome = tracker.get_slot("qualification_outcome")
+    if tracker.get_slot("booked_meeting") or outcome in (Lead.Outcome.NURTURE, Lead.Outcome.DISQUALIFIED):
+        dispatcher.utter_message(response="utter_anything_else")
+        return []
+    if outcome == Lead.Outcome.QUALIFIED:
+        return [FollowupAction("action_offer_slots")]
+    return [FollowupAction(FORM)]
+
+
+def knows_anything(slots: dict) -> bool:
+    return any(slots.get(slot) not in (None, "") for slot in parsing.QUESTIONS)
 
 
 class ValidateQualificationForm(FormValidationAction):
@@ -103,18 +150,40 @@ class ValidateQualificationForm(FormValidationAction):
         slots = dict(tracker.current_slot_values())
         resuming = is_resuming(tracker)
 
-        if intent in DIGRESSIONS and not self.answers_anyway(intent=intent, text=text, requested=requested):
+        if requested and not resuming and self.declines(intent=intent, text=text):
+            declined = [*(slots.get("declined") or []), requested]
+            slots["declined"] = declined
+            dispatcher.utter_message(response="utter_skip_ack")
+            knocked_out = await db(lead_knocked_out)(public_id=tracker.sender_id)
+            return [
+                SlotSet("declined", declined),
+                SlotSet(REQUESTED_SLOT, next_question(slots, knocked_out=knocked_out)),
+            ]
+
+        answer = self.answers_anyway(intent=intent, text=text, requested=requested)
+        if intent in DIGRESSIONS and not answer:
             if not resuming:
                 return []  # the form rejects; a rule answers the digression, then the form comes back here
-            knocked_out = await db(lead_knocked_out)(public_id=tracker.sender_id)
+            # back from the digression: keep what the message said in passing, then ask what is open
             events: list[EventType] = []
+            if intent in FACTS_IN_PASSING:
+                extraction = parsing.facts_from_message(
+                    text=text, intent="inform", entities=message.get("entities") or [], requested=None, known=slots
+                )
+                events += [SlotSet(slot, value) for slot, value in extraction.slots.items()]
+                slots.update(extraction.slots)
+                await db(services.lead_record_for_conversation)(
+                    public_id=tracker.sender_id, facts=extraction.facts, raw=extraction.raw
+                )
+            knocked_out = await db(lead_knocked_out)(public_id=tracker.sender_id)
             if intent in UNDERSTOOD_DIGRESSIONS and slots.get("off_topic_streak"):
                 events.append(SlotSet("off_topic_streak", 0.0))
             return [*events, SlotSet(REQUESTED_SLOT, next_question(slots, knocked_out=knocked_out))]
 
         extraction = parsing.facts_from_message(
             text=text,
-            intent=intent,
+            # a plain answer to the question asked is that answer, whatever else the NLU guessed it was
+            intent="inform" if answer else intent,
             entities=message.get("entities") or [],
             requested=requested,
             known=slots,
@@ -128,20 +197,31 @@ class ValidateQualificationForm(FormValidationAction):
             dispatcher.utter_message(response="utter_demo_noted")
         if intent == "request_demo":
             events.append(SlotSet("demo_requested", True))
+        knocked_out = await db(lead_knocked_out)(public_id=tracker.sender_id)
         if extraction.slots:
             if slots.get("off_topic_streak"):
                 events.append(SlotSet("off_topic_streak", 0.0))
+            if not knocked_out and (facts := acknowledgement(extraction, requested=requested)):
+                dispatcher.utter_message(response="utter_ack_facts", **facts)
         elif requested and not resuming and intent != "request_demo":
             response = "utter_invalid_email" if extraction.invalid == "email" else "utter_didnt_get"
             events += miss_events(dispatcher, tracker, response=response)
-        knocked_out = await db(lead_knocked_out)(public_id=tracker.sender_id)
         events.append(SlotSet(REQUESTED_SLOT, next_question(slots, knocked_out=knocked_out)))
         return events
 
     @staticmethod
+    def declines(*, intent: str, text: str) -> bool:
+        """ "I'd rather not say" skips this one question; "stop" is a different thing."""
+        if intent == "decline_answer":
+            return not parsing.INTENT_WORDS.search(text) or bool(parsing.DECLINE.search(text))
+        return intent in {"stop", "deny", "out_of_scope", "nlu_fallback", "inform"} and bool(
+            parsing.DECLINE.search(text)
+        )
+
+    @staticmethod
     def answers_anyway(*, intent: str, text: str, requested: str | None) -> bool:
         """Some "digressions" are really answers: "yes" to the budget question, "Contoso" read as noise,
-        an address typed while the email was asked."""
+        an address typed while the email was asked, a name the NLU took for "stop"."""
         if not requested or "?" in text:
             return False
         if requested == "budget" and intent in {"affirm", "deny"}:
@@ -152,15 +232,12 @@ class ValidateQualificationForm(FormValidationAction):
             return parsing.parse_timeline(text, asked=True) is not None
         if requested == "company_size" and intent in {"nlu_fallback", "out_of_scope", "deny"}:
             return parsing.parse_company_size(text, asked=True) is not None
-        if intent.startswith("faq_"):
-            # "Northwind Traders" may read as a product question; a real question gets answered.
-            return requested in {"company_name", "name"} and text[:1].isupper() and len(text.split()) <= 3
-        if requested in FREE_TEXT and intent not in NEVER_AN_ANSWER:
-            # "Dana Kim" or "Brightside Advisory" read as noise, small talk or "yes" by the NLU: a short
-            # reply is the answer, but gibberish is not a job title.
-            if len(text.split()) > 5 or parsing.SMALL_TALK.search(text.strip()):
-                return False
-            return parsing.looks_like_title(text) if requested == "role" else True
+        if requested == "need" and intent == "out_of_scope" and not parsing.mentions_need(text):
+            return False
+        if requested in FREE_TEXT:
+            # "Dana Kim", "Controller" or "Brightside Advisory" read as noise, small talk, "stop" or a job
+            # seeker by the NLU: a short plain reply is the answer, but "hi" or "ok" is not a name.
+            return parsing.is_plain_answer(text) and not parsing.SMALL_TALK.search(text.strip())
         return False
 
 
@@ -173,7 +250,8 @@ class ActionQualificationDecide(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         slots = tracker.current_slot_values()
         knocked_out = await db(lead_knocked_out)(public_id=tracker.sender_id)
-        complete = all(slots.get(slot) not in (None, "") for slot in parsing.QUESTIONS)
+        declined = set(slots.get("declined") or [])
+        complete = all(slots.get(slot) not in (None, "") or slot in declined for slot in parsing.QUESTIONS)
         events: list[EventType] = [SlotSet("off_topic_streak", 0.0)]
         if knocked_out or complete:
             lead = await db(decide)(public_id=tracker.sender_id)
@@ -189,7 +267,10 @@ class ActionQualificationDecide(Action):
             dispatcher.utter_message(response="utter_nurture_offer")
             events.append(SlotSet("awaiting_consent", True))
         elif outcome == Lead.Outcome.DISQUALIFIED:
-            dispatcher.utter_message(response=exit_response(lead))
+            exit_reply = exit_response(lead)
+            # said once, then rephrased (NLG); a third time, close politely instead of looping
+            repeats = said_in_a_row(tracker, {exit_reply, "utter_closing"})
+            dispatcher.utter_message(response=exit_reply if repeats < 2 else "utter_closing")
         elif slots.get("continue_by_email") and slots.get("email"):
             dispatcher.utter_message(response="utter_followup_noted")
         else:
@@ -202,22 +283,24 @@ def decide(*, public_id: str) -> Lead:
 
 
 def exit_response(lead: Lead) -> str:
-    """A polite, useful exit for each kind of knockout."""
-    by_type = {
-        Lead.VisitorType.STUDENT: "utter_disqualified_student",
-        Lead.VisitorType.JOB_SEEKER: "utter_disqualified_job_seeker",
-        Lead.VisitorType.VENDOR: "utter_disqualified_vendor",
-        Lead.VisitorType.COMPETITOR: "utter_disqualified_competitor",
-        Lead.VisitorType.EXISTING_CUSTOMER: "utter_disqualified_customer",
-    }
-    if lead.visitor_type in by_type:
-        return by_type[lead.visitor_type]
-    if lead.authority == Lead.Authority.STUDENT:
-        return "utter_disqualified_student"
+    """A polite, useful exit fitting the knockout rule that applied (the rules in admin decide)."""
     knocked_out_by = {r.get("field") for r in lead.reasons if r.get("knockout")}
-    if "company_size" in knocked_out_by or (lead.company_size is not None and lead.company_size < 10):
+    if "visitor_type" in knocked_out_by and lead.visitor_type in EXIT_BY_VISITOR_TYPE:
+        return EXIT_BY_VISITOR_TYPE[lead.visitor_type]
+    if "authority" in knocked_out_by and lead.authority == Lead.Authority.STUDENT:
+        return "utter_disqualified_student"
+    if "company_size" in knocked_out_by:
         return "utter_disqualified_small"
     return "utter_disqualified_generic"
+
+
+EXIT_BY_VISITOR_TYPE = {
+    Lead.VisitorType.STUDENT: "utter_disqualified_student",
+    Lead.VisitorType.JOB_SEEKER: "utter_disqualified_job_seeker",
+    Lead.VisitorType.VENDOR: "utter_disqualified_vendor",
+    Lead.VisitorType.COMPETITOR: "utter_disqualified_competitor",
+    Lead.VisitorType.EXISTING_CUSTOMER: "utter_disqualified_customer",
+}
 
 
 def end_form_events(tracker: Tracker) -> list[EventType]:
@@ -247,7 +330,11 @@ class ActionQualificationOffTopic(Action):
         return "action_qualification_off_topic"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        return miss_events(dispatcher, tracker, response="utter_didnt_get")
+        if tracker.active_loop_name == FORM:
+            return miss_events(dispatcher, tracker, response="utter_didnt_get")
+        intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
+        response = "utter_please_rephrase" if intent == "nlu_fallback" else "utter_out_of_scope"
+        return miss_events(dispatcher, tracker, response=response)
 
 
 class ActionExplainWhy(Action):
@@ -271,7 +358,8 @@ class ActionRequestHandoff(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         await db(chat_services.conversation_request_handoff)(public_id=tracker.sender_id)
-        dispatcher.utter_message(response="utter_handoff")
+        repeats = said_in_a_row(tracker, {"utter_handoff", "utter_handoff_email"})
+        dispatcher.utter_message(response="utter_handoff" if repeats < 2 else "utter_handoff_email")
         return [*end_form_events(tracker), SlotSet("off_topic_streak", 0.0)]
 
 
@@ -294,8 +382,42 @@ class ActionRecordFollowupConsent(Action):
         return "action_record_followup_consent"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
-        consent = intent == "affirm"
+        message = tracker.latest_message or {}
+        intent = (message.get("intent") or {}).get("name")
+        email = parsing.parse_email(message.get("text") or "")
+        # "sure, send them to ana@acme.com" or just the address: a yes, to that address
+        consent = intent in {"affirm", "request_email_followup"} or email is not None
+        events: list[EventType] = [SlotSet("awaiting_consent", False)]
+        if email is not None:
+            await db(services.lead_record_for_conversation)(
+                public_id=tracker.sender_id,
+                facts={"email": email.address, "email_flag": email.flag},
+                raw={"email": message.get("text") or ""},
+            )
+            events.append(SlotSet("email", email.address))
         await db(services.lead_set_email_consent)(public_id=tracker.sender_id, consent=consent)
         dispatcher.utter_message(response="utter_consent_thanks" if consent else "utter_consent_declined")
-        return [SlotSet("awaiting_consent", False)]
+        return events
+
+
+class ActionLeadOn(Action):
+    """After a greeting, "yes", an answered question or small talk outside the form: the next step.
+
+    A first "hi" is greeted; a visitor who comes back (after "stop", or a later visit) is welcomed
+    back and the form resumes from what is known, never from the start.
+    """
+
+    def name(self) -> str:
+        return "action_lead_on"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        message = tracker.latest_message or {}
+        intent = (message.get("intent") or {}).get("name")
+        slots = tracker.current_slot_values()
+        if intent == "greet":
+            # "hi": greeted; "hi, we need better forecasts": straight on to the form, which keeps the need
+            if not knows_anything(slots) and len((message.get("text") or "").split()) <= 4:
+                dispatcher.utter_message(response="utter_greet")
+                return []
+            dispatcher.utter_message(response="utter_welcome_back")
+        return lead_on_events(dispatcher, tracker)

@@ -70,7 +70,11 @@ SOLO_IN_PASSING = re.compile(
     r"i work alone|solopreneur|sole trader)\b",
     re.I,
 )
-PEOPLE = r"(?:people|persons?|employees|staff|folks|heads|headcount|fte'?s?|reps|sellers|users|strong|person|seats|-person|-people|-strong)"
+PEOPLE = r"(?:people|persons?|employees|staff|folks|heads|headcount|fte'?s?|strong|person|-person|-people|-strong)"
+# "a sales team of 40 reps" is the size of a team, not of the company: never read as company size.
+TEAM_ONLY = re.compile(
+    r"\b(?:sales |revenue |sdr |bdr )?team of\b|\b(?:reps|sellers|aes|sdrs|bdrs|users|seats|licen[cs]es)\b", re.I
+)
 NUM = r"(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)\s*(?:(k|m|thousand|hundred|million)\b)?"
 RANGE = re.compile(rf"{NUM}\s*(?:-|–|to|and)\s*{NUM}", re.I)
 SINGLE = re.compile(NUM, re.I)
@@ -126,7 +130,7 @@ def _size_in(text: str) -> Size | None:
 
 SIZE_CONTEXT = re.compile(
     rf"(?:{NUM}|just me|only me|solo|a few|a couple|several|few)\s*(?:\w+\s){{0,2}}?\s*{PEOPLE}\b"
-    rf"|\b(?:team|company|headcount|staff|org(?:anization)?) of (?:about |around |roughly |~)?\S+"
+    rf"|\b(?:company|headcount|staff|org(?:anization)?) of (?:about |around |roughly |~)?\S+"
     rf"|\b{NUM}\s*(?:-|\s)(?:person|people|employee|strong|seat)\b",
     re.I,
 )
@@ -141,7 +145,11 @@ def parse_company_size(text: str, *, asked: bool = False) -> Size | None:
     if not text:
         return None
     if asked:
-        size = _size_in(text)
+        # "40 reps, about 300 people overall": the company's headcount, not the team's
+        m = SIZE_CONTEXT.search(text)
+        size = _size_in(m.group(0)) if m else None
+        if size is None and not (TEAM_ONLY.search(text) and len(SINGLE.findall(text)) == 1):
+            size = _size_in(text)
     else:
         if SOLO_IN_PASSING.search(text):
             return Size(1, 1)
@@ -186,9 +194,16 @@ ROLE_IN_TEXT = re.compile(
 ROLE_STOP = re.compile(r"\s+(?:at|from|with|in|for a|and|but|,|\.|we|our|who)\b.*$", re.I)
 
 
-def clean_role(text: str) -> str:
+ROLE_STOP_ASKED = re.compile(r"\s+(?:at|from|with|in|for a|but|we|our|who)\b.*$|\.\s.*$", re.I)
+
+
+def clean_role(text: str, *, asked: bool = False) -> str:
+    """The title itself: "I'm the Senior Director, Inside Sales at Acme" -> "Senior Director, Inside Sales".
+
+    Asked for the role, a comma belongs to the title; in passing it ends it.
+    """
     role = ROLE_PREFIX.sub("", text.strip()).strip(" .!,")
-    role = ROLE_STOP.sub("", role).strip(" .!,")
+    role = (ROLE_STOP_ASKED if asked else ROLE_STOP).sub("", role).strip(" .!,")
     return role[:200]
 
 
@@ -242,6 +257,37 @@ def plausible_role(role: str) -> bool:
         and "?" not in role
         and not NOT_AN_ANSWER.search(role)
     )
+
+
+# Declining one question ("I'd rather not say") is not leaving ("stop", "not now").
+DECLINE = re.compile(
+    r"\b(?:rather not|prefer not|would not like to|skip (?:this|that|it)|skip\b|pass(?: on (?:this|that|it))?$|"
+    r"not comfortable|don'?t (?:want|wish) to (?:say|share|tell|disclose)|can'?t (?:say|share|disclose|tell)|"
+    r"confidential|none of your business|no comment|not (?:sharing|telling|saying)|won'?t (?:say|share)|"
+    r"not (?:going|gonna) to (?:say|share)|keep (?:that|it) to myself)",
+    re.I,
+)
+# What only a visitor who means it types: leaving, a person, a job, a pitch, support. A short reply to
+# a free-text question ("Dana Kim", "Controller") that has none of these is an answer, whatever the NLU read.
+INTENT_WORDS = re.compile(
+    r"\b(?:stop|quit|bye|goodbye|later|not now|enough|done|leave|human|person|agent|someone|real|"
+    r"job|jobs|career|careers|hiring|vacanc\w*|apply|resume|cv|internship|partner(?:ship)?s?|"
+    r"our (?:agency|services)|support|help ?desk|login|log in|invoice|bug|broken|why|email me|price|pricing|cost)\b",
+    re.I,
+)
+# Saying you work for a competitor, without naming one we know.
+COMPETITOR_SELF = re.compile(
+    r"\b(?:(?:i|we) (?:work (?:at|for)|am with|are) (?:a )?(?:competitor|competing (?:company|vendor|product))|"
+    r"(?:from|at|with) a competitor|we(?:'re| are) (?:a )?competitors?|we (?:build|sell|make) (?:a )?(?:similar|competing) "
+    r"(?:product|tool)|competitive (?:research|intel(?:ligence)?|analysis))\b",
+    re.I,
+)
+
+
+def is_plain_answer(text: str) -> bool:
+    """A short reply with no question and nothing that only a change of subject would say."""
+    text = (text or "").strip()
+    return 0 < len(text.split()) <= 6 and "?" not in text and not INTENT_WORDS.search(text)
 
 
 # ---------------------------------------------------------------- timeline
@@ -692,7 +738,6 @@ EXISTING_CUSTOMER = re.compile(
 
 # The form's questions, in the order a good SDR asks them.
 QUESTIONS = ("need", "role", "company_name", "company_size", "timeline", "budget", "name", "email")
-KNOCKOUT_VISITOR_TYPES = {"student", "job_seeker", "competitor", "vendor", "customer"}
 
 
 @dataclass
@@ -754,11 +799,12 @@ def facts_from_message(
         take("use_case", use_case, {"use_case": use_case})
 
     # role -> authority (students are knocked out later by the scoring rules)
-    role = role_from_text(text)
+    role = ""
+    if requested == "role" and plausible_role(answer := clean_role(text, asked=True)):
+        role = answer
+    role = role or role_from_text(text)
     if not role and "role" in by_type and requested != "company_name":
         role = clean_role(_entity_text(text, by_type["role"]))
-    if not role and requested == "role" and looks_like_title(text):
-        role = clean_role(text)
     if role and plausible_role(role):
         authority = authority_for_role(role)
         take("role", role, {"role": role, "authority": authority}, "role")
@@ -815,7 +861,9 @@ def facts_from_message(
         take("name", name, {"name": name}, "name")
 
     # who is this? (job seekers and vendors by intent, customers by what they say; else a buyer)
-    if EXISTING_CUSTOMER.search(text):
+    if COMPETITOR_SELF.search(text):
+        out.slots["visitor_type"] = out.facts["visitor_type"] = "competitor"
+    elif EXISTING_CUSTOMER.search(text) or intent == "support_request":
         out.slots["visitor_type"] = out.facts["visitor_type"] = "customer"
     elif intent == "job_seeking":
         out.slots["visitor_type"] = out.facts["visitor_type"] = "job_seeker"

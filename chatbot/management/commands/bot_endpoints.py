@@ -10,6 +10,8 @@ from django.core.management.base import BaseCommand
 
 # Rasa's SQL tracker store that also hands each turn's interpretation to our channel.
 TRACKER_STORE = "chatbot.rasa_tracker_store.LeadbotTrackerStore"
+# Rasa's response rendering with deterministic, non-repeating variations (chatbot/rasa_plugins/nlg.py).
+NLG = "chatbot.rasa_plugins.nlg.LeadbotNaturalLanguageGenerator"
 
 
 def endpoints_config(*, action_url: str) -> dict:
@@ -17,7 +19,8 @@ def endpoints_config(*, action_url: str) -> dict:
         "action_endpoint": {
             "url": action_url,
             "headers": {"Authorization": f"Bearer {settings.RASA_ACTION_TOKEN}"},
-        }
+        },
+        "nlg": {"type": NLG},
     }
     tracker_url = settings.RASA_TRACKER_DATABASE_URL
     if tracker_url.startswith("postgres"):

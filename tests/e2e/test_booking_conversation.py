@@ -137,3 +137,21 @@ async def test_typed_preference_then_email_form_then_booking(rasa_settings):
         await chat.settled()
     finally:
         await chat.close()
+
+
+async def test_asking_for_a_time_before_qualifying_starts_the_questions(rasa_settings):
+    site = await acreate(SiteFactory)
+    chat = await Chat.open(site, timezone="Europe/Berlin")
+    try:
+        await chat.say_text("hi")
+        await acreate(SalesRepFactory, name="Rita Rep")
+        frames = await chat.say("next Tuesday afternoon")
+        texts = [f["text"] for f in frames]
+        assert "Happy to set up a call. First, a few quick questions" in texts[0], texts
+        # The qualification form asks its first question in the same turn; no times are offered yet.
+        assert len(texts) >= 2 and texts[-1].rstrip().endswith("?"), texts
+        assert not any(b["payload"].startswith("/choose_slot") for f in frames for b in f.get("buttons") or [])
+        assert not await SlotOffer.objects.filter(conversation__public_id=chat.conversation_id).aexists()
+        await chat.settled()
+    finally:
+        await chat.close()

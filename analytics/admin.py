@@ -12,13 +12,13 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
 
+from access.selectors import may_view_reports
 from analytics import not_understood, selectors, snapshots, tables
 from analytics.csv_export import csv_response
 from analytics.models import Dashboard, NotUnderstood
 from chatbot.models import Site
 
 DEFAULT_DAYS = 30
-PERMISSION = "analytics.view_dashboard"
 
 
 class ScopeForm(forms.Form):
@@ -58,10 +58,14 @@ def report_transaction():
 
 
 class ReportAdmin(admin.ModelAdmin):
-    """A read-only page guarded by analytics.view_dashboard instead of a model's own permissions."""
+    """A read-only page guarded by access.selectors.may_view_reports instead of a model's own permissions.
+
+    That is analytics.view_dashboard held by someone who sees every conversation: the figures add up
+    all reps' visitors, so a Sales user never reaches them, even if given the permission.
+    """
 
     def has_view_permission(self, request, obj=None):
-        return request.user.is_active and request.user.has_perm(PERMISSION)
+        return may_view_reports(user=request.user)
 
     def has_module_permission(self, request):
         return self.has_view_permission(request)

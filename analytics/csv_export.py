@@ -12,10 +12,16 @@ That adds
 
 Rows are streamed, read in chunks with the changelist's own queryset (so its
 ``select_related`` and annotations apply: no query per row).
+
+Every CSV the product writes goes through ``csv_response``, which makes each cell inert for a
+spreadsheet (``csv_safe``): visitors control UTM tags, referrers, landing pages, names, companies
+and message text, and a cell such as ``=HYPERLINK(...)`` must never run as a formula when
+marketing opens the file (OWASP "CSV injection").
 """
 
 import csv
 import datetime as dt
+import re
 
 from django.contrib.admin.utils import display_for_field, display_for_value, label_for_field, lookup_field
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
@@ -34,14 +40,28 @@ class _Echo:
         return value
 
 
+# What makes a spreadsheet read a cell as a formula (OWASP): = + - @, a tab or a carriage return first.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Left as they are: a negative number (a lead's score may be below zero) and the lone "-" the admin
+# columns write for "none". Neither can compute anything, and quoting them would turn numbers into text.
+_INERT = re.compile(r"-(\d+(\.\d+)?)?", re.ASCII)
+
+
+def csv_safe(value):
+    """The cell as a spreadsheet may open it: text that would start a formula gets a leading single quote."""
+    if isinstance(value, str) and value.startswith(FORMULA_START) and not _INERT.fullmatch(value):
+        return "'" + value
+    return value
+
+
 def csv_response(filename: str, header: list[str], rows) -> StreamingHttpResponse:
-    """A streamed CSV download (UTF-8 with BOM so spreadsheet apps read accents correctly)."""
+    """A streamed CSV download (UTF-8 with BOM so spreadsheet apps read accents correctly), every cell inert."""
     writer = csv.writer(_Echo())
 
     def lines():
-        yield "\ufeff" + writer.writerow(header)
+        yield "\ufeff" + writer.writerow([csv_safe(cell) for cell in header])
         for row in rows:
-            yield writer.writerow(row)
+            yield writer.writerow([csv_safe(cell) for cell in row])
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'

@@ -29,8 +29,8 @@ GROUP_PERMISSIONS = {
         ("scheduling", "view_meeting"),
         ("scheduling", "view_slotoffer"),
     ],
-    # Sales sees its meetings with the conversation behind each (MeetingAdmin limits a
-    # Sales user to their own meetings).
+    # Sales sees its meetings with the conversation behind each; which rows (only their own
+    # rep's) is decided by access.selectors, not by these permissions.
     SALES: [
         ("chatbot", "view_conversation"),
         ("chatbot", "view_message"),

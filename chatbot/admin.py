@@ -6,10 +6,17 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.text import smart_split, unescape_string_literal
 
+from access.admin import VisibleRepListFilter, VisibleRowsAdminMixin
+from access.selectors import (
+    visible_conversations,
+    visible_meetings,
+    visible_messages,
+    visible_visitors,
+)
 from analytics.csv_export import CSVExportMixin
 from analytics.expressions import FALLBACK_INTENTS, UrlWithoutQuery, has_meeting, utm_value
 from chatbot.models import Conversation, Message, Site, Visitor
-from scheduling.models import Meeting, SalesRep
+from scheduling.models import Meeting
 
 
 @admin.register(Site)
@@ -20,10 +27,18 @@ class SiteAdmin(admin.ModelAdmin):
 
 
 @admin.register(Visitor)
-class VisitorAdmin(admin.ModelAdmin):
-    list_display = ("token", "site", "first_seen", "last_seen")
+class VisitorAdmin(VisibleRowsAdminMixin, admin.ModelAdmin):
+    """The token is a bearer secret (it resumes the visitor's chat), so only its first characters are shown."""
+
+    visible_rows = staticmethod(visible_visitors)
+    list_display = ("masked_token", "site", "first_seen", "last_seen")
     list_filter = ("site",)
-    readonly_fields = ("site", "token", "first_seen", "last_seen")
+    fields = ("site", "masked_token", "first_seen", "last_seen")
+    readonly_fields = fields
+
+    @admin.display(description="token")
+    def masked_token(self, visitor: Visitor) -> str:
+        return visitor.masked_token
 
 
 # --- Conversation filters --------------------------------------------------------------------------
@@ -83,7 +98,8 @@ class _JsonKeyFilter(admin.SimpleListFilter):
 
     def lookups(self, request, model_admin):
         values = (
-            Conversation.objects.annotate(v=utm_value(self.key))
+            visible_conversations(user=request.user)
+            .annotate(v=utm_value(self.key))
             .exclude(v="")
             .values("v")
             .annotate(n=Count("pk"))
@@ -117,7 +133,8 @@ class LandingPageFilter(admin.SimpleListFilter):
 
     def lookups(self, request, model_admin):
         pages = (
-            Conversation.objects.annotate(page=UrlWithoutQuery("page_url"))
+            visible_conversations(user=request.user)
+            .annotate(page=UrlWithoutQuery("page_url"))
             .exclude(page="")
             .values("page")
             .annotate(n=Count("pk"))
@@ -131,17 +148,11 @@ class LandingPageFilter(admin.SimpleListFilter):
         return queryset
 
 
-class RepFilter(admin.SimpleListFilter):
-    title = "rep"
-    parameter_name = "rep"
+class RepFilter(VisibleRepListFilter):
+    """Conversations with a meeting (any status) with the rep."""
 
-    def lookups(self, request, model_admin):
-        return [(str(rep.pk), rep.name) for rep in SalesRep.objects.order_by("name")]
-
-    def queryset(self, request, queryset):
-        if self.value():
-            return queryset.filter(has_meeting(rep_id=self.value()))
-        return queryset
+    def rep_filter(self, rep_id: str) -> Exists:
+        return has_meeting(rep_id=rep_id)
 
 
 class HasMeetingFilter(admin.SimpleListFilter):
@@ -178,7 +189,8 @@ class OutcomeFilter(admin.SimpleListFilter):
 
 
 @admin.register(Conversation)
-class ConversationAdmin(CSVExportMixin, admin.ModelAdmin):
+class ConversationAdmin(CSVExportMixin, VisibleRowsAdminMixin, admin.ModelAdmin):
+    visible_rows = staticmethod(visible_conversations)
     list_display = (
         "started",
         "site",
@@ -226,7 +238,10 @@ class ConversationAdmin(CSVExportMixin, admin.ModelAdmin):
     )
 
     def get_queryset(self, request):
-        latest_meeting = Meeting.objects.filter(conversation=OuterRef("pk")).order_by("-created_at", "-pk")
+        # The rep and meeting columns read the latest meeting the user may see.
+        latest_meeting = visible_meetings(
+            user=request.user, queryset=Meeting.objects.filter(conversation=OuterRef("pk"))
+        ).order_by("-created_at", "-pk")
         visitor_messages = (
             Message.objects.filter(conversation=OuterRef("pk"), sender=Message.Sender.VISITOR)
             .order_by()
@@ -324,7 +339,8 @@ class ConversationAdmin(CSVExportMixin, admin.ModelAdmin):
             extra_context["turns"] = transcript_turns(conversation)
             extra_context["reader_timezone"] = timezone.get_current_timezone_name()
             extra_context["lead"] = self._lead(conversation)
-            extra_context["meetings"] = list(conversation.meetings.select_related("rep").order_by("created_at"))
+            meetings = visible_meetings(user=request.user, queryset=conversation.meetings.select_related("rep"))
+            extra_context["meetings"] = list(meetings.order_by("created_at"))
         return super().change_view(request, object_id, form_url, extra_context)
 
 
@@ -347,7 +363,8 @@ def transcript_turns(conversation: Conversation) -> list[dict]:
 
 
 @admin.register(Message)
-class MessageAdmin(admin.ModelAdmin):
+class MessageAdmin(VisibleRowsAdminMixin, admin.ModelAdmin):
+    visible_rows = staticmethod(visible_messages)
     list_display = ("created_at", "conversation", "sender", "text", "intent", "confidence", "delivery")
     list_filter = ("sender", "delivery", "intent")
     list_select_related = ("conversation",)

@@ -41,7 +41,12 @@ class Visitor(models.Model):
     last_seen = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
-        return self.token[:12]
+        return self.masked_token
+
+    @property
+    def masked_token(self) -> str:
+        """The token is a bearer secret (it resumes the chat): anything shown carries only its first 4 characters."""
+        return f"{self.token[:4]}…"
 
 
 class Conversation(models.Model):

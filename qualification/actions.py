@@ -237,7 +237,10 @@ class ValidateQualificationForm(FormValidationAction):
         if requested in FREE_TEXT:
             # "Dana Kim", "Controller" or "Brightside Advisory" read as noise, small talk, "stop" or a job
             # seeker by the NLU: a short plain reply is the answer, but "hi" or "ok" is not a name.
-            return parsing.is_plain_answer(text) and not parsing.SMALL_TALK.search(text.strip())
+            plain = parsing.is_plain_answer(text) and not parsing.SMALL_TALK.search(text.strip())
+            if requested == "role":
+                return plain and (parsing.looks_like_title(text) or parsing.looks_like_words(text))
+            return plain
         return False
 
 

@@ -17,6 +17,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from access.admin import VisibleRowsAdminMixin
+from access.selectors import visible_leads
 from analytics.csv_export import CSVExportMixin
 from qualification.models import (
     SCORABLE_FIELDS,
@@ -99,7 +101,8 @@ class LeadDecisionInline(admin.TabularInline):
 
 
 @admin.register(Lead)
-class LeadAdmin(CSVExportMixin, admin.ModelAdmin):
+class LeadAdmin(CSVExportMixin, VisibleRowsAdminMixin, admin.ModelAdmin):
+    visible_rows = staticmethod(visible_leads)
     list_display = (
         "company",
         "email",

@@ -146,7 +146,8 @@ def parse_company_size(text: str, *, asked: bool = False) -> Size | None:
         return None
     if asked:
         # "40 reps, about 300 people overall": the company's headcount, not the team's
-        m = SIZE_CONTEXT.search(text)
+        several = len(SINGLE.findall(text)) > 1 and not RANGE.search(text)
+        m = SIZE_CONTEXT.search(text) if several else None
         size = _size_in(m.group(0)) if m else None
         if size is None and not (TEAM_ONLY.search(text) and len(SINGLE.findall(text)) == 1):
             size = _size_in(text)
@@ -282,6 +283,12 @@ COMPETITOR_SELF = re.compile(
     r"(?:product|tool)|competitive (?:research|intel(?:ligence)?|analysis))\b",
     re.I,
 )
+
+
+def looks_like_words(text: str) -> bool:
+    """ "Controller" or "Head of FP&A", not "qwxz blorf": every plain word has a vowel (abbreviations aside)."""
+    words = re.findall(r"[^\W\d_]+", text or "")
+    return bool(words) and all(re.search(r"[aeiouy]", w, re.I) or (w.isupper() and len(w) <= 5) for w in words)
 
 
 def is_plain_answer(text: str) -> bool:
@@ -800,7 +807,8 @@ def facts_from_message(
 
     # role -> authority (students are knocked out later by the scoring rules)
     role = ""
-    if requested == "role" and plausible_role(answer := clean_role(text, asked=True)):
+    answer = clean_role(text, asked=True) if requested == "role" else ""
+    if answer and plausible_role(answer) and (looks_like_title(answer) or looks_like_words(answer)):
         role = answer
     role = role or role_from_text(text)
     if not role and "role" in by_type and requested != "company_name":

@@ -1,26 +1,40 @@
 """Admin of scheduling: reps with their hours, routing rules, and meetings.
 
 Meetings are changed only through the services (the actions below), so the calendar,
-the emails and the no-double-booking checks always run. Users in the "Sales" group who
-are not superusers see only their own rep profile and their own meetings.
+the emails and the no-double-booking checks always run. Which reps and meetings a user sees,
+and who may change a rep's routing, is decided by ``access.selectors``: a Sales user sees only
+their own profile and meetings, and cannot change their routing weight, activity, email or login.
 """
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
 
+from access.admin import VisibleRepListFilter, VisibleRowsAdminMixin
+from access.selectors import (
+    may_change_rep,
+    may_change_routing,
+    may_see_feed_link,
+    visible_meetings,
+    visible_reps,
+)
 from analytics.csv_export import CSVExportMixin
+from analytics.groups import SALES
 from scheduling import services, tasks, zones
 from scheduling.errors import SchedulingError
 from scheduling.models import CalendarConnection, Meeting, RoutingRule, SalesRep, TimeOff, WorkingHours
+from scheduling.notifications import public_url
 
-SALES_GROUP = "Sales"
+SALES_GROUP = SALES
+# What only whoever may change routing rules changes on a rep (access.selectors.may_change_routing).
+ROUTING_FIELDS = ("user", "email", "is_active", "weight")
 
 
-def is_sales_only(request: HttpRequest) -> bool:
-    user = request.user
-    return not user.is_superuser and user.groups.filter(name=SALES_GROUP).exists()
+def feed_url(rep: SalesRep) -> str:
+    return public_url(reverse("scheduling:rep_feed", args=[rep.feed_token]))
 
 
 class WorkingHoursInline(admin.TabularInline):
@@ -56,7 +70,8 @@ class CalendarConnectionInline(admin.StackedInline):
 
 
 @admin.register(SalesRep)
-class SalesRepAdmin(admin.ModelAdmin):
+class SalesRepAdmin(VisibleRowsAdminMixin, admin.ModelAdmin):
+    visible_rows = staticmethod(visible_reps)
     list_display = ("name", "email", "timezone", "meeting_minutes", "max_meetings_per_day", "weight", "is_active")
     list_filter = ("is_active", "timezone")
     search_fields = ("name", "email")
@@ -78,9 +93,44 @@ class SalesRepAdmin(admin.ModelAdmin):
         ),
     ]
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet[SalesRep]:
-        queryset = super().get_queryset(request)
-        return queryset.filter(user=request.user) if is_sales_only(request) else queryset
+    actions = ["rotate_feed_token"]
+
+    def get_fieldsets(self, request: HttpRequest, obj: SalesRep | None = None):
+        fieldsets = list(super().get_fieldsets(request, obj))
+        if obj is not None and may_see_feed_link(user=request.user, rep=obj):
+            fieldsets.append(("Calendar feed", {"fields": ("calendar_feed",)}))
+        return fieldsets
+
+    def get_readonly_fields(self, request: HttpRequest, obj: SalesRep | None = None):
+        readonly = [*super().get_readonly_fields(request, obj), "calendar_feed"]
+        if not may_change_routing(user=request.user):
+            readonly += ROUTING_FIELDS
+        return readonly
+
+    def has_change_permission(self, request: HttpRequest, obj: SalesRep | None = None) -> bool:
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or may_change_rep(user=request.user, rep=obj))
+
+    @admin.display(description="ICS feed link")
+    def calendar_feed(self, rep: SalesRep) -> str:
+        return format_html(
+            '<a href="{0}">{0}</a><br>Private: anyone with this link reads the meetings. If it leaked, use the '
+            "action “Rotate calendar feed link” on the reps list; this link then stops working at once.",
+            feed_url(rep),
+        )
+
+    @admin.action(description="Rotate calendar feed link (the old link stops working)", permissions=["change"])
+    def rotate_feed_token(self, request: HttpRequest, queryset: QuerySet[SalesRep]) -> None:
+        for rep in queryset:
+            if not may_change_rep(user=request.user, rep=rep):
+                self.message_user(request, f"You may not change {rep}'s feed link.", messages.ERROR)
+                continue
+            rep = services.rep_feed_token_rotate(rep=rep)
+            if may_see_feed_link(user=request.user, rep=rep):
+                text = format_html("New calendar feed link of {}: {}", rep, feed_url(rep))
+            else:
+                text = f"{rep}'s calendar feed link was replaced; the old one no longer works."
+            self.message_user(request, text, messages.SUCCESS)
 
 
 @admin.register(RoutingRule)
@@ -99,8 +149,16 @@ class RoutingRuleAdmin(admin.ModelAdmin):
         return ", ".join(rep.name for rep in rule.reps.all())
 
 
+class MeetingRepFilter(VisibleRepListFilter):
+    parameter_name = "rep__id__exact"  # the name Django's own related-field filter used
+
+    def rep_filter(self, rep_id: str) -> Q:
+        return Q(rep_id=rep_id)
+
+
 @admin.register(Meeting)
-class MeetingAdmin(CSVExportMixin, admin.ModelAdmin):
+class MeetingAdmin(CSVExportMixin, VisibleRowsAdminMixin, admin.ModelAdmin):
+    visible_rows = staticmethod(visible_meetings)
     list_display = (
         "visitor",
         "rep",
@@ -111,7 +169,7 @@ class MeetingAdmin(CSVExportMixin, admin.ModelAdmin):
         "sync_state",
         "short_sync_error",
     )
-    list_filter = ("status", "sync_state", "rep", "start")
+    list_filter = ("status", "sync_state", MeetingRepFilter, "start")
     list_select_related = ("rep", "lead")
     search_fields = ("visitor_name", "visitor_email", "lead__company_name", "rep__name")
     date_hierarchy = "start"
@@ -140,11 +198,7 @@ class MeetingAdmin(CSVExportMixin, admin.ModelAdmin):
     readonly_fields = fields
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Meeting]:
-        queryset = super().get_queryset(request).select_related("rep", "lead")
-        if is_sales_only(request):
-            rep = getattr(request.user, "sales_rep", None)
-            return queryset.filter(rep=rep) if rep is not None else queryset.none()
-        return queryset
+        return super().get_queryset(request).select_related("rep", "lead")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # meetings are booked through the chat or the services, never typed in

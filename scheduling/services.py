@@ -50,6 +50,7 @@ from scheduling.models import (
     Meeting,
     SalesRep,
     SlotOffer,
+    new_feed_token,
     validate_timezone,
 )
 from scheduling.routing import email_domain
@@ -583,3 +584,15 @@ def followup_request(*, conversation: Conversation, email: str | None = None) ->
         facts["email"] = email
     lead_services.lead_record_facts(lead=lead, facts=facts)
     return FollowupOutcome("followup_recorded", email)
+
+
+def rep_feed_token_rotate(*, rep: SalesRep) -> SalesRep:
+    """Give the rep a new ICS feed token: the old feed link stops working at once (a leaked link is revoked).
+
+    Calendar apps subscribed to the old link see it fail and need the new one.
+    """
+    with transaction.atomic():
+        current = SalesRep.objects.select_for_update().get(pk=rep.pk)
+        current.feed_token = new_feed_token()
+        current.save(update_fields=["feed_token"])
+    return current

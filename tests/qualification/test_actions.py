@@ -94,7 +94,7 @@ async def test_a_multi_fact_message_fills_every_fact_and_asks_only_what_is_missi
     assert slots["company_size"] == 300.0 and slots["industry"] == "fintech"
     assert slots["buying_stage"] in {"immediate", "active"} and slots["use_case"] == "forecasting"
     assert slots["requested_slot"] == "company_name"  # need, role, size, timeline are known
-    assert said == []
+    assert said == ["utter_ack_facts"]  # "Got it: VP of Sales, about 300 people." before the next question
     lead = await actions.db(lead_of)(conversation)
     assert (lead.role, lead.authority, lead.company_size, lead.industry) == (
         "VP of Sales",
@@ -316,3 +316,165 @@ async def test_email_follow_up_records_consent_and_narrows_the_form_to_the_addre
         ),
     )
     assert resumed[-1] == SlotSet("requested_slot", "email")
+
+
+# ---- dialogue invariants (issue 11)
+
+
+def bot_turns(*responses_per_turn):
+    """Tracker events for earlier turns: a visitor message, then the responses the bot said."""
+    events = []
+    for responses in responses_per_turn:
+        events.append({"event": "user", "text": "…"})
+        events += [{"event": "bot", "text": name, "metadata": {"utter_action": name}} for name in responses]
+    return events
+
+
+def with_history(tr, history):
+    tr.events = history + [{"event": "user", "text": tr.latest_message["text"]}] + tr.events
+    return tr
+
+
+async def test_i_d_rather_not_say_skips_that_one_question_and_goes_on(conversation, default_rules):
+    events, said = await run(
+        validate,
+        tracker(
+            conversation,
+            "I'd rather not say",
+            "decline_answer",
+            requested="company_size",
+            slots=ALL_FACTS | {"company_size": None, "timeline": None},
+        ),
+    )
+
+    assert slot_events(events)["declined"] == ["company_size"]
+    assert slot_events(events)["requested_slot"] == "timeline"
+    assert said == ["utter_skip_ack"]
+
+
+async def test_a_declined_question_is_never_asked_again(conversation, default_rules):
+    slots = ALL_FACTS | {"company_size": None, "declined": ["company_size"]}
+    events, _ = await run(
+        validate,
+        tracker(conversation, "sure", "affirm", requested="budget", slots=slots, previous_action="utter_faq_pricing"),
+    )
+
+    assert slot_events(events)["requested_slot"] is None
+
+
+async def test_a_full_name_the_nlu_read_as_stop_is_taken_as_the_name(conversation, default_rules):
+    events, _ = await run(validate, tracker(conversation, "Priya Raman-Shah", "stop", requested="name"))
+
+    assert slot_events(events)["name"] == "Priya Raman-Shah"
+    assert (await Lead.objects.aget(conversation=conversation)).name == "Priya Raman-Shah"
+
+
+async def test_a_short_name_the_nlu_read_as_a_job_seeker_does_not_disqualify(conversation, default_rules):
+    events, _ = await run(validate, tracker(conversation, "Sam", "job_seeking", requested="name", slots={"need": "x"}))
+
+    assert slot_events(events)["name"] == "Sam"
+    assert (await Lead.objects.aget(conversation=conversation)).visitor_type != Lead.VisitorType.JOB_SEEKER
+
+
+async def test_a_finance_title_is_taken_as_the_role(conversation, default_rules):
+    events, _ = await run(
+        validate, tracker(conversation, "Controller", "nlu_fallback", requested="role", slots={"need": "x"})
+    )
+
+    assert slot_events(events)["role"] == "Controller"
+
+
+async def test_a_knockout_marketing_switched_off_no_longer_stops_the_form(conversation, default_rules):
+    from qualification.models import QualificationRule
+
+    await QualificationRule.objects.filter(field="visitor_type", value="job_seeker").aupdate(active=False)
+    events, _ = await run(
+        validate, tracker(conversation, "I'm looking for a job in your sales team", "job_seeking", active=False)
+    )
+
+    assert slot_events(events)["visitor_type"] == "job_seeker"
+    assert slot_events(events)["requested_slot"] is not None  # no rule knocks job seekers out: keep qualifying
+
+
+async def test_an_exit_said_twice_in_a_row_closes_politely_instead(conversation, default_rules):
+    decide = actions.ActionQualificationDecide()
+    slots = {"visitor_type": "job_seeker", "qualification_outcome": "disqualified"}
+    await Lead.objects.acreate(conversation=conversation, visitor_type="job_seeker")
+    exit_ = "utter_disqualified_job_seeker"
+
+    _, once_more = await run(
+        decide,
+        with_history(tracker(conversation, "any jobs?", "job_seeking", slots=slots, active=False), bot_turns([exit_])),
+    )
+    _, third = await run(
+        decide,
+        with_history(
+            tracker(conversation, "pls", "job_seeking", slots=slots, active=False), bot_turns([exit_], [exit_])
+        ),
+    )
+
+    assert once_more == [exit_]  # the NLG words it differently the second time
+    assert third == ["utter_closing"]
+
+
+async def test_asking_for_a_person_a_third_time_offers_email_instead(conversation, default_rules):
+    handoff = actions.ActionRequestHandoff()
+    second_time = with_history(
+        tracker(conversation, "a human please", "request_human", active=False), bot_turns(["utter_handoff"])
+    )
+    third_time = with_history(
+        tracker(conversation, "human!!", "request_human", active=False), bot_turns(["utter_handoff"], ["utter_handoff"])
+    )
+
+    assert (await run(handoff, second_time))[1] == ["utter_handoff"]
+    assert (await run(handoff, third_time))[1] == ["utter_handoff_email"]
+
+
+async def test_an_email_typed_as_the_answer_to_the_resources_offer_is_a_yes_to_that_address(
+    conversation, default_rules
+):
+    consent = actions.ActionRecordFollowupConsent()
+    events, said = await run(
+        consent,
+        tracker(conversation, "ok, ronan@brightline.io", "inform", slots={"awaiting_consent": True}, active=False),
+    )
+
+    lead = await Lead.objects.aget(conversation=conversation)
+    assert said == ["utter_consent_thanks"]
+    assert lead.consent_email_followup is True and lead.email == "ronan@brightline.io"
+    assert slot_events(events)["email"] == "ronan@brightline.io"
+
+
+async def test_leading_on_after_a_digression(conversation, default_rules):
+    lead_on = actions.ActionLeadOn()
+
+    fresh, fresh_said = await run(lead_on, tracker(conversation, "hi", "greet", active=False))
+    back, back_said = await run(
+        lead_on, tracker(conversation, "hello again", "greet", slots={"need": "forecasting"}, active=False)
+    )
+    answered, _ = await run(lead_on, tracker(conversation, "how much is it", "faq_pricing", active=False))
+    qualified, _ = await run(
+        lead_on, tracker(conversation, "ok", "affirm", slots={"qualification_outcome": "qualified"}, active=False)
+    )
+    nurtured, nurtured_said = await run(
+        lead_on, tracker(conversation, "ok", "affirm", slots={"qualification_outcome": "nurture"}, active=False)
+    )
+
+    assert fresh_said == ["utter_greet"] and fresh == []
+    assert back_said == ["utter_welcome_back"] and back[-1]["name"] == FORM  # resumes, does not restart
+    assert answered[-1] == {"event": "followup", "name": FORM, "timestamp": None}
+    assert qualified[-1]["name"] == "action_offer_slots"
+    assert nurtured_said == ["utter_anything_else"]
+
+
+async def test_off_topic_outside_the_form_re_prompts_then_offers_email_or_a_person(conversation, default_rules):
+    off_topic = actions.ActionQualificationOffTopic()
+
+    _, first = await run(off_topic, tracker(conversation, "weather tomorrow?", "out_of_scope", active=False))
+    _, second = await run(
+        off_topic,
+        tracker(conversation, "recipe for lasagna", "out_of_scope", slots={"off_topic_streak": 1.0}, active=False),
+    )
+
+    assert first == ["utter_out_of_scope"]
+    assert second == ["utter_offer_email_or_person"]

@@ -21,7 +21,7 @@ TODAY = dt.date(2026, 11, 25)  # Q4
         ("~1,200 employees", False, 1200, 1200, None),
         ("I'm VP of Sales at a 300-person fintech and we need something before Q3", False, 300, 300, None),
         ("actually we're 500 people", False, 500, 500, None),
-        ("team of 40 reps", False, 40, 40, None),
+        ("a sales team of 40 reps, ~300 staff overall", True, 300, 300, None),
         ("twenty", True, 20, 20, None),
     ],
 )
@@ -30,7 +30,9 @@ def test_company_size_is_normalised(text, asked, value, low, high):
     assert (size.value, size.low, size.high) == (value, low, high)
 
 
-@pytest.mark.parametrize("text", ["we need it in 3 months", "before Q3", "our forecasts are wrong", ""])
+@pytest.mark.parametrize(
+    "text", ["we need it in 3 months", "before Q3", "our forecasts are wrong", "", "a sales team of 40 reps"]
+)
 def test_numbers_without_people_are_not_a_company_size_unless_asked(text):
     assert parsing.parse_company_size(text) is None
 
@@ -214,3 +216,40 @@ def test_a_bad_email_answer_is_flagged_invalid():
         text="dana at acme", intent="inform", entities=[], requested="email", known={"need": "x"}
     )
     assert extraction.invalid == "email" and "email" not in extraction.slots
+
+
+def test_a_role_asked_for_is_stored_whole():
+    extraction = parsing.facts_from_message(
+        text="Senior Director, Inside Sales", intent="inform", entities=[], requested="role", known={}
+    )
+
+    assert extraction.slots["role"] == "Senior Director, Inside Sales"
+    assert extraction.slots["authority"] == "decision_maker"
+
+
+@pytest.mark.parametrize("text", ["I'd rather not say", "prefer not to share that", "skip this one", "pass"])
+def test_declining_one_question_is_told_apart_from_leaving(text):
+    assert parsing.DECLINE.search(text)
+    assert not parsing.DECLINE.search("stop, I'm done")
+
+
+@pytest.mark.parametrize("text", ["Controller", "Head of FP&A", "Dana Kim", "Brightline Logistics"])
+def test_short_replies_without_a_change_of_subject_are_plain_answers(text):
+    assert parsing.is_plain_answer(text) and parsing.looks_like_words(text)
+
+
+@pytest.mark.parametrize("text", ["stop please", "can I talk to a person", "do you have any jobs", "qwxz zzkt"])
+def test_replies_that_change_the_subject_or_are_gibberish_are_not(text):
+    assert not (parsing.is_plain_answer(text) and parsing.looks_like_words(text))
+
+
+def test_saying_you_work_for_a_competitor_is_recognised_without_a_name():
+    extraction = parsing.facts_from_message(
+        text="Hi, I work for a competitor and wanted to see your pricing",
+        intent="faq_pricing",
+        entities=[],
+        requested=None,
+        known={},
+    )
+
+    assert extraction.facts["visitor_type"] == "competitor"

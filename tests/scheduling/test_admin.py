@@ -78,7 +78,7 @@ def test_a_sales_user_sees_only_their_own_meetings(client):
     assert response.status_code == 200
     assert "Own visitor" in response.text and "Other visitor" not in response.text
     assert client.get(reverse("admin:scheduling_meeting_change", args=[own.pk])).status_code == 200
-    assert client.get(reverse("admin:scheduling_meeting_change", args=[other.pk])).status_code == 302  # not found
+    assert client.get(reverse("admin:scheduling_meeting_change", args=[other.pk])).status_code == 404  # not theirs
     # A Sales user without a rep profile sees nothing.
     client.force_login(sales_user("no-profile"))
     assert "Own visitor" not in client.get(reverse("admin:scheduling_meeting_changelist")).text

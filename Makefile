@@ -7,7 +7,7 @@ TEST_ENV := DJANGO_SETTINGS_MODULE=config.settings.test \
 	REDIS_URL=$${TEST_REDIS_URL:-redis://127.0.0.1:6379/15} \
 	RASA_TRACKER_DATABASE_URL=$${TEST_RASA_TRACKER_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/leadbot_rasa_test}
 
-.PHONY: run test venv train lint format bench bench-scheduling bench-dashboard nlu-eval validate clean
+.PHONY: run test venv train lint format bench bench-scheduling bench-dashboard nlu-eval bot-eval validate clean
 
 $(VENV)/.installed: requirements.txt
 	@PY310=$$(scripts/find-python310.sh) && { [ -x $(PY) ] || "$$PY310" -m venv $(VENV); }
@@ -49,6 +49,21 @@ validate: venv
 
 nlu-eval: train
 	$(VENV)/bin/python scripts/nlu_eval.py
+
+# Visitor personas played over the widget's WebSocket against the real web and Rasa servers, on a
+# scratch database (dropped and created afresh, migrated, seeded with the demo site and reps).
+BOT_EVAL_DB := $${BOT_EVAL_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/leadbot_bot_eval}
+BOT_EVAL_RASA_DB := $${BOT_EVAL_RASA_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/leadbot_bot_eval_rasa}
+BOT_EVAL_ENV := DJANGO_SETTINGS_MODULE=config.settings.test DATABASE_URL=$(BOT_EVAL_DB) \
+	RASA_TRACKER_DATABASE_URL=$(BOT_EVAL_RASA_DB) REDIS_URL=$${BOT_EVAL_REDIS_URL:-redis://127.0.0.1:6379/13} \
+	VAR_DIR=test-artifacts/bot-eval/var
+bot-eval: train
+	scripts/ensure-services.sh
+	for db in $(BOT_EVAL_DB) $(BOT_EVAL_RASA_DB); do \
+	  dropdb --if-exists -h 127.0.0.1 -U postgres "$$(basename $$db)" && createdb -h 127.0.0.1 -U postgres "$$(basename $$db)"; done
+	$(BOT_EVAL_ENV) $(PY) manage.py migrate --noinput -v 0
+	$(BOT_EVAL_ENV) $(PY) manage.py seed_demo >/dev/null
+	$(BOT_EVAL_ENV) $(PY) -m tests.bot_eval $(BOT_EVAL_ARGS)
 
 bench: train
 	$(VENV)/bin/python bench/chat_load.py $(BENCH_ARGS)

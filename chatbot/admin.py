@@ -16,6 +16,7 @@ from access.selectors import (
 from analytics.csv_export import CSVExportMixin
 from analytics.expressions import FALLBACK_INTENTS, UrlWithoutQuery, has_meeting, utm_value
 from chatbot.models import Conversation, Message, Site, Visitor
+from privacy.admin_actions import PrivacyActionsMixin
 from scheduling.models import Meeting
 
 
@@ -189,7 +190,7 @@ class OutcomeFilter(admin.SimpleListFilter):
 
 
 @admin.register(Conversation)
-class ConversationAdmin(CSVExportMixin, VisibleRowsAdminMixin, admin.ModelAdmin):
+class ConversationAdmin(PrivacyActionsMixin, CSVExportMixin, VisibleRowsAdminMixin, admin.ModelAdmin):
     visible_rows = staticmethod(visible_conversations)
     list_display = (
         "started",

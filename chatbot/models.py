@@ -1,6 +1,7 @@
 import secrets
 import uuid
 
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 
@@ -24,6 +25,31 @@ class Site(models.Model):
     )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Privacy (privacy/): what the widget tells visitors before they write, and how long chats are kept.
+    privacy_notice = models.TextField(
+        max_length=1000,
+        default=(
+            "We keep this chat and what you tell us in it (such as your name, email and company) so that our "
+            "team can answer you and, if you ask, book a meeting with you. You can ask us to show you or delete "
+            "this data at any time."
+        ),
+        help_text="Shown at the top of the chat before the visitor writes anything.",
+    )
+    privacy_policy_url = models.URLField(
+        max_length=500, blank=True, help_text="Your privacy policy, linked under the notice (none when empty)."
+    )
+    privacy_policy_label = models.CharField(
+        max_length=100, default="Privacy policy", help_text="The text of the privacy policy link."
+    )
+    retention_days = models.PositiveIntegerField(
+        default=365,
+        validators=[MinValueValidator(1)],
+        help_text=(
+            "A conversation is anonymised this many days after its last message: its messages' text, the lead's "
+            "facts, the visitor's details on its meetings and the bot's memory of it are removed; the dashboard's "
+            "counts stay. A meeting still to come waits until it is over."
+        ),
+    )
 
     def __str__(self) -> str:
         return self.name
@@ -65,9 +91,19 @@ class Conversation(models.Model):
     timezone = models.CharField(max_length=64, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     handoff_requested = models.BooleanField(default=False)
+    # Set by retention (privacy.services.retention_apply): what is left is what the dashboard counts.
+    anonymised_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
-        indexes = [models.Index(fields=["visitor", "-started_at"])]
+        indexes = [
+            models.Index(fields=["visitor", "-started_at"]),
+            # Retention's "due" query reads only conversations not anonymised yet.
+            models.Index(
+                fields=["site", "last_activity_at"],
+                condition=Q(anonymised_at__isnull=True),
+                name="conversation_retention_due",
+            ),
+        ]
         ordering = ["-started_at"]
 
     def __str__(self) -> str:

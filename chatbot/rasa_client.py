@@ -86,7 +86,7 @@ def interpretation_from_rasa(data: object) -> Interpretation:
 async def bot_send(*, conversation_id: str, text: str, metadata: dict) -> BotTurn:
     """One turn: the bot's replies and Rasa's reading of the visitor's message, in one request.
 
-    Goes through our own channel (chatbot/rasa_channel.py) so Rasa is asked once per turn.
+    Goes through our own channel (chatbot/rasa_plugins/channel.py) so Rasa is asked once per turn.
     """
     url = f"{settings.RASA_URL}/webhooks/leadbot/webhook"
     payload = {"sender": conversation_id, "message": text, "metadata": metadata}

@@ -1,6 +1,6 @@
 import uuid
 
-from chatbot.models import Conversation, Message
+from chatbot.models import Conversation, Message, Site
 
 HISTORY_LIMIT = 200
 
@@ -28,3 +28,14 @@ def conversation_by_public_id(public_id: str) -> Conversation | None:
     except ValueError:
         return None
     return Conversation.objects.filter(public_id=wanted).first()
+
+
+def widget_config(*, site: Site) -> dict:
+    """What the widget needs before the chat starts: the site's privacy notice and policy link."""
+    return {
+        "privacy": {
+            "notice": site.privacy_notice,
+            "policy_url": site.privacy_policy_url,
+            "policy_label": site.privacy_policy_label,
+        }
+    }

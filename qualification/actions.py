@@ -170,6 +170,9 @@ class ValidateQualificationForm(FormValidationAction):
                 extraction = parsing.facts_from_message(
                     text=text, intent="inform", entities=message.get("entities") or [], requested=None, known=slots
                 )
+                if intent != "greet":
+                    # a question's words are not facts ("does it work with Salesforce?" names no company)
+                    extraction = extraction.only({"need", "use_case"})
                 events += [SlotSet(slot, value) for slot, value in extraction.slots.items()]
                 slots.update(extraction.slots)
                 await db(services.lead_record_for_conversation)(
@@ -193,8 +196,8 @@ class ValidateQualificationForm(FormValidationAction):
         await db(services.lead_record_for_conversation)(
             public_id=tracker.sender_id, facts=extraction.facts, raw=extraction.raw
         )
-        if intent == "request_demo" and tracker.active_loop_name == FORM:
-            dispatcher.utter_message(response="utter_demo_noted")
+        if intent == "request_demo" and tracker.active_loop_name == FORM and not resuming:
+            dispatcher.utter_message(response="utter_demo_noted")  # not right after "a few questions first"
         if intent == "request_demo":
             events.append(SlotSet("demo_requested", True))
         knocked_out = await db(lead_knocked_out)(public_id=tracker.sender_id)
@@ -222,8 +225,8 @@ class ValidateQualificationForm(FormValidationAction):
     def answers_anyway(*, intent: str, text: str, requested: str | None) -> bool:
         """Some "digressions" are really answers: "yes" to the budget question, "Contoso" read as noise,
         an address typed while the email was asked, a name the NLU took for "stop"."""
-        if not requested or "?" in text:
-            return False
+        if not requested or "?" in text or text.lstrip().startswith("/"):
+            return False  # a question, or a button's payload, is never an answer
         if requested == "budget" and intent in {"affirm", "deny"}:
             return True
         if requested == "email" and parsing.parse_email(text):

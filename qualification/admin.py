@@ -20,6 +20,7 @@ from django.utils.html import format_html, format_html_join
 from access.admin import VisibleRowsAdminMixin
 from access.selectors import visible_leads
 from analytics.csv_export import CSVExportMixin
+from privacy.admin_actions import PrivacyActionsMixin
 from qualification.models import (
     SCORABLE_FIELDS,
     Lead,
@@ -101,7 +102,7 @@ class LeadDecisionInline(admin.TabularInline):
 
 
 @admin.register(Lead)
-class LeadAdmin(CSVExportMixin, VisibleRowsAdminMixin, admin.ModelAdmin):
+class LeadAdmin(PrivacyActionsMixin, CSVExportMixin, VisibleRowsAdminMixin, admin.ModelAdmin):
     visible_rows = staticmethod(visible_leads)
     list_display = (
         "company",

@@ -724,7 +724,9 @@ def use_case_from_text(text: str) -> str:
 
 
 NEED_HINT = re.compile(
-    r"\b(need|needs|looking for|look for|want|wanted|interested|problem|struggl\w*|help|trying to|evaluate|"
+    r"\b(can'?t keep up|keep up with|too (?:many|much|slow)|manual(?:ly)?|time[- ]consuming|hard to|losing|"
+    r"inbound|qualif\w*|guesswork|guess|blind|"
+    r"need|needs|looking for|look for|want|wanted|interested|problem|struggl\w*|help|trying to|evaluate|"
     r"evaluating|replace|hate|pain|issue|improve|better|tool|solution|spreadsheets?|excel|mess|accurate|"
     r"forecast\w*|pipeline|deals?|scor\w*|reporting|visibility)\b",
     re.I,
@@ -755,6 +757,16 @@ class Extraction:
     facts: dict
     raw: dict
     invalid: str = ""  # the asked slot, when the text was an answer that failed validation (a bad email)
+
+    def only(self, slots: set[str]) -> Extraction:
+        """The same extraction narrowed to these slots (and the Lead fields they set)."""
+        fields = {"need": {"need_text"}, "use_case": {"use_case"}}
+        kept = set().union(*(fields.get(slot, {slot}) for slot in slots))
+        return Extraction(
+            slots={k: v for k, v in self.slots.items() if k in slots},
+            facts={k: v for k, v in self.facts.items() if k in kept},
+            raw={k: v for k, v in self.raw.items() if k in kept},
+        )
 
 
 def _entity_text(text: str, entity: dict) -> str:

@@ -105,7 +105,7 @@ def start_servers(*, database_url: str, logs: Path, env_extra: dict | None = Non
         "PYTHONUNBUFFERED": "1",
         "TEST_EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
         "TEST_EMAIL_FILE_PATH": str(logs / "mail"),
-        # Rasa loads our channel (chatbot/rasa_channel.py) named in credentials.yml.
+        # Rasa loads our channel (chatbot/rasa_plugins/channel.py) named in credentials.yml.
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
         **(env_extra or {}),
     }

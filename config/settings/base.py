@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "qualification",
     "scheduling",
     "analytics",
+    "privacy",
 ]
 
 MIDDLEWARE = [
@@ -133,6 +134,8 @@ CELERY_BEAT_SCHEDULE = {
     # The dashboard's daily rollups: recompute the days whose chats changed (the page also does
     # this before it reads; the worker keeps that step short).
     "analytics-refresh-rollups": {"task": "analytics.tasks.rollups_refresh", "schedule": 60.0},
+    # Retention: anonymise conversations past their site's retention period, prune Rasa's tracker store.
+    "privacy-retention": {"task": "privacy.tasks.retention_run", "schedule": 24 * 3600.0},
 }
 # A failed calendar write or email is retried after this many seconds, doubling up to 30 minutes.
 SCHEDULING_RETRY_BASE_SECONDS = int(os.environ.get("SCHEDULING_RETRY_BASE_SECONDS", "30"))

@@ -1,7 +1,7 @@
 """Rasa's tracker store hands each turn's interpretation to our channel as the turn is saved.
 
 The channel used to read the whole tracker back after every turn, on the Rasa
-thread that also runs the model (chatbot/rasa_tracker_store.py).
+thread that also runs the model (chatbot/rasa_plugins/tracker_store.py).
 """
 
 import pytest
@@ -10,7 +10,7 @@ from rasa.shared.core.events import UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from chatbot.management.commands.bot_endpoints import endpoints_config
-from chatbot.rasa_tracker_store import LeadbotTrackerStore, awaited
+from chatbot.rasa_plugins.tracker_store import LeadbotTrackerStore, awaited
 
 ENTITY = {"entity": "company_size", "value": "300", "start": 7, "end": 10, "extractor": "DIETClassifier"}
 
@@ -57,4 +57,4 @@ def test_rasa_is_configured_with_this_store(settings, tracker_url):
 
     config = endpoints_config(action_url="http://127.0.0.1:8000/bot/actions/")
 
-    assert config["tracker_store"]["type"] == "chatbot.rasa_tracker_store.LeadbotTrackerStore"
+    assert config["tracker_store"]["type"] == "chatbot.rasa_plugins.tracker_store.LeadbotTrackerStore"

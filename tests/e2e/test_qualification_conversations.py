@@ -141,10 +141,13 @@ async def test_two_misses_in_a_row_offer_email_or_a_person(chat, rasa_settings):
     assert (await slots_of(chat, rasa_settings.rasa_url))["qualification_outcome"] == "incomplete"
 
 
-async def test_stop_mid_way_keeps_the_facts_and_closes(chat, rasa_settings):
+async def test_declining_one_question_skips_it_and_stop_keeps_the_facts_and_closes(chat, rasa_settings):
     assert asks(await chat.say_text("we need a forecasting tool"), ASK_ROLE)
     assert asks(await chat.say_text("sales director"), ASK_COMPANY)
-    bye = await chat.say_text("I'd rather not say")
+    # declining one question skips it (issue 11); "stop" is what ends the chat
+    skipped = await chat.say_text("I'd rather not say")
+    assert asks(skipped, ASK_SIZE) and not asks(skipped, ASK_COMPANY)
+    bye = await chat.say_text("stop, I don't have time for this now")
     assert "kept what you told me" in bye and not any(asks(bye, q) for q in ALL_QUESTIONS)
     lead = await lead_of(chat)
     assert (lead.role, lead.authority, lead.need_text) == (

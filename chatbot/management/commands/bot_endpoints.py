@@ -9,9 +9,14 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 # Rasa's SQL tracker store that also hands each turn's interpretation to our channel.
-TRACKER_STORE = "chatbot.rasa_tracker_store.LeadbotTrackerStore"
+TRACKER_STORE = "chatbot.rasa_plugins.tracker_store.LeadbotTrackerStore"
 # Rasa's response rendering with deterministic, non-repeating variations (chatbot/rasa_plugins/nlg.py).
 NLG = "chatbot.rasa_plugins.nlg.LeadbotNaturalLanguageGenerator"
+
+
+def tracker_sqlite_path() -> Path:
+    """Rasa's tracker store in the embedded default (no PostgreSQL tracker URL); privacy/tracker.py reads it too."""
+    return settings.VAR_DIR / "rasa-tracker.db"
 
 
 def endpoints_config(*, action_url: str) -> dict:
@@ -40,7 +45,7 @@ def endpoints_config(*, action_url: str) -> dict:
         config["tracker_store"] = {
             "type": TRACKER_STORE,
             "dialect": "sqlite",
-            "db": str(settings.VAR_DIR / "rasa-tracker.db"),
+            "db": str(tracker_sqlite_path()),
         }
     if settings.REDIS_URL:
         from urllib.parse import urlsplit

@@ -1,7 +1,10 @@
 /* Leadbot chat widget. Embed with:
  *   <script src="https://YOUR-HOST/static/chatbot/widget.js" data-site="SITE_KEY" async></script>
  * No framework, no CDN. Renders in a Shadow DOM so the host page's CSS cannot reach it.
- * All text is rendered with textContent, never as HTML. */
+ * All text is rendered with textContent, never as HTML.
+ * Privacy: nothing is stored before the visitor opens the chat, and the chat connects (which
+ * stores the conversation) only once the site's privacy notice is on screen. The visitor's token
+ * is written to localStorage only after they send a message. */
 (function () {
   "use strict";
   var script = document.currentScript || document.querySelector("script[data-site]");
@@ -10,6 +13,7 @@
   var siteKey = script.getAttribute("data-site");
   var base = new URL(script.src, location.href);
   var wsUrl = (base.protocol === "https:" ? "wss://" : "ws://") + base.host + "/ws/chat/";
+  var configUrl = base.protocol + "//" + base.host + "/widget/" + encodeURIComponent(siteKey || "") + "/config.json";
   var storeKey = "leadbot:" + siteKey;
   var title = script.getAttribute("data-title") || "Chat with us";
 
@@ -24,6 +28,9 @@
     "header h2{font-size:16px;margin:0;flex:1;font-weight:600}" +
     ".status{font-size:12px;opacity:.9}" +
     ".close{background:transparent;border:0;color:#fff;font-size:22px;cursor:pointer;line-height:1;padding:4px 8px}" +
+    ".notice{margin:0;padding:8px 12px;font-size:12px;line-height:1.35;color:#33394a;background:#eef2fb;border-bottom:1px solid #dde3f0}" +
+    ".notice a{color:#1f4fd1;margin-left:4px}" +
+    ".notice[hidden],.notice a[hidden]{display:none}" +
     ".log{flex:1;overflow-y:auto;padding:12px;display:flex;flex-direction:column;gap:8px;background:#f5f7fb}" +
     ".msg{max-width:85%;padding:8px 12px;border-radius:14px;white-space:pre-wrap;word-wrap:break-word}" +
     ".bot{background:#fff;border:1px solid #dde3f0;align-self:flex-start;border-bottom-left-radius:4px}" +
@@ -50,6 +57,7 @@
     '<section class="panel" role="dialog" aria-modal="false" aria-labelledby="lb-title" hidden>' +
     '<header><h2 id="lb-title"></h2><span class="status" aria-live="polite"></span>' +
     '<button class="close" type="button" aria-label="Close chat">\u00D7</button></header>' +
+    '<p class="notice" role="note" aria-label="Privacy notice" hidden><span></span><a target="_blank" rel="noopener noreferrer" hidden></a></p>' +
     '<div class="log" role="log" aria-live="polite" aria-relevant="additions" tabindex="0" aria-label="Conversation"></div>' +
     '<form><label class="sr" for="lb-input">Your message</label>' +
     '<textarea id="lb-input" rows="1" maxlength="2000" placeholder="Type your message\u2026"></textarea>' +
@@ -59,15 +67,20 @@
   var $ = function (sel) { return root.querySelector(sel); };
   var launch = $(".launch"), panel = $(".panel"), log = $(".log"), form = $("form");
   var input = $("textarea"), sendBtn = $(".send"), statusEl = $(".status");
+  var notice = $(".notice"), noticeText = $(".notice span"), policyLink = $(".notice a");
   $("#lb-title").textContent = title;
 
   var ws = null, attempts = 0, started = false, typingEl = null, seen = {}, outbox = [];
-  var counter = 0;
+  var counter = 0, starting = false, session = null;
+  // A visitor who sent a message before (their token is stored) has interacted already.
+  var interacted = !!stored().visitor;
 
   function stored() {
     try { return JSON.parse(localStorage.getItem(storeKey) || "{}"); } catch (e) { return {}; }
   }
   function store(obj) { try { localStorage.setItem(storeKey, JSON.stringify(obj)); } catch (e) { /* private mode */ } }
+  // The token goes to localStorage only once the visitor has sent something.
+  function remember() { if (interacted && session) store(session); }
 
   function utm() {
     var out = {}, params = new URLSearchParams(location.search);
@@ -129,6 +142,31 @@
 
   function setStatus(text) { statusEl.textContent = text; }
 
+  function showNotice(privacy) {
+    if (!privacy || !privacy.notice) return;
+    noticeText.textContent = privacy.notice;
+    if (privacy.policy_url && /^https?:\/\//i.test(privacy.policy_url)) {
+      policyLink.href = privacy.policy_url;
+      policyLink.textContent = privacy.policy_label || privacy.policy_url;
+      policyLink.hidden = false;
+    }
+    notice.hidden = false;
+  }
+
+  // The notice first, then the chat: connecting is what stores the conversation.
+  function start() {
+    if (starting) return;
+    starting = true;
+    fetch(configUrl, { credentials: "omit" })
+      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+      .then(function (config) { showNotice(config.privacy); connect(); })
+      .catch(function () {
+        starting = false;
+        setStatus("Reconnecting\u2026");
+        setTimeout(start, Math.min(30000, 500 * Math.pow(2, attempts++)));
+      });
+  }
+
   function connect() {
     ws = new WebSocket(wsUrl);
     ws.onopen = function () {
@@ -145,7 +183,8 @@
       var f;
       try { f = JSON.parse(ev.data); } catch (e) { return; }
       if (f.type === "session") {
-        store({ visitor: f.visitor, conversation: f.conversation });
+        session = { visitor: f.visitor, conversation: f.conversation };
+        remember();
         started = true;
         renderHistory(f.history || []);
         sendBtn.disabled = false;
@@ -175,6 +214,8 @@
   function send(text, shown) {
     text = (text || "").trim();
     if (!text) return;
+    interacted = true;
+    remember();
     var frame = { type: "message", text: text, id: Date.now().toString(36) + "-" + (counter++) };
     clearReplies();
     render("visitor", shown || text, null, null);
@@ -187,7 +228,7 @@
     launch.setAttribute("aria-expanded", String(show));
     launch.setAttribute("aria-label", show ? "Close chat" : "Open chat");
     if (show) {
-      if (!ws) connect();
+      start();
       input.focus();
       scroll();
     } else launch.focus();
@@ -205,5 +246,5 @@
     if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); form.requestSubmit(); }
   });
   // A returning visitor gets their conversation back without clicking.
-  if (stored().visitor) connect();
+  if (stored().visitor) start();
 })();

@@ -5,7 +5,7 @@ stock REST channel answers only with the bot's messages, so the web process
 used to ask `/conversations/<id>/tracker` after every turn to learn the intent,
 entities and form question: a second request per turn that doubled the load on
 Rasa. This channel answers one POST with both, taken from the tracker the turn
-ends with (chatbot/rasa_tracker_store.py hands it over as Rasa saves it), and
+ends with (chatbot/rasa_plugins/tracker_store.py hands it over as Rasa saves it), and
 reports a failed turn as an error instead of an empty reply, so the visitor is
 told the bot is unavailable rather than left waiting.
 
@@ -22,7 +22,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from chatbot.rasa_tracker_store import awaited, interpretation_from_tracker
+from chatbot.rasa_plugins.tracker_store import awaited, interpretation_from_tracker
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Rasa's SQL tracker store, handing each turn's interpretation to our channel.
 
 Loaded by the Rasa server (bot_endpoints writes its name into endpoints.yml),
-never by Django. The leadbot channel (chatbot/rasa_channel.py) answers a turn
+never by Django. The leadbot channel (chatbot/rasa_plugins/channel.py) answers a turn
 with its interpretation, which lives in the tracker the turn ends with. Reading
 that tracker back from the database cost Rasa a query and a replay of the whole
 conversation per turn, on the one thread that also runs the model (8% of its

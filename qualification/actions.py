@@ -9,6 +9,7 @@ Actions stay thin: every write goes through a service.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -20,7 +21,7 @@ from rasa_sdk.forms import FormValidationAction
 from chatbot import services as chat_services
 from qualification import parsing, services
 from qualification.models import Lead
-from qualification.scoring import lead_decide, lead_score
+from qualification.scoring import lead_decide, lead_questions_moot, lead_score
 
 FORM = "qualification_form"
 REQUESTED_SLOT = "requested_slot"
@@ -51,6 +52,17 @@ UNDERSTOOD_DIGRESSIONS = DIGRESSIONS - {"out_of_scope", "nlu_fallback", "affirm"
 FACTS_IN_PASSING = {"faq_pricing", "faq_integrations", "faq_security", "faq_product", "faq_trial", "greet", "why_ask"}
 # Free-text questions: a short reply is the answer even when the NLU had no idea what it was.
 FREE_TEXT = {"need", "role", "company_name", "name"}
+# Questions whose answers a parser reads; what it reads is the answer, whatever the NLU thought.
+STRUCTURED = {
+    "budget": lambda text: parsing.parse_budget(text, asked=True),
+    "timeline": lambda text: parsing.parse_timeline(text, asked=True),
+    "company_size": lambda text: parsing.parse_company_size(text, asked=True),
+    "email": parsing.parse_email,
+}
+LEAVING = {"stop", "goodbye", "request_human", "request_email_followup"}
+RAW_FIELD = {"need": "need_text"}  # the Lead's raw-text key of each question, where it differs
+# An answer that fails to read twice is kept as typed (sales reads it) and the question is not asked again.
+MISSES_BEFORE_SKIP = 2
 # Facts a short acknowledgement names ("Got it: VP of Sales at Northwind, about 450 people.").
 ACKNOWLEDGED = {"role": "ack_role", "company_name": "ack_company", "company_size": "ack_size"}
 DECIDED = {Lead.Outcome.QUALIFIED, Lead.Outcome.NURTURE, Lead.Outcome.DISQUALIFIED}
@@ -60,16 +72,25 @@ def db(fn):
     return database_sync_to_async(fn, thread_sensitive=False)
 
 
-def lead_knocked_out(*, public_id: str) -> bool:
-    """Does a knockout rule of marketing's (admin) already apply? Then stop asking."""
+@dataclass(frozen=True)
+class RulesSay:
+    """What marketing's rules (admin) say about the questions left: stop, or which need no answer."""
+
+    knocked_out: bool = False
+    moot: frozenset[str] = frozenset()
+
+
+def rules_say(*, public_id: str) -> RulesSay:
     lead = services.lead_for_conversation(public_id=public_id)
-    return any(reason.knockout for reason in lead_score(lead=lead).reasons)
+    if any(reason.knockout for reason in lead_score(lead=lead).reasons):
+        return RulesSay(knocked_out=True)
+    return RulesSay(moot=frozenset(lead_questions_moot(lead=lead)))
 
 
-def next_question(slots: dict, *, knocked_out: bool) -> str | None:
-    if knocked_out:
+def next_question(slots: dict, *, rules: RulesSay) -> str | None:
+    if rules.knocked_out:
         return None
-    declined = set(slots.get("declined") or [])
+    declined = set(slots.get("declined") or []) | rules.moot
     if slots.get("continue_by_email"):
         return None if slots.get("email") or "email" in declined else "email"
     return next((slot for slot in parsing.QUESTIONS if slots.get(slot) in (None, "") and slot not in declined), None)
@@ -154,10 +175,10 @@ class ValidateQualificationForm(FormValidationAction):
             declined = [*(slots.get("declined") or []), requested]
             slots["declined"] = declined
             dispatcher.utter_message(response="utter_skip_ack")
-            knocked_out = await db(lead_knocked_out)(public_id=tracker.sender_id)
+            rules = await db(rules_say)(public_id=tracker.sender_id)
             return [
                 SlotSet("declined", declined),
-                SlotSet(REQUESTED_SLOT, next_question(slots, knocked_out=knocked_out)),
+                SlotSet(REQUESTED_SLOT, next_question(slots, rules=rules)),
             ]
 
         answer = self.answers_anyway(intent=intent, text=text, requested=requested)
@@ -178,10 +199,10 @@ class ValidateQualificationForm(FormValidationAction):
                 await db(services.lead_record_for_conversation)(
                     public_id=tracker.sender_id, facts=extraction.facts, raw=extraction.raw
                 )
-            knocked_out = await db(lead_knocked_out)(public_id=tracker.sender_id)
+            rules = await db(rules_say)(public_id=tracker.sender_id)
             if intent in UNDERSTOOD_DIGRESSIONS and slots.get("off_topic_streak"):
                 events.append(SlotSet("off_topic_streak", 0.0))
-            return [*events, SlotSet(REQUESTED_SLOT, next_question(slots, knocked_out=knocked_out))]
+            return [*events, SlotSet(REQUESTED_SLOT, next_question(slots, rules=rules))]
 
         extraction = parsing.facts_from_message(
             text=text,
@@ -200,16 +221,28 @@ class ValidateQualificationForm(FormValidationAction):
             dispatcher.utter_message(response="utter_demo_noted")  # not right after "a few questions first"
         if intent == "request_demo":
             events.append(SlotSet("demo_requested", True))
-        knocked_out = await db(lead_knocked_out)(public_id=tracker.sender_id)
+        rules = await db(rules_say)(public_id=tracker.sender_id)
         if extraction.slots:
             if slots.get("off_topic_streak"):
                 events.append(SlotSet("off_topic_streak", 0.0))
-            if not knocked_out and (facts := acknowledgement(extraction, requested=requested)):
+            if not rules.knocked_out and (facts := acknowledgement(extraction, requested=requested)):
                 dispatcher.utter_message(response="utter_ack_facts", **facts)
         elif requested and not resuming and intent != "request_demo":
-            response = "utter_invalid_email" if extraction.invalid == "email" else "utter_didnt_get"
-            events += miss_events(dispatcher, tracker, response=response)
-        events.append(SlotSet(REQUESTED_SLOT, next_question(slots, knocked_out=knocked_out)))
+            misses = {**(tracker.get_slot("answer_misses") or {})}
+            misses[requested] = misses.get(requested, 0) + 1
+            events.append(SlotSet("answer_misses", misses))
+            if misses[requested] >= MISSES_BEFORE_SKIP and requested != "email":
+                # never stuck on one question: keep the words for sales and go on
+                slots["declined"] = [*(slots.get("declined") or []), requested]
+                events.append(SlotSet("declined", slots["declined"]))
+                await db(services.lead_record_for_conversation)(
+                    public_id=tracker.sender_id, facts={}, raw={RAW_FIELD.get(requested, requested): text}
+                )
+                dispatcher.utter_message(response="utter_noted_as_written")
+            else:
+                response = "utter_invalid_email" if extraction.invalid == "email" else "utter_didnt_get"
+                events += miss_events(dispatcher, tracker, response=response)
+        events.append(SlotSet(REQUESTED_SLOT, next_question(slots, rules=rules)))
         return events
 
     @staticmethod
@@ -229,12 +262,10 @@ class ValidateQualificationForm(FormValidationAction):
             return False  # a question, or a button's payload, is never an answer
         if requested == "budget" and intent in {"affirm", "deny"}:
             return True
-        if requested == "email" and parsing.parse_email(text):
+        # whatever the NLU called it, text that reads as the asked fact is the answer ("not sure, procurement
+        # handles that" to the budget question is not small talk)
+        if intent not in LEAVING and (parse := STRUCTURED.get(requested)) and parse(text) is not None:
             return True
-        if requested == "timeline" and intent in {"deny", "nlu_fallback", "out_of_scope"}:
-            return parsing.parse_timeline(text, asked=True) is not None
-        if requested == "company_size" and intent in {"nlu_fallback", "out_of_scope", "deny"}:
-            return parsing.parse_company_size(text, asked=True) is not None
         if requested == "need" and intent == "out_of_scope" and not parsing.mentions_need(text):
             return False
         if requested in FREE_TEXT:
@@ -255,11 +286,11 @@ class ActionQualificationDecide(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         slots = tracker.current_slot_values()
-        knocked_out = await db(lead_knocked_out)(public_id=tracker.sender_id)
-        declined = set(slots.get("declined") or [])
-        complete = all(slots.get(slot) not in (None, "") or slot in declined for slot in parsing.QUESTIONS)
+        rules = await db(rules_say)(public_id=tracker.sender_id)
+        skipped = set(slots.get("declined") or []) | rules.moot
+        complete = all(slots.get(slot) not in (None, "") or slot in skipped for slot in parsing.QUESTIONS)
         events: list[EventType] = [SlotSet("off_topic_streak", 0.0)]
-        if knocked_out or complete:
+        if rules.knocked_out or complete:
             lead = await db(decide)(public_id=tracker.sender_id)
             outcome = lead.outcome
         else:

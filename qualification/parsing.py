@@ -120,6 +120,11 @@ def _size_in(text: str) -> Size | None:
     for vague, count in sorted(VAGUE.items(), key=lambda kv: -len(kv[0])):
         if re.search(rf"\b{vague}\b", t) and not vague.endswith(" of"):
             return Size(count, count)
+    words_alternation = "|".join(sorted((w for w, v in NUMBER_WORDS.items() if v < 100), key=len, reverse=True))
+    if m := re.search(rf"\b({words_alternation})[\s-]+(hundred|thousand)\b", t):
+        return Size(
+            NUMBER_WORDS[m.group(1)] * MULTIPLIERS[m.group(2)], NUMBER_WORDS[m.group(1)] * MULTIPLIERS[m.group(2)]
+        )
     for word, value in sorted(NUMBER_WORDS.items(), key=lambda kv: -len(kv[0])):
         if re.search(rf"\b{word}\b", t):
             if value < 100 and (m := re.search(rf"\b{word}\s+(hundred|thousand)\b", t)):
@@ -187,9 +192,9 @@ ROLE_PREFIX = re.compile(
 ROLE_IN_TEXT = re.compile(
     r"\b(?:i'?m|i am|im|i work as|as|my (?:role|title) is)\s+(?:a |an |the |our )?"
     r"((?:[a-z&/\-]+\s){0,4}?(?:ceo|cfo|cro|coo|cto|cmo|cio|founder|co-?founder|owner|president|vp|"
-    r"vice president|svp|evp|head of [a-z ]+?|director(?: of [a-z ]+?)?|manager|lead|analyst|student|"
+    r"vice president|svp|evp|head|director|manager|lead|analyst|student|"
     r"researcher|consultant|engineer|intern|partner|account executive|sdr|bdr|rep|admin|specialist)"
-    r"(?:\s(?:of|for)\s(?:[a-z&/\-]+(?:\s|$)){1,3})?)",
+    r"(?:\s(?:of|for)\s(?:[a-z&/\-]+(?:\s|$|(?=[,.;!]))){1,3})?)",
     re.I,
 )
 ROLE_STOP = re.compile(r"\s+(?:at|from|with|in|for a|and|but|,|\.|we|our|who)\b.*$", re.I)
@@ -276,9 +281,24 @@ INTENT_WORDS = re.compile(
     r"our (?:agency|services)|support|help ?desk|login|log in|invoice|bug|broken|why|email me|price|pricing|cost)\b",
     re.I,
 )
+# The NLU's "job seeker" or "vendor" counts only with words only they would use (a name or a
+# company typed as an answer must not disqualify anyone).
+JOB_WORDS = re.compile(
+    r"\b(?:jobs?|careers?|hiring|hire me|vacanc\w*|positions?|openings?|apply|applying|application|resume|cv|"
+    r"intern(?:ship)?s?|recruit\w*|employment|join (?:your|the) team|work (?:for|at|with) (?:you|northwind))\b",
+    re.I,
+)
+VENDOR_WORDS = re.compile(
+    r"\b(?:our (?:agency|services?|company|platform|solution|product|team|firm)|we (?:offer|provide|help|specialize|"
+    r"specialise|build|sell|can help)|partner(?:ship)?s?|proposal|pitch|outsourc\w*|lead gen\w*|seo|vendor|reseller|"
+    r"agency|collaborat\w*|white[- ]label|affiliate)\b",
+    re.I,
+)
 # Saying you work for a competitor, without naming one we know.
 COMPETITOR_SELF = re.compile(
-    r"\b(?:(?:i|we) (?:work (?:at|for)|am with|are) (?:a )?(?:competitor|competing (?:company|vendor|product))|"
+    r"\b(?:(?:i work|i'?m|i am|we are|we'?re)\s+(?:at|for|with|from)\s+(?:a |an )?(?:[\w-]+ ){0,3}?"
+    r"(?:competitor|competing)\b|"
+    r"(?:i|we) (?:work (?:at|for)|am with|are) (?:a )?(?:competitor|competing (?:company|vendor|product))|"
     r"(?:from|at|with) a competitor|we(?:'re| are) (?:a )?competitors?|we (?:build|sell|make) (?:a )?(?:similar|competing) "
     r"(?:product|tool)|competitive (?:research|intel(?:ligence)?|analysis))\b",
     re.I,
@@ -386,6 +406,13 @@ def parse_timeline(text: str, *, today: dt.date | None = None, asked: bool = Fal
             }[unit]
             months = min(int(round(months)), 120)
             return Timeline(months, stage_for_months(months))
+    # "3 to 6 months", "9-12 months out": a range reads as its far end (when they expect to be done)
+    if m := re.search(r"\b(\d+)\s*(?:-|–|to)\s*(\d+)\s*(week|month|year)s?\b", t):
+        per_unit = {"week": 1 / 4.3, "month": 1, "year": 12}[m.group(3)]
+        months = min(int(round(int(m.group(2)) * per_unit)), 120)
+        return Timeline(months, stage_for_months(months))
+    if re.search(r"\bnext (?:fiscal|financial|budget) year\b|\bnext fy\b", t):
+        return Timeline(12, "future")
     if re.search(r"\bnext (?:month)\b", t):
         return Timeline(1, "immediate")
     if IMMEDIATE.search(t) and not re.search(r"\bnot (?:right )?now\b", t):
@@ -486,7 +513,9 @@ def parse_budget(text: str, *, asked: bool = False) -> Budget | None:
         return Budget("not_sure")
     if re.search(
         r"\b(have (?:a |the |some )?budget|budget (?:is )?(?:approved|allocated|set aside|in place|signed off|ready)|"
-        r"budget for (?:this|it)|we'?ve budgeted|got (?:a |the )?budget|money set aside|funded|approved)\b",
+        r"budget for (?:this|it)|we'?ve budgeted|got (?:a |the )?budget|money set aside|funded|approved|"
+        r"there(?:'?s| is) (?:a |some )?budget|budget (?:exists|is there)|earmark\w*|allocated|in (?:the|our|this year'?s) "
+        r"(?:plan|budget))\b",
         t,
     ):
         return Budget("has_budget")
@@ -746,7 +775,9 @@ EXISTING_CUSTOMER = re.compile(
 )
 
 # The form's questions, in the order a good SDR asks them.
-QUESTIONS = ("need", "role", "company_name", "company_size", "timeline", "budget", "name", "email")
+QUESTIONS = ("need", "role", "company_name", "company_size", "timeline", "budget", "email")
+# The last question asks for the name with the email ("Dana Kim, dana@acme.com"); a name alone is kept too.
+CONTACT = ("email", "name")
 
 
 @dataclass
@@ -845,7 +876,8 @@ def facts_from_message(
 
     # company size
     size = parse_company_size(text, asked=requested == "company_size")
-    if size is None and "company_size" in by_type:
+    # the NLU's size entity only when the size was asked: "in 6-8 weeks" is no headcount
+    if size is None and "company_size" in by_type and requested == "company_size":
         span = _entity_text(text, by_type["company_size"])
         if parse_timeline(span, today=today) is None:
             size = parse_company_size(span, asked=True)
@@ -877,6 +909,14 @@ def facts_from_message(
     elif requested == "email" and "@" in text or requested == "email" and not out.slots:
         out.invalid = "email"
     name = parse_name(text, asked=requested == "name")
+    if not name and requested in CONTACT:
+        # "Dana Kim, dana@acme.com" or just "Dana Kim" to "your name and work email?"
+        rest = EMAIL_RE.sub(" ", text) if email is not None else text
+        rest = re.sub(
+            r"\b(?:and|it is|this is|it'?s|email|e-mail|at|my|here)\b|[,;:()<>]", " ", rest, flags=re.I
+        ).strip(" .-")
+        mangled_email = email is None and re.search(r"@|\b(?:at|dot)\b", text, re.I)
+        name = parse_name(rest, asked=True) if rest and looks_like_words(rest) and not mangled_email else None
     if name:
         take("name", name, {"name": name}, "name")
 
@@ -885,9 +925,9 @@ def facts_from_message(
         out.slots["visitor_type"] = out.facts["visitor_type"] = "competitor"
     elif EXISTING_CUSTOMER.search(text) or intent == "support_request":
         out.slots["visitor_type"] = out.facts["visitor_type"] = "customer"
-    elif intent == "job_seeking":
+    elif intent == "job_seeking" and JOB_WORDS.search(text):
         out.slots["visitor_type"] = out.facts["visitor_type"] = "job_seeker"
-    elif intent == "vendor_pitch":
+    elif intent == "vendor_pitch" and VENDOR_WORDS.search(text):
         out.slots["visitor_type"] = out.facts["visitor_type"] = "vendor"
     elif "visitor_type" not in out.slots and not known.get("visitor_type") and out.slots:
         out.slots["visitor_type"] = out.facts["visitor_type"] = "prospect"

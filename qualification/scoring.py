@@ -12,6 +12,7 @@ except "is empty": missing facts never crash scoring and never count for or agai
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
@@ -162,8 +163,12 @@ def rule_matches(*, rule: dict, lead: Lead) -> bool:
     return False
 
 
-def score_with(*, lead: Lead, rule_set: RuleSet) -> Score:
-    """Apply a given rule set to a lead (pure; lead_score uses the active set)."""
+def score_with(*, lead: Lead, rule_set: RuleSet, **facts: object) -> Score:
+    """Apply a given rule set to a lead (pure; lead_score uses the active set); `facts` override its fields."""
+    if facts:
+        lead = copy.copy(lead)
+        for field_name, value in facts.items():
+            setattr(lead, field_name, value)
     reasons = [
         Reason(
             rule_id=rule["id"],
@@ -191,6 +196,28 @@ def score_with(*, lead: Lead, rule_set: RuleSet) -> Score:
 def lead_score(*, lead: Lead) -> Score:
     """Score the lead with the active rules and policy. Pure: reads only, stores nothing."""
     return score_with(lead=lead, rule_set=rule_set_current())
+
+
+# Questions the bot may leave out when no answer could change the decision, with every answer it
+# could get. (Need, role, company, size and timeline are always asked; the email is needed to book.)
+SKIPPABLE_ANSWERS = {"budget": ("has_budget", "range", "not_sure", "none")}
+
+
+def lead_questions_moot(*, lead: Lead) -> set[str]:
+    """The skippable questions whose every possible answer gives this lead the same outcome.
+
+    "Is there budget?" is not worth a VP's time at a 300-person company buying this quarter:
+    the rules qualify them whatever they say. Pure: scores copies of the lead, stores nothing.
+    """
+    rule_set = rule_set_current()
+    moot = set()
+    for fact, answers in SKIPPABLE_ANSWERS.items():
+        if getattr(lead, fact) not in (None, ""):
+            continue
+        outcomes = {score_with(lead=lead, rule_set=rule_set, **{fact: value}).outcome for value in answers}
+        if len(outcomes) == 1:
+            moot.add(fact)
+    return moot
 
 
 def lead_decide(*, lead: Lead, trigger: str = "bot") -> Lead:

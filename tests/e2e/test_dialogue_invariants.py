@@ -85,11 +85,9 @@ async def test_an_email_typed_after_the_resources_offer_is_a_yes(chat):
         "Hooli",
         "around 800",
         "just exploring for now",
-        "not sure about budget yet",
-        "Gavin",
     ):
         await t.say(text)
-    offer = await t.say("gavin@hooli.com")
+    offer = await t.say("Gavin, gavin@hooli.com")
     assert {b["payload"] for b in offer[-1]["buttons"]} == {"/affirm", "/deny"}
 
     reply = await t.say_text("ok, ronan@hooli.com")
@@ -131,18 +129,11 @@ async def test_i_d_rather_not_say_skips_one_question_and_the_chat_goes_on(chat):
 
 async def test_a_full_name_is_taken_as_the_name_not_as_stop(chat):
     t = Transcript(chat)
-    for text in (
-        "our forecasts are always wrong",
-        "CRO",
-        "Globex",
-        "about 300 people",
-        "this quarter",
-        "yes we have budget",
-    ):
+    for text in ("our forecasts are always wrong", "CRO", "Globex", "about 300 people", "this quarter"):
         await t.say(text)
     reply = await t.say_text("Dana Kimberly Stopford")
 
-    assert asks(reply, ASK_EMAIL)
+    assert asks(reply, ASK_EMAIL) and "kept what you told me" not in reply
     assert (await lead_of(chat)).name == "Dana Kimberly Stopford"
 
 

@@ -23,9 +23,8 @@ ASK_COMPANY = "company_name"
 ASK_SIZE = "company_size"
 ASK_TIMELINE = "timeline"
 ASK_BUDGET = "budget"
-ASK_NAME = "name"
 ASK_EMAIL = "email"
-ALL_QUESTIONS = (ASK_ROLE, ASK_COMPANY, ASK_SIZE, ASK_TIMELINE, ASK_BUDGET, ASK_NAME, ASK_EMAIL)
+ALL_QUESTIONS = (ASK_ROLE, ASK_COMPANY, ASK_SIZE, ASK_TIMELINE, ASK_BUDGET, ASK_EMAIL)
 
 
 @database_sync_to_async
@@ -65,12 +64,9 @@ async def test_one_message_with_several_facts_then_only_the_missing_questions(ch
     transcript.append(first)
     assert asks(first, ASK_COMPANY)
     transcript.append(await chat.say_text("Globex"))
-    assert asks(transcript[-1], ASK_BUDGET)
-    transcript.append(await chat.say_text("yes, we have budget approved"))
-    assert asks(transcript[-1], ASK_NAME)
-    transcript.append(await chat.say_text("Dana Kim"))
-    assert asks(transcript[-1], ASK_EMAIL)
-    final = await chat.say_text("dana.kim@gmail.com")
+    # 95 points qualify whatever the budget: the question is left out, name and email come together
+    assert asks(transcript[-1], ASK_EMAIL) and not asks(transcript[-1], ASK_BUDGET)
+    final = await chat.say_text("Dana Kim, dana.kim@gmail.com")
     transcript.append(final)
     assert "everything I need" in final  # then action_offer_slots' booking offer
     assert len(final.splitlines()) >= 2
@@ -87,7 +83,7 @@ async def test_one_message_with_several_facts_then_only_the_missing_questions(ch
     )
     assert lead.use_case == "forecasting" and "forecasting" in lead.need_text
     assert lead.buying_stage in {"immediate", "active"} and lead.timeline_months is not None
-    assert (lead.company_name, lead.budget, lead.name) == ("Globex", "has_budget", "Dana Kim")
+    assert (lead.company_name, lead.budget, lead.name) == ("Globex", "", "Dana Kim")
     assert (lead.email, lead.email_flag) == ("dana.kim@gmail.com", "free_mail")
     assert lead.outcome == Lead.Outcome.QUALIFIED and lead.decided_at is not None
     assert (await slots_of(chat, rasa_settings.rasa_url))["qualification_outcome"] == "qualified"
@@ -175,10 +171,8 @@ async def test_demo_request_first_then_a_qualified_visitor_gets_the_booking_offe
     assert asks(await chat.say_text("I'm the CFO"), ASK_COMPANY)
     assert asks(await chat.say_text("Wayne Enterprises"), ASK_SIZE)
     assert asks(await chat.say_text("a few thousand"), ASK_TIMELINE)
-    assert asks(await chat.say_text("in 2 months"), ASK_BUDGET)
-    assert asks(await chat.say_text("somewhere around $50k a year"), ASK_NAME)
-    assert asks(await chat.say_text("Bruce"), ASK_EMAIL)
-    final = await chat.say("bruce@wayne-enterprises.com")
+    assert asks(await chat.say_text("in 2 months, and we have about $50k a year for it"), ASK_EMAIL)
+    final = await chat.say("Bruce, bruce@wayne-enterprises.com")
     assert len(final) >= 2 and "everything I need" in final[0]["text"]  # then the booking offer
     lead = await lead_of(chat)
     assert (lead.company_size, lead.buying_stage, lead.timeline_months) == (3000, "active", 2)
@@ -193,14 +187,12 @@ async def test_just_exploring_is_nurtured_with_consent(chat, rasa_settings):
     assert asks(await chat.say_text("VP Sales"), ASK_COMPANY)
     assert asks(await chat.say_text("Hooli"), ASK_SIZE)
     assert asks(await chat.say_text("around 800"), ASK_TIMELINE)
-    assert asks(await chat.say_text("just exploring for now"), ASK_BUDGET)
-    assert asks(await chat.say_text("not sure about budget yet"), ASK_NAME)
-    assert asks(await chat.say_text("Gavin"), ASK_EMAIL)
-    offer = await chat.say("gavin@hooli.com")
+    assert asks(await chat.say_text("just exploring for now"), ASK_EMAIL)  # nurture whatever the budget
+    offer = await chat.say("Gavin, gavin@hooli.com")
     assert "send you" in offer[-1]["text"] and {b["payload"] for b in offer[-1]["buttons"]} == {"/affirm", "/deny"}
     assert "on their way" in await chat.say_text("yes please")
     lead = await lead_of(chat)
-    assert (lead.buying_stage, lead.timeline_months, lead.budget) == ("browsing", None, "not_sure")
+    assert (lead.buying_stage, lead.timeline_months, lead.budget, lead.name) == ("browsing", None, "", "Gavin")
     assert lead.outcome == Lead.Outcome.NURTURE and lead.consent_email_followup is True
     assert (await slots_of(chat, rasa_settings.rasa_url))["qualification_outcome"] == "nurture"
 

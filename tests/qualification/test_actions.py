@@ -478,3 +478,60 @@ async def test_off_topic_outside_the_form_re_prompts_then_offers_email_or_a_pers
 
     assert first == ["utter_out_of_scope"]
     assert second == ["utter_offer_email_or_person"]
+
+
+async def test_an_answer_that_reads_as_the_asked_fact_is_taken_whatever_the_nlu_said(conversation, default_rules):
+    events, _ = await run(
+        validate, tracker(conversation, "Not sure, procurement handles that side.", "out_of_scope", requested="budget")
+    )
+
+    assert slot_events(events)["budget"] == "not_sure"
+
+
+async def test_an_answer_unreadable_twice_is_kept_as_typed_and_not_asked_again(conversation, default_rules):
+    slots = {"need": "x", "role": "CRO", "company_name": "Acme", "company_size": 300.0}
+    text = "whenever the board signs off on it"
+    first, first_said = await run(validate, tracker(conversation, text, requested="timeline", slots=slots))
+    second, second_said = await run(
+        validate,
+        tracker(conversation, text, requested="timeline", slots={**slots, **slot_events(first)}),
+    )
+
+    assert slot_events(first)["requested_slot"] == "timeline" and first_said == ["utter_didnt_get"]
+    assert second_said == ["utter_noted_as_written"]
+    assert slot_events(second)["declined"] == ["timeline"] and slot_events(second)["requested_slot"] != "timeline"
+    assert (await Lead.objects.aget(conversation=conversation)).raw["timeline"] == text
+
+
+async def test_budget_is_not_asked_when_no_answer_could_change_the_decision(conversation, default_rules):
+    facts = {
+        "need_text": "x",
+        "role": "VP Sales",
+        "authority": "decision_maker",
+        "company_name": "Acme",
+        "company_size": 300,
+        "buying_stage": "active",
+        "timeline_months": 2,
+    }
+    await Lead.objects.acreate(conversation=conversation, **facts)
+    slots = {"need": "x", "role": "VP Sales", "company_name": "Acme", "company_size": 300.0}
+    events, _ = await run(validate, tracker(conversation, "this quarter", requested="timeline", slots=slots))
+
+    assert slot_events(events)["requested_slot"] == "email"  # 95 points qualify with or without budget
+
+
+async def test_budget_is_asked_when_it_can_tip_the_decision(conversation, default_rules):
+    facts = {
+        "need_text": "x",
+        "role": "Sales Manager",
+        "authority": "influencer",
+        "company_name": "Acme",
+        "company_size": 40,
+        "buying_stage": "planning",
+        "timeline_months": 5,
+    }
+    await Lead.objects.acreate(conversation=conversation, **facts)
+    slots = {"need": "x", "role": "Sales Manager", "company_name": "Acme", "company_size": 40.0}
+    events, _ = await run(validate, tracker(conversation, "in 5 months", requested="timeline", slots=slots))
+
+    assert slot_events(events)["requested_slot"] == "budget"  # 15 + 20 + 15 = 50: "no budget" makes it 40

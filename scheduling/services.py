@@ -184,7 +184,14 @@ def meeting_book(
     rep = SalesRep.objects.filter(pk=rep_id).first()
     if rep is None:
         raise SchedulingError("slot_unavailable")
-    _check_bookable(rep=rep, start=start, now=now)
+    try:
+        _check_bookable(rep=rep, start=start, now=now)
+    except SchedulingError as error:
+        # A double click: the other click of this chat may have booked the slot since the check above.
+        existing = _existing_booking(conversation) if error.code == "slot_taken" else None
+        if existing is not None:
+            return _same_or_already_booked(existing, rep_id=rep_id, start=start)
+        raise
     try:
         with _rep_transaction(rep_id) as rep:
             existing = _existing_booking(conversation)

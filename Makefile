@@ -7,7 +7,11 @@ TEST_ENV := DJANGO_SETTINGS_MODULE=config.settings.test \
 	REDIS_URL=$${TEST_REDIS_URL:-redis://127.0.0.1:6379/15} \
 	RASA_TRACKER_DATABASE_URL=$${TEST_RASA_TRACKER_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/leadbot_rasa_test}
 
-.PHONY: run test venv train lint format bench bench-scheduling bench-dashboard nlu-eval bot-eval validate clean
+.PHONY: run test venv train lint format bench bench-abuse bench-scheduling bench-dashboard nlu-eval bot-eval validate clean
+
+# `make run` is the local demo: it names its settings (manage.py, config.asgi and
+# config.celery default to production, which refuses to start unconfigured).
+LOCAL_SETTINGS := config.settings.local
 
 $(VENV)/.installed: requirements.txt
 	@PY310=$$(scripts/find-python310.sh) && { [ -x $(PY) ] || "$$PY310" -m venv $(VENV); }
@@ -20,13 +24,14 @@ venv: $(VENV)/.installed
 train: venv
 	scripts/train.sh
 
+run: export DJANGO_SETTINGS_MODULE := $(LOCAL_SETTINGS)
 run: train
 	mkdir -p var
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
 	$(PY) manage.py bot_endpoints
 	@echo ""
-	@echo "  Open http://127.0.0.1:8000/ to chat; admin at http://127.0.0.1:8000/admin/"
+	@echo "  Open http://127.0.0.1:$${WEB_PORT:-8000}/ to chat; admin at http://127.0.0.1:$${WEB_PORT:-8000}/admin/"
 	@echo ""
 	@if [ -n "$$REDIS_URL" ]; then procs="web rasa worker"; else procs="web rasa"; fi; \
 	  exec $(VENV)/bin/honcho start $$procs
@@ -68,20 +73,24 @@ bot-eval: train
 bench: train
 	$(VENV)/bin/python bench/chat_load.py $(BENCH_ARGS)
 
+# Against a running `make run`: one attacker opening conversations while 20 visitors chat.
+bench-abuse: venv
+	$(VENV)/bin/python bench/abuse.py $(BENCH_ARGS)
+
 BENCH_PG := $${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/leadbot}
 bench-scheduling: venv
 	scripts/ensure-services.sh
-	DATABASE_URL=$(BENCH_PG) $(VENV)/bin/python bench/availability.py
-	DATABASE_URL=$(BENCH_PG) $(VENV)/bin/python bench/booking_contention.py --threads 50 --attempts 1000
+	DJANGO_SETTINGS_MODULE=$(LOCAL_SETTINGS) DATABASE_URL=$(BENCH_PG) $(VENV)/bin/python bench/availability.py
+	DJANGO_SETTINGS_MODULE=$(LOCAL_SETTINGS) DATABASE_URL=$(BENCH_PG) $(VENV)/bin/python bench/booking_contention.py --threads 50 --attempts 1000
 
 BENCH_DB := $${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/leadbot_bench}
 bench-dashboard: venv
 	scripts/ensure-services.sh
 	dropdb --if-exists -h 127.0.0.1 -U postgres "$$(basename $(BENCH_DB))"
 	createdb -h 127.0.0.1 -U postgres "$$(basename $(BENCH_DB))"
-	DATABASE_URL=$(BENCH_DB) $(VENV)/bin/python manage.py migrate --noinput
-	DATABASE_URL=$(BENCH_DB) $(VENV)/bin/python manage.py generate_demo_data --conversations 100000 --seed 1
-	DATABASE_URL=$(BENCH_DB) $(VENV)/bin/python bench/dashboard.py --repeat 5
+	DJANGO_SETTINGS_MODULE=$(LOCAL_SETTINGS) DATABASE_URL=$(BENCH_DB) $(VENV)/bin/python manage.py migrate --noinput
+	DJANGO_SETTINGS_MODULE=$(LOCAL_SETTINGS) DATABASE_URL=$(BENCH_DB) $(VENV)/bin/python manage.py generate_demo_data --conversations 100000 --seed 1
+	DJANGO_SETTINGS_MODULE=$(LOCAL_SETTINGS) DATABASE_URL=$(BENCH_DB) $(VENV)/bin/python bench/dashboard.py --repeat 5
 
 clean:
 	rm -rf var models test-artifacts

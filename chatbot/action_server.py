@@ -7,6 +7,11 @@ action-server process is needed. Rasa authenticates with a shared bearer token.
 It is a Channels HTTP consumer rather than a Django view: a machine-to-machine
 endpoint on the hot path of every bot turn needs no sessions, CSRF or
 messages middleware, and stays fully async under load.
+
+The method and the token are checked on the request's first message, before any of
+its body is read, and the body is counted as it arrives: a request without the token,
+or one that announces or sends more than RASA_ACTION_MAX_BODY_BYTES, is answered
+(401 / 413) at once, so no caller can make the web process buffer an upload.
 """
 
 import hmac
@@ -15,6 +20,7 @@ import json
 import logging
 from functools import lru_cache
 
+from channels.exceptions import StopConsumer
 from channels.generic.http import AsyncHttpConsumer
 from django.apps import apps
 from django.conf import settings
@@ -52,17 +58,44 @@ class ActionWebhookConsumer(AsyncHttpConsumer):
     # An alias that is not configured makes get_channel_layer() return None.
     channel_layer_alias = None
 
-    async def reply(self, status: int, payload: dict) -> None:
-        await self.send_response(status, json.dumps(payload).encode(), headers=[(b"Content-Type", b"application/json")])
+    received = 0
+    admitted = False
 
-    async def handle(self, body: bytes) -> None:
+    async def reply(self, status: int, payload: dict, headers: list | None = None) -> None:
+        await self.send_response(
+            status, json.dumps(payload).encode(), headers=[(b"Content-Type", b"application/json"), *(headers or [])]
+        )
+
+    async def refuse(self, status: int, payload: dict, headers: list | None = None) -> None:
+        """Answer now and stop reading: the rest of the body is never buffered."""
+        await self.reply(status, payload, headers)
+        await self.disconnect()
+        raise StopConsumer()
+
+    async def http_request(self, message: dict) -> None:
+        if not self.admitted:
+            await self.admit()
+        self.received += len(message.get("body", b""))
+        if self.received > settings.RASA_ACTION_MAX_BODY_BYTES:
+            await self.refuse(413, {"error": "action call too large"})
+        await super().http_request(message)
+
+    async def admit(self) -> None:
+        """Method, token and announced size, from the scope alone (no body read yet)."""
         if self.scope["method"] != "POST":
-            await self.reply(405, {"error": "POST only"})
-            return
+            await self.refuse(405, {"error": "POST only"})
         headers = dict(self.scope.get("headers") or [])
         if not token_valid(headers.get(b"authorization", b"").decode("latin-1")):
-            await self.reply(403, {"error": "invalid or missing action token"})
-            return
+            await self.refuse(401, {"error": "invalid or missing action token"}, [(b"WWW-Authenticate", b"Bearer")])
+        try:
+            announced = int(headers.get(b"content-length", b"0"))
+        except ValueError:
+            announced = 0
+        if announced > settings.RASA_ACTION_MAX_BODY_BYTES:
+            await self.refuse(413, {"error": "action call too large"})
+        self.admitted = True
+
+    async def handle(self, body: bytes) -> None:
         try:
             action_call = json.loads(body)
             if not isinstance(action_call, dict) or "next_action" not in action_call:

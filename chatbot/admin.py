@@ -16,15 +16,28 @@ from access.selectors import (
 from analytics.csv_export import CSVExportMixin
 from analytics.expressions import FALLBACK_INTENTS, UrlWithoutQuery, has_meeting, utm_value
 from chatbot.models import Conversation, Message, Site, Visitor
+from chatbot.selectors import site_conversations_today, utc_day_start
 from privacy.admin_actions import PrivacyActionsMixin
 from scheduling.models import Meeting
+from scheduling.tokens import meeting_links_redact
 
 
 @admin.register(Site)
 class SiteAdmin(admin.ModelAdmin):
-    list_display = ("name", "embed_key", "is_active", "created_at")
-    readonly_fields = ("embed_key", "created_at")
+    list_display = ("name", "embed_key", "is_active", "conversations_today", "daily_conversation_limit", "created_at")
+    readonly_fields = ("embed_key", "conversations_today", "created_at")
     search_fields = ("name",)
+
+    def get_queryset(self, request):
+        started_today = Q(conversations__started_at__gte=utc_day_start())
+        return super().get_queryset(request).annotate(started_today=Count("conversations", filter=started_today))
+
+    @admin.display(description="new conversations today (UTC)", ordering="started_today")
+    def conversations_today(self, obj):
+        today = obj.started_today if hasattr(obj, "started_today") else site_conversations_today(site=obj)
+        if not obj.daily_conversation_limit:
+            return f"{today} (no daily cap)"
+        return f"{today} of {obj.daily_conversation_limit}"
 
 
 @admin.register(Visitor)
@@ -353,6 +366,8 @@ def transcript_turns(conversation: Conversation) -> list[dict]:
         turns.append(
             {
                 "message": message,
+                # The visitor's reschedule/cancel link stays in their own chat, not in what staff read.
+                "text": meeting_links_redact(message.text),
                 "is_visitor": message.sender == Message.Sender.VISITOR,
                 "not_understood": message.intent in FALLBACK_INTENTS,
                 "facts": [

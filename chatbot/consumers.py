@@ -1,5 +1,7 @@
 """The widget's WebSocket: validates frames, calls services, forwards to Rasa."""
 
+import asyncio
+import contextlib
 import json
 import logging
 
@@ -7,12 +9,18 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
-from chatbot import rasa_client, selectors, services
+from chatbot import abuse, rasa_client, selectors, services
+from chatbot.bot_input import text_clean
 from chatbot.errors import MESSAGES, ChatError
-from chatbot.ratelimit import rate_hit, rate_parse
 
 log = logging.getLogger(__name__)
 MAX_CLIENT_ID_LENGTH = 64
+# Close codes after an error frame: 1008 a rule of the protocol was broken, 1013 try again
+# later (the widget reconnects and sends its queued messages once admitted).
+CLOSE_POLICY = 1008
+CLOSE_TRY_AGAIN = 1013
+# A socket refused before it was counted against its address is held this long at most.
+UNCOUNTED_HOLD_SECONDS = 5.0
 
 
 def db(func):
@@ -30,24 +38,86 @@ def group_name(public_id: str) -> str:
 
 
 class ChatConsumer(AsyncJsonWebsocketConsumer):
+    """One visitor's socket. Abuse limits (chatbot/abuse.py) bound what it may cost:
+    sockets per address, `start` frames per socket, a deadline for the first `start`,
+    new conversations per address and per site (and per site and day), messages per
+    visitor and per address. A refusal is an error frame the widget shows, never silence.
+    """
+
     site = None
     conversation = None
     visitor = None
+    socket_counted = False
+    start_deadline = None
+    closer = None
+    closing = False
 
     async def connect(self) -> None:
         headers = dict(self.scope.get("headers") or [])
         self.origin = headers.get(b"origin", b"").decode("latin-1")
-        self.rate = rate_parse(settings.CHAT_RATE_LIMIT)
+        self.ip = abuse.client_ip(self.scope)
+        self.starts = 0
         await self.accept()
+        if not abuse.socket_open(ip=self.ip):
+            hold = min(UNCOUNTED_HOLD_SECONDS, settings.CHAT_REFUSAL_HOLD_SECONDS)
+            await self.refuse(ChatError("too_many_connections"), code=CLOSE_TRY_AGAIN, hold=hold)
+            return
+        self.socket_counted = True
+        self.start_deadline = asyncio.create_task(self.close_unless_started())
+
+    async def close_unless_started(self) -> None:
+        """A socket that never sends `start` only holds a connection: close it."""
+        await asyncio.sleep(settings.CHAT_START_TIMEOUT_SECONDS)
+        if not self.starts:
+            await self.refuse(ChatError("start_timeout"), code=CLOSE_POLICY)
 
     async def disconnect(self, code: int) -> None:
+        for task in (self.start_deadline, self.closer):
+            if task is not None and task is not asyncio.current_task():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        if self.socket_counted:
+            self.socket_counted = False
+            abuse.socket_close(ip=self.ip)
         if self.conversation is not None:
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
     async def send_error(self, error: ChatError) -> None:
         await self.send_json({"type": "error", "code": error.code, "message": error.message})
 
+    async def refuse(self, error: ChatError, *, code: int, hold: float = 0) -> None:
+        """Say why, then close: the socket may not go on.
+
+        With ``hold``, the socket stays open (and deaf) that long before it closes: a refused
+        new conversation is held until its window ends, so the widget reconnects once, when
+        it will be let in, instead of retrying into the same refusal; and a script that
+        reconnects as fast as it can waits as long, holding one of its address's sockets.
+        """
+        if self.closing:
+            return
+        self.closing = True
+        await self.send_error(error)
+        if self.conversation is not None:  # no more frames of the conversation to this socket
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+        if hold > 0:
+            self.closer = asyncio.create_task(self.close_later(hold, code))
+        else:
+            await self.close(code=code)
+
+    async def close_later(self, seconds: float, code: int) -> None:
+        await asyncio.sleep(seconds)
+        await self.close(code=code)
+
+    def hold_for(self, error: ChatError) -> float:
+        """How long a refused socket is held: until the limit's window ends, within the setting."""
+        retry_after = error.extra.get("retry_after")
+        limit = settings.CHAT_REFUSAL_HOLD_SECONDS
+        return min(float(retry_after), limit) if isinstance(retry_after, (int, float)) else limit
+
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.closing:
+            return  # refused: frames still in flight are dropped, not answered
         # Every frame is untrusted: bound its size and shape before reading it.
         raw = text_data if text_data is not None else (bytes_data or b"").decode("utf-8", "replace")
         if len(raw.encode("utf-8")) > settings.CHAT_MAX_FRAME_BYTES:
@@ -73,17 +143,37 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         await handler(content)
 
     async def on_start(self, frame: dict) -> None:
+        self.starts += 1
+        if self.starts > settings.CHAT_MAX_STARTS_PER_SOCKET:
+            await self.refuse(
+                ChatError("too_many_starts"), code=CLOSE_POLICY, hold=self.hold_for(ChatError("too_many_starts"))
+            )
+            return
         site_key = frame.get("site")
         visitor = frame.get("visitor")
         if not isinstance(site_key, str) or (visitor is not None and not isinstance(visitor, str)):
             raise ChatError("malformed_frame")
+        visitor_token = (visitor or "")[:64] or None
+        retry_after = abuse.conversation_refused_for(ip=self.ip) if visitor_token is None else 0
+        if retry_after:
+            # Refused moments ago: say so again without a query (a script reconnects at once).
+            error = ChatError("too_many_conversations", retry_after=retry_after)
+            await self.refuse(error, code=CLOSE_TRY_AGAIN, hold=self.hold_for(error))
+            return
         site = await db(services.site_resolve)(embed_key=site_key[:64], origin=self.origin)
+        if visitor_token is None or not await db(selectors.session_resumable)(site=site, visitor_token=visitor_token):
+            # Only a new conversation costs anything; a visitor coming back is never limited.
+            try:
+                await db(abuse.conversation_admit)(site_id=site.pk, ip=self.ip)
+            except ChatError as error:
+                await self.refuse(error, code=CLOSE_TRY_AGAIN, hold=self.hold_for(error))
+                return
         timezone_name = services.timezone_clean(frame.get("timezone"))
         if frame.get("timezone") and not timezone_name:
             await self.send_error(ChatError("invalid_timezone"))
         session = await db(services.session_start)(
             site=site,
-            visitor_token=(visitor or "")[:64] or None,
+            visitor_token=visitor_token,
             page_url=services.url_clean(frame.get("page")),
             referrer=services.url_clean(frame.get("referrer")),
             utm=services.utm_clean(frame.get("utm")),
@@ -119,14 +209,12 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             client_id = ""
         if not isinstance(client_id, (str, int)) or len(str(client_id)) > MAX_CLIENT_ID_LENGTH:
             raise ChatError("invalid_id")
-        text = text.strip()
+        text = text_clean(text).strip()
         if not text:
             raise ChatError("empty_text")
         if len(text) > settings.CHAT_MAX_TEXT_LENGTH:
             raise ChatError("text_too_long", limit=settings.CHAT_MAX_TEXT_LENGTH)
-        allowed = await db(rate_hit)(key=f"visitor:{self.visitor.pk}", rate=self.rate)
-        if not allowed:
-            raise ChatError("rate_limited")
+        await db(abuse.message_admit)(visitor_id=self.visitor.pk, ip=self.ip)
 
         recorded = await db(services.message_record_visitor)(
             conversation=self.conversation, text=text, client_id=str(client_id)
@@ -143,7 +231,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def forward_to_bot(self, message) -> None:
         try:
             turn = await rasa_client.bot_send(
-                conversation_id=self.public_id, text=message.payload or message.text, metadata=self.metadata
+                conversation_id=self.public_id, text=services.message_bot_text(message), metadata=self.metadata
             )
         except rasa_client.BotUnavailable:
             notice = await db(services.message_record_bot_unavailable)(

@@ -16,6 +16,12 @@ MESSAGES = {
     "invalid_visitor": "The visitor token is not valid; a new one was issued.",
     "invalid_timezone": "The time zone is not recognised; UTC is used instead.",
     "rate_limited": "You are sending messages too quickly; please wait a moment.",
+    "too_many_conversations": "Too many new chats were started from your network just now; please try again in a minute.",
+    "site_busy": "This chat is very busy right now; please try again in a minute.",
+    "site_daily_limit": "This chat is not taking new conversations today; please come back tomorrow.",
+    "too_many_starts": "This connection has already started a chat; please reload the page.",
+    "too_many_connections": "Too many chat windows are open from your network; please close one and reload.",
+    "start_timeout": "The chat did not start in time; please reload the page.",
     "bot_unavailable": "Sorry, I can't answer right now. Your message is saved; please try again in a moment.",
 }
 

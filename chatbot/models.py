@@ -10,6 +10,12 @@ def new_embed_key() -> str:
     return "site_" + secrets.token_urlsafe(16)
 
 
+def default_daily_conversation_limit() -> int:
+    from django.conf import settings
+
+    return settings.CHAT_SITE_DAILY_CONVERSATION_LIMIT
+
+
 class Site(models.Model):
     """A customer website that embeds the widget."""
 
@@ -24,6 +30,14 @@ class Site(models.Model):
         default="Hi! I'm the assistant here. What brings you to us today?",
     )
     is_active = models.BooleanField(default=True)
+    daily_conversation_limit = models.PositiveIntegerField(
+        "new conversations per day",
+        default=default_daily_conversation_limit,
+        help_text=(
+            "At most this many new conversations per UTC day; after that the widget tells new visitors "
+            "the chat is not taking new conversations today (visitors already chatting carry on). 0 = no cap."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     # Privacy (privacy/): what the widget tells visitors before they write, and how long chats are kept.
     privacy_notice = models.TextField(

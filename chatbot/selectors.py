@@ -1,4 +1,7 @@
+import datetime as dt
 import uuid
+
+from django.utils import timezone
 
 from chatbot.models import Conversation, Message, Site
 
@@ -39,3 +42,22 @@ def widget_config(*, site: Site) -> dict:
             "policy_label": site.privacy_policy_label,
         }
     }
+
+
+def session_resumable(*, site: Site, visitor_token: str | None) -> bool:
+    """Would a `start` with this token resume a conversation (rather than open a new one)?"""
+    if not visitor_token:
+        return False
+    return Conversation.objects.filter(
+        site=site, visitor__token=visitor_token, visitor__site=site, status=Conversation.Status.ACTIVE
+    ).exists()
+
+
+def utc_day_start(now: dt.datetime | None = None) -> dt.datetime:
+    now = now or timezone.now()
+    return now.astimezone(dt.timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def site_conversations_today(*, site: Site) -> int:
+    """New conversations of the site since 00:00 UTC: what its daily cap counts."""
+    return Conversation.objects.filter(site=site, started_at__gte=utc_day_start()).count()

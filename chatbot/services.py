@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from chatbot import selectors
+from chatbot.bot_input import text_for_bot
 from chatbot.errors import ChatError
 from chatbot.models import Conversation, Message, Site, Visitor
 
@@ -71,6 +73,23 @@ class Session:
     created: bool
 
 
+def site_admit_conversation(*, site: Site) -> None:
+    """Refuse a new conversation once the site has had its daily cap of them (UTC day).
+
+    Counted in the database, so the cap holds at exactly the figure admin shows. Called
+    inside the starting transaction; the site's row lock (NO KEY UPDATE, which the
+    visitor's and conversation's foreign keys do not wait for) makes concurrent starts
+    count one after another.
+    """
+    if not site.daily_conversation_limit:
+        return
+    limit = (
+        Site.objects.select_for_update(no_key=True).values_list("daily_conversation_limit", flat=True).get(pk=site.pk)
+    )
+    if limit and selectors.site_conversations_today(site=site) >= limit:
+        raise ChatError("site_daily_limit")
+
+
 @transaction.atomic
 def session_start(
     *,
@@ -104,6 +123,7 @@ def session_start(
     if conversation is not None:
         return Session(visitor=visitor, conversation=conversation, created=False)
 
+    site_admit_conversation(site=site)
     conversation = Conversation.objects.create(
         site=site,
         visitor=visitor,
@@ -121,32 +141,39 @@ class RecordedMessage:
     duplicate: bool
 
 
-BUTTON_LOOKBACK = 20
-INTENT_PREFIX = "/"
-
-
 def visitor_text_resolve(*, conversation: Conversation, text: str) -> tuple[str, str]:
-    """(text people read, payload for the bot or '') for what the widget sent.
+    """(text people read, what the bot receives when it differs, else '') for what the widget sent.
 
-    A pressed button arrives as its payload ('/choose_slot{...}'): the transcript
-    keeps the button's title. Rasa treats text starting with '/' as an intent with
-    entities, so only payloads of buttons the bot really offered in this
-    conversation pass as such; anything else typed with a leading '/' reaches the
-    bot as plain words and cannot set slots or skip the qualification.
+    A pressed button arrives as its payload ('/choose_slot{...}'): the transcript keeps
+    the button's title and the bot gets the payload, an intent, but only when it equals
+    a button of the bot's last message with buttons (the only ones the widget shows).
+    Anything else reaches the bot through ``text_for_bot``, as plain words that cannot
+    name an intent, set slots or skip the qualification.
     """
-    if not text.startswith(INTENT_PREFIX):
-        return text, ""
-    recent = (
+    last_buttons = (
         Message.objects.filter(conversation=conversation, sender=Message.Sender.BOT)
         .exclude(buttons=[])
         .order_by("-created_at", "-id")
-        .values_list("buttons", flat=True)[:BUTTON_LOOKBACK]
+        .values_list("buttons", flat=True)
+        .first()
     )
-    for buttons in recent:
-        for button in buttons or []:
-            if isinstance(button, dict) and button.get("payload") == text:
-                return str(button.get("title") or text)[:500], text
-    return text, text.lstrip(INTENT_PREFIX).strip() or "?"
+    for button in last_buttons or []:
+        if isinstance(button, dict) and button.get("payload") and button.get("payload") == text:
+            return str(button.get("title") or text)[:500], text
+    for_bot = text_for_bot(text)
+    return text, "" if for_bot == text else for_bot[:500]
+
+
+def message_bot_text(message: Message) -> str:
+    """What Rasa receives for a stored visitor message.
+
+    An offered button's payload (the only stored payload that starts with '/', see
+    ``visitor_text_resolve``) as it is; anything typed through ``text_for_bot``, here at
+    the one place the text leaves for the bot.
+    """
+    if message.payload.startswith("/"):
+        return message.payload
+    return text_for_bot(message.text)
 
 
 def message_record_visitor(*, conversation: Conversation, text: str, client_id: str) -> RecordedMessage:

@@ -2,12 +2,15 @@ import os
 
 from django.core.asgi import get_asgi_application
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+# Production unless told otherwise: unconfigured, it refuses to start and says what is missing
+# (`make run` and the tests name their settings).
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import path, re_path  # noqa: E402
 
+from chatbot.abuse import WebSocketGuard  # noqa: E402
 from chatbot.action_server import ActionWebhookConsumer, action_executor  # noqa: E402
 from chatbot.routing import websocket_urlpatterns  # noqa: E402
 
@@ -25,6 +28,6 @@ application = ProtocolTypeRouter(
                 re_path(r"", django_asgi_app),
             ]
         ),
-        "websocket": URLRouter(websocket_urlpatterns),
+        "websocket": WebSocketGuard(URLRouter(websocket_urlpatterns)),
     }
 )

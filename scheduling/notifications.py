@@ -21,7 +21,7 @@ from django.urls import reverse
 from chatbot.models import Message
 from scheduling import ics, zones
 from scheduling.models import CalendarConnection, Meeting
-from scheduling.tokens import meeting_token
+from scheduling.tokens import meeting_links_redact, meeting_token
 
 SENT_KEY_TIMEOUT_SECONDS = 14 * 24 * 3600
 
@@ -54,7 +54,10 @@ def transcript_prefetch() -> Prefetch:
 
 
 def transcript(meeting: Meeting) -> list[TranscriptLine]:
-    """The conversation's visitor and bot turns (not system notes), times in the rep's zone."""
+    """The conversation's visitor and bot turns (not system notes), times in the rep's zone.
+
+    For reps and calendars: the visitor's reschedule/cancel links are left out.
+    """
     if not meeting.conversation_id:
         return []
     conversation = meeting.conversation if Meeting.conversation.is_cached(meeting) else None
@@ -67,7 +70,7 @@ def transcript(meeting: Meeting) -> list[TranscriptLine]:
     return [
         TranscriptLine(
             speaker=visitor_label if message.sender == Message.Sender.VISITOR else "Bot",
-            text=message.text,
+            text=meeting_links_redact(message.text),
             at=zones.clock_text(message.created_at, meeting.rep.timezone),
         )
         for message in messages
@@ -127,6 +130,12 @@ def visitor_description(meeting: Meeting, context: dict) -> str:
     return render_to_string("scheduling/email/visitor_event_description.txt", context).strip() + "\n"
 
 
+def header_line(value: str) -> str:
+    """One line for a mail header: visitor data (a name, a company) may hold line breaks,
+    which Django refuses in a header (BadHeaderError) rather than let them add headers."""
+    return " ".join(value.split())
+
+
 def _send(*, to: str, subject: str, template: str, context: dict, invitation: tuple[bytes, str] | None = None) -> None:
     """One email, plain text and HTML from Django templates, with an optional iTIP invitation.
 
@@ -137,7 +146,11 @@ def _send(*, to: str, subject: str, template: str, context: dict, invitation: tu
     text = render_to_string(f"{template}.txt", context)
     html = render_to_string(f"{template}.html", context)
     message = EmailMultiAlternatives(
-        subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=[to], reply_to=context.get("reply_to")
+        subject=header_line(subject),
+        body=text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[to],
+        reply_to=context.get("reply_to"),
     )
     message.attach_alternative(html, "text/html")
     if invitation is not None:
@@ -203,7 +216,10 @@ def meeting_notify(*, meeting: Meeting, change: str) -> list[str]:
             ),
         ):
             sent.append(f"visitor-{kind}")
-    rep_context = context | {"reply_to": [meeting.visitor_email] if meeting.visitor_email else None}
+    # The rep never gets the visitor's reschedule/cancel link (whoever holds it can cancel).
+    rep_context = {k: v for k, v in context.items() if k != "manage_url"} | {
+        "reply_to": [meeting.visitor_email] if meeting.visitor_email else None
+    }
     who = context["visitor_name"] + (f" ({context['company']})" if context["company"] else "")
     rep_subject = {
         "booked": f"New meeting: {who}, {context['when_rep']}",

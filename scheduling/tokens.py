@@ -6,10 +6,13 @@ stops working and the newest email's link is the one to use. Tokens expire after
 ``SCHEDULING_LINK_MAX_AGE_SECONDS`` (default 60 days).
 """
 
+import re
 import uuid
+from functools import lru_cache
 
 from django.conf import settings
 from django.core import signing
+from django.urls import reverse
 
 from scheduling.errors import SchedulingError
 from scheduling.models import Meeting
@@ -47,3 +50,23 @@ def meeting_from_token(token: str) -> Meeting:
         # The meeting changed since this link was sent: a newer email carries the current link.
         raise SchedulingError("link_expired")
     return meeting
+
+
+# What a rep, a calendar or anyone but the visitor reads instead of the visitor's link.
+LINK_WITHHELD = "[reschedule/cancel link sent to the visitor only]"
+
+
+@lru_cache(maxsize=1)
+def _manage_link_re() -> re.Pattern:
+    """Any absolute or relative URL of a meeting's manage, reschedule or cancel page."""
+    marker = "TOKEN"
+    prefix = reverse("scheduling:manage", args=[marker]).split(marker)[0]  # '/meetings/'
+    return re.compile(rf"(?:https?://[^\s/]+)?{re.escape(prefix)}[^\s/]+/?(?:(?:reschedule|cancel)/?)?\S*")
+
+
+def meeting_links_redact(text: str) -> str:
+    """The text without reschedule/cancel links: the bot shows them in the visitor's chat
+    bubble, and that message is part of the transcript reps, calendars and admin read.
+    Whoever holds the link can cancel the meeting, so only the visitor's own email and
+    chat keep it."""
+    return _manage_link_re().sub(LINK_WITHHELD, text)

@@ -5,6 +5,7 @@ the tests read. Nothing here is a mock: these are the processes `make run` start
 """
 
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -59,6 +60,12 @@ class Servers:
     web: subprocess.Popen
     rasa: subprocess.Popen
     logs: Path
+    rasa_token: str  # Rasa's HTTP API answers only with ?token=... (scripts/rasa-run.sh)
+
+    def rasa_api(self, path: str) -> str:
+        """The URL of one of Rasa's HTTP API endpoints, with the token."""
+        separator = "&" if "?" in path else "?"
+        return f"{self.rasa_url}{path}{separator}token={self.rasa_token}"
 
     def stop(self) -> None:
         stop(self.rasa)
@@ -88,6 +95,23 @@ def model_path() -> Path:
     return ROOT / latest.read_text().strip()
 
 
+def web_command(port: int) -> list[str]:
+    """The web process as the Procfile runs it: the client IP is the socket peer (no proxy headers)."""
+    return [
+        str(VENV_BIN / "uvicorn"),
+        "config.asgi:application",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--ws",
+        "wsproto",
+        "--no-proxy-headers",
+        "--log-level",
+        "warning",
+    ]
+
+
 def start_servers(*, database_url: str, logs: Path, env_extra: dict | None = None) -> Servers:
     from django.conf import settings
 
@@ -96,9 +120,12 @@ def start_servers(*, database_url: str, logs: Path, env_extra: dict | None = Non
     logs.mkdir(parents=True, exist_ok=True)
     web_port, rasa_port = free_port(), free_port()
     web_url, rasa_url = f"http://127.0.0.1:{web_port}", f"http://127.0.0.1:{rasa_port}"
+    rasa_token = secrets.token_urlsafe(32)
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "RASA_API_TOKEN": rasa_token,
+        "RASA": str(VENV_BIN / "rasa"),
         "DATABASE_URL": database_url,
         "RASA_URL": rasa_url,
         "PUBLIC_BASE_URL": web_url,
@@ -111,18 +138,7 @@ def start_servers(*, database_url: str, logs: Path, env_extra: dict | None = Non
     }
     web_log = logs / "web.log"
     web = subprocess.Popen(
-        [
-            str(VENV_BIN / "uvicorn"),
-            "config.asgi:application",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(web_port),
-            "--ws",
-            "wsproto",
-            "--log-level",
-            "warning",
-        ],
+        web_command(web_port),
         cwd=ROOT,
         env=env,
         stdout=web_log.open("w"),
@@ -133,9 +149,7 @@ def start_servers(*, database_url: str, logs: Path, env_extra: dict | None = Non
     rasa_log = logs / "rasa.log"
     rasa = subprocess.Popen(
         [
-            str(VENV_BIN / "rasa"),
-            "run",
-            "--enable-api",
+            str(ROOT / "scripts" / "rasa-run.sh"),
             "-i",
             "127.0.0.1",
             "-p",
@@ -152,10 +166,10 @@ def start_servers(*, database_url: str, logs: Path, env_extra: dict | None = Non
         stdout=rasa_log.open("w"),
         stderr=subprocess.STDOUT,
     )
-    servers = Servers(web_url=web_url, rasa_url=rasa_url, web=web, rasa=rasa, logs=logs)
+    servers = Servers(web_url=web_url, rasa_url=rasa_url, web=web, rasa=rasa, logs=logs, rasa_token=rasa_token)
     try:
         wait_http(f"{web_url}/", timeout=60, process=web, log=web_log)
-        wait_http(f"{rasa_url}/status", timeout=240, process=rasa, log=rasa_log)
+        wait_http(servers.rasa_api("/status"), timeout=240, process=rasa, log=rasa_log)
     except Exception:
         servers.stop()
         raise

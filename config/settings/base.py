@@ -5,10 +5,13 @@ SQLite, with no REDIS_URL on the in-memory channel layer, local-memory cache and
 eager Celery (the embedded default that `make run` uses).
 """
 
+import ipaddress
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
@@ -23,6 +26,35 @@ def env_bool(name: str, default: bool = False) -> bool:
 
 def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+# django-ratelimit's rate syntax, spelled out: "20/minute", "20/m", "5/10m", "1000/day".
+RATE_RE = re.compile(r"^\d+/\d*(s|m|h|d|second|minute|hour|day)$")
+
+
+def env_rate(name: str, default: str) -> str:
+    value = os.environ.get(name, default).strip()
+    if not RATE_RE.match(value):
+        raise ImproperlyConfigured(f"{name} must look like '20/minute' or '5/10m' (count/period), got {value!r}")
+    return value
+
+
+def env_int(name: str, default: int, *, minimum: int = 0) -> int:
+    raw = os.environ.get(name, str(default))
+    try:
+        value = int(raw)
+    except ValueError:
+        value = minimum - 1
+    if value < minimum:
+        raise ImproperlyConfigured(f"{name} must be a whole number >= {minimum}, got {raw!r}")
+    return value
+
+
+def env_networks(name: str) -> list:
+    try:
+        return [ipaddress.ip_network(item, strict=False) for item in env_list(name)]
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must list IP addresses or networks (CIDR), comma-separated: {exc}") from exc
 
 
 DEFAULT_SECRET_KEY = "insecure-local-development-key-change-me"
@@ -193,11 +225,47 @@ RASA_ACTION_TOKEN = os.environ.get("RASA_ACTION_TOKEN", DEFAULT_RASA_ACTION_TOKE
 RASA_TRACKER_DATABASE_URL = os.environ.get("RASA_TRACKER_DATABASE_URL", DATABASE_URL)
 PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 
+# The action endpoint refuses a larger body (413) before reading the rest of it. A call
+# carries the domain and the tracker's events; a long conversation's call is a few hundred KB.
+RASA_ACTION_MAX_BODY_BYTES = env_int("RASA_ACTION_MAX_BODY_BYTES", 4 * 1024 * 1024, minimum=1024)
+
 # --- Widget protocol limits --------------------------------------------------
 CHAT_MAX_TEXT_LENGTH = int(os.environ.get("CHAT_MAX_TEXT_LENGTH", "2000"))
 CHAT_MAX_FRAME_BYTES = int(os.environ.get("CHAT_MAX_FRAME_BYTES", "16384"))
-# "<count>/<second|minute|hour>", per visitor across tabs and connections.
-CHAT_RATE_LIMIT = os.environ.get("CHAT_RATE_LIMIT", "20/minute")
+# Abuse limits (chatbot/abuse.py). Rates are "<count>/<period>", counted in the cache
+# (Redis with REDIS_URL, shared by every web process) by django-ratelimit.
+# Messages per visitor, across tabs and connections.
+CHAT_RATE_LIMIT = env_rate("CHAT_RATE_LIMIT", "20/minute")
+# Messages per client IP, whichever visitor sends them (a script cannot start afresh by
+# dropping its visitor token).
+CHAT_IP_MESSAGE_RATE_LIMIT = env_rate("CHAT_IP_MESSAGE_RATE_LIMIT", "120/minute")
+# New conversations per client IP and per site (resuming a conversation is never limited).
+CHAT_IP_CONVERSATION_RATE_LIMIT = env_rate("CHAT_IP_CONVERSATION_RATE_LIMIT", "10/minute")
+CHAT_SITE_CONVERSATION_RATE_LIMIT = env_rate("CHAT_SITE_CONVERSATION_RATE_LIMIT", "120/minute")
+# The daily cap of new conversations a new Site gets (each site's own cap is edited in admin).
+CHAT_SITE_DAILY_CONVERSATION_LIMIT = env_int("CHAT_SITE_DAILY_CONVERSATION_LIMIT", 2000)
+# `start` frames one socket may send (the widget sends one per connection).
+CHAT_MAX_STARTS_PER_SOCKET = env_int("CHAT_MAX_STARTS_PER_SOCKET", 3, minimum=1)
+# Sockets open at once per client IP (an office behind one address has several visitors),
+# and sockets one client IP may open per period (the widget opens one per page view with
+# the chat open, and reconnects with backoff); both counted per web process.
+CHAT_MAX_SOCKETS_PER_IP = env_int("CHAT_MAX_SOCKETS_PER_IP", 20, minimum=1)
+CHAT_IP_CONNECTION_RATE_LIMIT = env_rate("CHAT_IP_CONNECTION_RATE_LIMIT", "60/minute")
+# A socket that has not sent `start` this many seconds after connecting is closed.
+CHAT_START_TIMEOUT_SECONDS = env_int("CHAT_START_TIMEOUT_SECONDS", 10, minimum=1)
+# A socket refused a new conversation (or a second start) is held open, ignoring what it
+# sends, until the limit's window ends but at most this long, then closed with 1013: the
+# widget then reconnects once, when it will be let in, and a script cannot retry at once.
+CHAT_REFUSAL_HOLD_SECONDS = env_int("CHAT_REFUSAL_HOLD_SECONDS", 60)
+# The client IP is the socket's peer address, unless the peer is one of TRUSTED_PROXIES
+# and CLIENT_IP_HEADER names the header that proxy sets (X-Forwarded-For or X-Real-IP).
+# Run uvicorn with --no-proxy-headers (the Procfile does) so this is the only rule.
+CLIENT_IP_HEADER = os.environ.get("CLIENT_IP_HEADER", "").strip()
+TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES")
+if CLIENT_IP_HEADER and not TRUSTED_PROXIES:
+    raise ImproperlyConfigured("CLIENT_IP_HEADER is only read from TRUSTED_PROXIES: list the proxy addresses too.")
+# The abuse counters' cache keys (django-ratelimit's setting; tests give each test its own).
+RATELIMIT_CACHE_PREFIX = "rl:"
 
 # The widget script is served by the web process itself (no CDN): whitenoise
 # finds it in the apps' static folders unless `collectstatic` has been run.

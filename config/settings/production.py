@@ -1,4 +1,9 @@
-"""Production: refuses to start with anything that only belongs on a laptop."""
+"""Production: refuses to start with anything that only belongs on a laptop.
+
+These are also the settings manage.py, config.asgi and config.celery use when
+DJANGO_SETTINGS_MODULE is not set, so a host that forgets it does not run with
+DEBUG on and the public default action token: it stops with the list below.
+"""
 
 import os
 
@@ -11,6 +16,7 @@ from config.settings.base import (
     DEBUG,
     DEFAULT_RASA_ACTION_TOKEN,
     DEFAULT_SECRET_KEY,
+    PUBLIC_BASE_URL,
     RASA_ACTION_TOKEN,
     REDIS_URL,
     SECRET_KEY,
@@ -30,8 +36,16 @@ if not ALLOWED_HOSTS:
     problems.append("ALLOWED_HOSTS must list the public host names")
 if RASA_ACTION_TOKEN == DEFAULT_RASA_ACTION_TOKEN or len(RASA_ACTION_TOKEN) < 32:
     problems.append("RASA_ACTION_TOKEN must be set to a long random value")
+if not PUBLIC_BASE_URL.startswith("https://"):
+    problems.append("PUBLIC_BASE_URL must be the public https:// address (links in emails and the action URL)")
 if problems:
-    raise ImproperlyConfigured("Production settings refused: " + "; ".join(problems) + ".")
+    raise ImproperlyConfigured(
+        "Production settings refused: "
+        + "; ".join(problems)
+        + ". (config.settings.production is what manage.py, config.asgi and config.celery use when "
+        "DJANGO_SETTINGS_MODULE is unset; for the local demo run `make run`, or set "
+        "DJANGO_SETTINGS_MODULE=config.settings.local.)"
+    )
 
 STORAGES["staticfiles"]["BACKEND"] = "whitenoise.storage.CompressedManifestStaticFilesStorage"  # noqa: F405
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

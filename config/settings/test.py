@@ -3,7 +3,7 @@
 import os
 
 from config.settings.base import *  # noqa: F403
-from config.settings.base import DATABASE_URL, REDIS_URL
+from config.settings.base import DATABASE_URL, REDIS_URL, env_int, env_rate
 
 if not DATABASE_URL.startswith("postgres") or not REDIS_URL:
     raise RuntimeError("Tests need DATABASE_URL=postgres://... and REDIS_URL=redis://...; run them with `make test`.")
@@ -21,3 +21,10 @@ CELERY_TASK_EAGER_PROPAGATES = False
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
 # Servers started by the tests share this database: never keep idle connections.
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+# Many tests start conversations from one address (or none) within a minute: the abuse
+# limits are loose here, and tests/security sets tight ones per test.
+CHAT_IP_MESSAGE_RATE_LIMIT = env_rate("CHAT_IP_MESSAGE_RATE_LIMIT", "100000/minute")
+CHAT_IP_CONVERSATION_RATE_LIMIT = env_rate("CHAT_IP_CONVERSATION_RATE_LIMIT", "100000/minute")
+CHAT_SITE_CONVERSATION_RATE_LIMIT = env_rate("CHAT_SITE_CONVERSATION_RATE_LIMIT", "100000/minute")
+CHAT_MAX_SOCKETS_PER_IP = env_int("CHAT_MAX_SOCKETS_PER_IP", 100000, minimum=1)
+CHAT_IP_CONNECTION_RATE_LIMIT = env_rate("CHAT_IP_CONNECTION_RATE_LIMIT", "100000/minute")

@@ -70,7 +70,7 @@ async def test_unknown_time_zone_is_ignored(settings):
 async def test_missing_or_wrong_token_is_refused(settings, token):
     conversation = await acreate(ConversationFactory)
     status, _ = await post(action_call(str(conversation.public_id), {"timezone": "UTC"}), token)
-    assert status == 403
+    assert status == 401
     assert (await Conversation.objects.aget(pk=conversation.pk)).timezone == ""
 
 

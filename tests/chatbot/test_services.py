@@ -3,7 +3,6 @@ import pytest
 from chatbot import services
 from chatbot.errors import ChatError
 from chatbot.models import Conversation, Message
-from chatbot.ratelimit import Rate, rate_hit, rate_parse
 from tests.factories import TEST_ORIGIN, ConversationFactory, MessageFactory, SiteFactory
 
 
@@ -72,15 +71,6 @@ def test_utm_clean_keeps_only_utm_keys():
         "utm_medium": "3",
     }
     assert services.utm_clean("nope") == {}
-
-
-def test_rate_parse_and_hit(settings):
-    assert rate_parse("20/minute") == Rate(count=20, seconds=60)
-    with pytest.raises(ValueError):
-        rate_parse("lots")
-    rate = Rate(count=2, seconds=60)
-    key = "test-rate-hit"
-    assert [rate_hit(key=key, rate=rate) for _ in range(3)] == [True, True, False]
 
 
 @pytest.mark.django_db

@@ -26,13 +26,13 @@ def post_json(url: str, body: dict) -> dict:
         return json.loads(response.read())
 
 
-async def execute(rasa_url: str, conversation_id: str, action: str) -> list[dict]:
+async def execute(servers, conversation_id: str, action: str) -> list[dict]:
     """Run one bot action as the qualification flow will (Rasa's HTTP API); the bot messages it sent.
 
     The flow's rules end with the bot listening; `execute` runs only the named action, so the
     test then runs `action_listen` too, or the visitor's next turn would follow no rule.
     """
-    url = f"{rasa_url}/conversations/{conversation_id}/execute"
+    url = servers.rasa_api(f"/conversations/{conversation_id}/execute")
     body = await asyncio.to_thread(post_json, url, {"name": action})
     await asyncio.to_thread(post_json, url, {"name": "action_listen"})
     await store_bot_messages(conversation_id, body["messages"])
@@ -73,7 +73,7 @@ async def test_a_qualified_visitor_books_a_meeting_in_their_zone(rasa_settings):
         assert "Northwind assistant" in await chat.say_text("hello")  # the session start stores the zone
         lead, rep = await qualified_lead_and_rep(chat.conversation_id)
 
-        [offer] = await execute(rasa_settings.rasa_url, chat.conversation_id, "action_offer_slots")
+        [offer] = await execute(rasa_settings, chat.conversation_id, "action_offer_slots")
         assert "New York time" in offer["text"]
         slot_buttons = [b for b in offer["buttons"] if b["payload"].startswith("/choose_slot")]
         assert 3 <= len(slot_buttons) <= 5
@@ -115,7 +115,7 @@ async def test_typed_preference_then_email_form_then_booking(rasa_settings):
         await chat.say_text("hi")
         lead, rep = await qualified_lead_and_rep(chat.conversation_id)
         await database_sync_to_async(Lead.objects.filter(pk=lead.pk).update)(email="")
-        await execute(rasa_settings.rasa_url, chat.conversation_id, "action_offer_slots")
+        await execute(rasa_settings, chat.conversation_id, "action_offer_slots")
 
         [answer] = await chat.say("any afternoon next week")
         assert answer["text"].startswith("Here's what's free next week"), answer["text"]

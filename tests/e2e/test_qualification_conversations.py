@@ -37,9 +37,10 @@ def conversation_of(chat: Chat) -> Conversation:
     return Conversation.objects.get(public_id=chat.conversation_id)
 
 
-async def slots_of(chat: Chat, rasa_url: str) -> dict:
+async def slots_of(chat: Chat, servers) -> dict:
     def fetch():
-        with urllib.request.urlopen(f"{rasa_url}/conversations/{chat.conversation_id}/tracker", timeout=10) as r:
+        url = servers.rasa_api(f"/conversations/{chat.conversation_id}/tracker")
+        with urllib.request.urlopen(url, timeout=10) as r:
             return json.load(r)["slots"]
 
     return await asyncio.to_thread(fetch)
@@ -86,7 +87,7 @@ async def test_one_message_with_several_facts_then_only_the_missing_questions(ch
     assert (lead.company_name, lead.budget, lead.name) == ("Globex", "", "Dana Kim")
     assert (lead.email, lead.email_flag) == ("dana.kim@gmail.com", "free_mail")
     assert lead.outcome == Lead.Outcome.QUALIFIED and lead.decided_at is not None
-    assert (await slots_of(chat, rasa_settings.rasa_url))["qualification_outcome"] == "qualified"
+    assert (await slots_of(chat, rasa_settings))["qualification_outcome"] == "qualified"
 
 
 async def test_a_correction_updates_the_stored_fact(chat, rasa_settings):
@@ -134,7 +135,7 @@ async def test_two_misses_in_a_row_offer_email_or_a_person(chat, rasa_settings):
     lead = await lead_of(chat)
     assert lead.consent_email_followup is True and lead.email == "sam@northwind-customer.com"
     assert lead.outcome == Lead.Outcome.INCOMPLETE
-    assert (await slots_of(chat, rasa_settings.rasa_url))["qualification_outcome"] == "incomplete"
+    assert (await slots_of(chat, rasa_settings))["qualification_outcome"] == "incomplete"
 
 
 async def test_declining_one_question_skips_it_and_stop_keeps_the_facts_and_closes(chat, rasa_settings):
@@ -152,7 +153,7 @@ async def test_declining_one_question_skips_it_and_stop_keeps_the_facts_and_clos
         "we need a forecasting tool",
     )
     assert lead.outcome == Lead.Outcome.INCOMPLETE and lead.decided_at is None
-    assert (await slots_of(chat, rasa_settings.rasa_url))["qualification_outcome"] == "incomplete"
+    assert (await slots_of(chat, rasa_settings))["qualification_outcome"] == "incomplete"
 
 
 async def test_asking_for_a_person_flags_the_conversation_and_offers_meeting_or_email(chat, rasa_settings):
@@ -178,7 +179,7 @@ async def test_demo_request_first_then_a_qualified_visitor_gets_the_booking_offe
     assert (lead.company_size, lead.buying_stage, lead.timeline_months) == (3000, "active", 2)
     assert (lead.budget, lead.budget_amount, lead.email_flag) == ("range", 50000, "")
     assert lead.outcome == Lead.Outcome.QUALIFIED and lead.score >= 50
-    slots = await slots_of(chat, rasa_settings.rasa_url)
+    slots = await slots_of(chat, rasa_settings)
     assert slots["qualification_outcome"] == "qualified" and slots["demo_requested"] is True
 
 
@@ -194,7 +195,7 @@ async def test_just_exploring_is_nurtured_with_consent(chat, rasa_settings):
     lead = await lead_of(chat)
     assert (lead.buying_stage, lead.timeline_months, lead.budget, lead.name) == ("browsing", None, "", "Gavin")
     assert lead.outcome == Lead.Outcome.NURTURE and lead.consent_email_followup is True
-    assert (await slots_of(chat, rasa_settings.rasa_url))["qualification_outcome"] == "nurture"
+    assert (await slots_of(chat, rasa_settings))["qualification_outcome"] == "nurture"
 
 
 async def test_a_student_is_decided_at_once_with_a_useful_exit(chat, rasa_settings):

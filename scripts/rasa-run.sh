@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Runs `rasa run` with its HTTP API (trackers, execute, model) only behind a token:
+# with RASA_API_TOKEN set, --enable-api --auth-token; without it, no API at all.
+# The web process needs neither: it talks to our channel (/webhooks/leadbot/webhook).
+# Callers of the API (tests, tools) send ?token=$RASA_API_TOKEN.
+set -euo pipefail
+RASA=${RASA:-.venv/bin/rasa}
+api=()
+if [ -n "${RASA_API_TOKEN:-}" ]; then
+  if [ "${#RASA_API_TOKEN}" -lt 32 ]; then
+    echo "error: RASA_API_TOKEN must be at least 32 characters (or unset, which turns Rasa's HTTP API off)" >&2
+    exit 2
+  fi
+  api=(--enable-api --auth-token "$RASA_API_TOKEN")
+fi
+exec "$RASA" run "${api[@]}" "$@"

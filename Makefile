@@ -53,7 +53,7 @@ validate: venv
 	$(VENV)/bin/rasa data validate --domain chatbot/bot/domain --data chatbot/bot/data --config chatbot/bot/config.yml
 
 nlu-eval: train
-	$(VENV)/bin/python scripts/nlu_eval.py
+	$(VENV)/bin/python scripts/nlu_eval.py chatbot/bot/tests/nlu_heldout.yml chatbot/bot/tests/nlu_dev.yml chatbot/bot/tests/nlu_independent.yml
 
 # Visitor personas played over the widget's WebSocket against the real web and Rasa servers, on a
 # scratch database (dropped and created afresh, migrated, seeded with the demo site and reps).

@@ -64,6 +64,7 @@ def test_a_new_site_has_a_sensible_notice_that_marketing_admins_edit(admin_clien
             "allowed_origins": site.allowed_origins,
             "welcome_message": site.welcome_message,
             "is_active": "on",
+            "daily_conversation_limit": site.daily_conversation_limit,
             "privacy_notice": NOTICE,
             "privacy_policy_url": POLICY,
             "privacy_policy_label": "Privacy",

@@ -1,4 +1,5 @@
 import datetime as dt
+import uuid
 
 from django.utils import timezone
 
@@ -21,6 +22,15 @@ def message_frame(message: Message) -> dict:
 def conversation_history(*, conversation: Conversation, limit: int = HISTORY_LIMIT) -> list[dict]:
     recent = list(conversation.messages.order_by("-created_at", "-id")[:limit])
     return [message_frame(m) for m in reversed(recent)]
+
+
+def conversation_by_public_id(public_id: str) -> Conversation | None:
+    """The conversation a bot sender id names; None for anything else (a shell's sender id, a bad id)."""
+    try:
+        wanted = uuid.UUID(str(public_id))
+    except ValueError:
+        return None
+    return Conversation.objects.filter(public_id=wanted).first()
 
 
 def widget_config(*, site: Site) -> dict:

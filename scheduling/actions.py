@@ -3,334 +3,173 @@
 The qualification flow runs `action_offer_slots` once a lead is qualified. From there:
 
 - slot buttons carry `/choose_slot{"slot_choice": "<rep_id>|<UTC ISO start>"}`; `action_book_slot`
-  hands that hint to `meeting_book`, which re-checks it (never trust a payload) and returns the
-  existing booking on a second click, a reload or a retried message;
+  hands that hint to `services.meeting_book_offered`, which checks it was offered to this chat and
+  books it (a second click, a reload or a retried message gets the existing booking);
 - "Other times" and typed preferences ("next Tuesday afternoon") run `action_offer_slots` again,
   which reads the latest message;
 - without a known email, `booking_email_form` asks for it before booking;
 - nobody free: the visitor is offered an email follow-up instead of being left stuck.
 
-Every ORM call runs in a worker thread (`database_sync_to_async(..., thread_sensitive=False)`); the
-sync functions below each take one hop and return what the bot says.
+The rules (who may book, what was offered, which times to show) live in `scheduling.services`;
+each action reads the tracker, makes one service call in a worker thread, and maps the outcome
+code to domain responses (`chatbot/bot/domain/scheduling.yml`) with their variables. No text a
+visitor reads is written here: slot button titles are times written by `scheduling.zones`, and
+the "Other times" title is read from the domain the action receives.
 """
 
-import re
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 
 from channels.db import database_sync_to_async
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
-from django.utils import timezone as django_timezone
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from chatbot.models import Conversation
-from qualification import services as lead_services
-from qualification.models import Lead
-from scheduling import selectors, services
-from scheduling import slot_text as words
-from scheduling.errors import MESSAGES, SchedulingError
-from scheduling.models import Meeting, SlotOffer
+from chatbot.selectors import conversation_by_public_id
+from scheduling import selectors, services, zones
+from scheduling.models import Meeting
 from scheduling.notifications import manage_url
+from scheduling.slot_text import slot_payload
 
-OFFER_LIMIT = 5
-# A typed preference or "Other times" filters a wider list down to what was asked for.
-WIDE_LIMIT = 60
-VISITOR_DAY = (time(8, 0), time(20, 0))
-OTHER_TIMES_BUTTON = {"title": "Other times", "payload": "/other_times"}
-FOLLOWUP_BUTTON = {"title": "Yes, email me", "payload": "/request_followup"}
 DECLINED = "declined"
-EMAIL_RE = re.compile(r"[^\s@<>(),;:\"]+@[^\s@<>(),;:\"]+\.[A-Za-z]{2,}")
-REFUSAL_RE = re.compile(r"\b(no|nope|skip|cancel|stop|never ?mind|not now|rather not|don'?t|no thanks)\b", re.I)
-ORDINALS = {
-    "first": 0,
-    "1st": 0,
-    "top": 0,
-    "second": 1,
-    "2nd": 1,
-    "third": 2,
-    "3rd": 2,
-    "fourth": 3,
-    "4th": 3,
-    "fifth": 4,
-    "5th": 4,
+QUALIFICATION_FORM = "qualification_form"
+OTHER_TIMES_RESPONSE = "utter_button_other_times"
+OTHER_TIMES_PAYLOAD = "/other_times"
+
+# The sentence above an offer's buttons, by the offer's outcome code.
+OFFER_INTROS = {
+    "offered": "utter_offer_slots",
+    "offered_matching": "utter_offer_matching",
+    "offered_nearest": "utter_offer_nearest",
+    "offered_later": "utter_offer_later",
+    "no_later": "utter_offer_no_later",
+    "not_understood": "utter_offer_not_understood",
+}
+CONFIRMATIONS = {"booked": "utter_booked", "already_booked": "utter_already_booked"}
+# A pick that could not be booked: what the visitor is told, then the sentence above the fresh offer.
+BOOKING_ERRORS = {
+    "no_choice": (None, "utter_offer_pick"),
+    "unreadable": ("utter_booking_error_unreadable", "utter_offer_free_times"),
+    "not_offered": ("utter_booking_error_not_offered", "utter_offer_free_times"),
+    "slot_taken": ("utter_booking_error_slot_taken", "utter_offer_next_times"),
+    "slot_unavailable": ("utter_booking_error_slot_unavailable", "utter_offer_next_times"),
 }
 
 
 @dataclass
 class Reply:
-    """What one action says (in order) and the slots it sets."""
+    """What one action says (domain responses with their variables, in order) and the events it returns."""
 
     messages: list[dict] = field(default_factory=list)
     events: list[EventType] = field(default_factory=list)
 
-    def say(self, text: str, buttons: list[dict] | None = None) -> None:
-        self.messages.append({"text": text, "buttons": buttons or []})
+    def say(self, response: str, buttons: list[dict] | None = None, **variables: Any) -> None:
+        self.messages.append({"response": response, "buttons": buttons or [], **variables})
 
     def send(self, dispatcher: CollectingDispatcher) -> list[EventType]:
         for message in self.messages:
-            dispatcher.utter_message(text=message["text"], buttons=message["buttons"])
+            dispatcher.utter_message(**message)
         return self.events
 
 
-@dataclass(frozen=True)
-class Visit:
-    conversation: Conversation
-    lead: Lead | None
-    zone: str
-    zone_is_fallback: bool
+def other_times_button(domain: dict[str, Any]) -> dict:
+    """The last button of every offer; its title is copy, so it comes from the domain."""
+    title = domain["responses"][OTHER_TIMES_RESPONSE][0]["text"]
+    return {"title": title, "payload": OTHER_TIMES_PAYLOAD}
 
 
-def visit_load(*, public_id: str, zone_slot: str | None) -> Visit | None:
-    conversation = Conversation.objects.filter(public_id=public_id).first() if _is_uuid(public_id) else None
-    if conversation is None:
-        return None
-    lead = Lead.objects.filter(conversation=conversation).first()
-    zone, fallback = words.zone_or_utc(zone_slot or conversation.timezone)
-    return Visit(conversation=conversation, lead=lead, zone=zone, zone_is_fallback=fallback)
+def zone_variables(*, zone: str, zone_is_fallback: bool) -> dict[str, str]:
+    """`zone_label` only when the visitor's zone is known: the responses' variations without it are used otherwise."""
+    return {} if zone_is_fallback else {"zone_label": zones.zone_label(zone)}
 
 
-def _is_uuid(value: str) -> bool:
-    return bool(re.fullmatch(r"[0-9a-fA-F-]{32,36}", value or ""))
+def meeting_variables(meeting: Meeting, *, zone: str) -> dict[str, Any]:
+    return {
+        "when": zones.slot_text(meeting.start, zone),
+        "rep_name": meeting.rep.name,
+        "minutes": int((meeting.end - meeting.start).total_seconds() // 60),
+        "email": meeting.visitor_email,
+    }
 
 
-def booking_allowed(visit: Visit) -> bool:
-    """Times are offered to qualified leads only (or once they were offered in this chat)."""
-    if visit.lead is not None and visit.lead.outcome == Lead.Outcome.QUALIFIED:
-        return True
-    return SlotOffer.objects.filter(conversation=visit.conversation).exists()
+def say_needs_qualification(reply: Reply) -> None:
+    """Not qualified yet: the qualification questions start (the form asks the first one)."""
+    reply.say("utter_booking_needs_qualification")
+    reply.events.append(FollowupAction(QUALIFICATION_FORM))
 
 
-def spread(slots: list, *, limit: int, zone: str) -> list:
-    """Up to `limit` slots, the earliest of each day first, so the visitor sees a choice of days."""
-    by_day: dict = {}
-    for slot in sorted(slots, key=lambda s: s.start):
-        by_day.setdefault(words.local_time(slot.start, zone).date(), []).append(slot)
-    picked: list = []
-    rank = 0
-    while len(picked) < limit and any(len(day) > rank for day in by_day.values()):
-        for day in sorted(by_day):
-            if rank < len(by_day[day]) and len(picked) < limit:
-                picked.append(by_day[day][rank])
-        rank += 1
-    return sorted(picked, key=lambda s: s.start)
+def say_manage(reply: Reply, meeting: Meeting | None, *, zone: str) -> None:
+    if meeting is None:
+        reply.say("utter_no_booking")
+        return
+    reply.say("utter_manage_booking", **meeting_variables(meeting, zone=zone), manage_url=manage_url(meeting))
 
 
-def in_visitor_day(slots: list, zone: str) -> list:
-    daytime = [s for s in slots if VISITOR_DAY[0] <= words.local_time(s.start, zone).time() < VISITOR_DAY[1]]
-    return daytime or slots
-
-
-def offer_build(
-    *,
-    visit: Visit,
-    text: str = "",
-    intent: str = "",
-    after: datetime | None = None,
-    exclude: tuple[int, datetime] | None = None,
-    lead_in: str = "",
-    intro: str = "",
-    now: datetime | None = None,
-) -> Reply:
-    """Find times for the visitor, record the offer, and word it (buttons in the visitor's zone)."""
-    now = now or django_timezone.now()
-    reply = Reply()
-    conversation, lead, zone = visit.conversation, visit.lead, visit.zone
-    if lead_in:
-        reply.say(lead_in)
-
-    def find(**window: Any) -> list:
-        found = selectors.slots_for_lead(lead=lead, conversation=conversation, now=now, **window)
-        return [s for s in found if exclude is None or (s.rep_id, s.start) != exclude]
-
-    preference = words.parse_preference(text, now=now, zone=zone) if text else None
-    # What the visitor typed is kept with the offer, understood or not (analytics reads both).
-    preference_text = text if intent == "time_preference" else ""
-    if preference is not None:
-        end = preference.end.astimezone(timezone.utc) if preference.end else None
-        matching = [s for s in find(start=preference.start, end=end, limit=WIDE_LIMIT) if preference.matches(s.start)]
-        if matching:
-            slots = spread(matching, limit=OFFER_LIMIT, zone=zone)
-            intro = words.match_intro(preference, zone=zone, zone_is_fallback=visit.zone_is_fallback)
-        else:
-            everything = find(limit=WIDE_LIMIT)
-            nearest = words.nearest_first([s.start for s in everything], preference)[:OFFER_LIMIT]
-            slots = sorted((s for s in everything if s.start in nearest), key=lambda s: s.start)[:OFFER_LIMIT]
-            intro = words.no_match_text(preference, zone=zone, zone_is_fallback=visit.zone_is_fallback)
-    elif after is not None:
-        later = find(start=after + timedelta(minutes=1), limit=WIDE_LIMIT)
-        slots = spread(in_visitor_day(later, zone), limit=OFFER_LIMIT, zone=zone)
-        if slots:
-            intro = (
-                f"Here are some later times ({_zone_words(visit)}). You can also type a day or time that suits "
-                "you, like “Thursday afternoon”:"
-            )
-        else:
-            slots = find(limit=OFFER_LIMIT)
-            intro = f"There are no later free times, so here are the earliest ones again ({_zone_words(visit)}):"
-    else:
-        slots = find(limit=OFFER_LIMIT)
-        if text and intent == "time_preference" and not text.startswith("/"):
-            intro = (
-                "Sorry, I couldn't tell which day or time you meant. You can type something like "
-                f"“Thursday afternoon”. These are the next free times ({_zone_words(visit)}):"
-            )
-        else:
-            intro = intro or words.offer_intro(zone=zone, zone_is_fallback=visit.zone_is_fallback, count=len(slots))
-
-    if not slots:
-        return nobody_free(visit=visit, reply=reply)
-    services.slot_offer_record(conversation=conversation, slots=slots, preference_text=preference_text[:500])
+def say_offer(reply: Reply, offer: services.Offer, domain: dict[str, Any], *, intro: str | None = None) -> None:
+    """Word an offer: its times as buttons in the visitor's zone, then "Other times"."""
+    if offer.code == "not_qualified":
+        say_needs_qualification(reply)
+        return
+    if offer.code == "already_booked":
+        say_manage(reply, offer.meeting, zone=offer.zone)
+        return
+    if offer.code == "nobody_free":
+        reply.say("utter_nobody_free")  # its button (email me) is in the domain
+        reply.events += [SlotSet("booking_requested", True), SlotSet("slot_choice", None)]
+        return
+    if offer.zone_is_fallback:
+        reply.say("utter_times_in_utc")
+    if offer.code == "offered" and intro is None and len(offer.slots) == 1:
+        intro = "utter_offer_one_slot"
+    variables = zone_variables(zone=offer.zone, zone_is_fallback=offer.zone_is_fallback)
+    if offer.preference is not None:
+        variables["preference"] = offer.preference.description
     buttons = [
-        {"title": words.slot_text(s.start, zone), "payload": words.slot_payload(s.rep_id, s.start)} for s in slots
+        {"title": zones.slot_text(s.start, offer.zone), "payload": slot_payload(s.rep_id, s.start)} for s in offer.slots
     ]
-    reply.say(intro, buttons + [OTHER_TIMES_BUTTON])
+    reply.say(intro or OFFER_INTROS[offer.code], buttons + [other_times_button(domain)], **variables)
     reply.events += [
         SlotSet("booking_requested", True),
-        SlotSet("offered_until", max(s.start for s in slots).astimezone(timezone.utc).isoformat()),
+        SlotSet("offered_until", max(s.start for s in offer.slots).astimezone(timezone.utc).isoformat()),
     ]
-    return reply
 
 
-def nobody_free(*, visit: Visit, reply: Reply) -> Reply:
-    """No rep has a free time in the horizon: never a dead end, offer an email follow-up."""
-    reply.say(
-        "I'm sorry, nobody on the team has a free slot in the coming weeks. "
-        "Would you like them to email you to find a time that works?",
-        [FOLLOWUP_BUTTON],
-    )
-    reply.events += [SlotSet("booking_requested", True), SlotSet("slot_choice", None)]
-    return reply
+def say_booking(reply: Reply, outcome: services.BookingOutcome, domain: dict[str, Any]) -> None:
+    code = outcome.code
+    if code == "not_qualified":
+        say_needs_qualification(reply)
+    elif code in {"booked", "already_booked"}:
+        meeting = outcome.meeting
+        reply.say(CONFIRMATIONS[code], **meeting_variables(meeting, zone=outcome.zone))
+        reply.events.append(SlotSet("booked_meeting", str(meeting.public_id)))
+        if code == "booked":
+            reply.events.append(SlotSet("email_followup", None))
+    elif code == "email_needed":
+        reply.events += [SlotSet("slot_choice", outcome.choice), FollowupAction("booking_email_form")]
+    elif code == "invalid_email":
+        reply.say("utter_booking_error_invalid_email")
+        reply.events += [
+            SlotSet("slot_choice", outcome.choice),
+            SlotSet("booking_email", None),
+            FollowupAction("booking_email_form"),
+        ]
+    elif code == "try_again":
+        reply.say("utter_booking_error_try_again")
+    else:
+        error, intro = BOOKING_ERRORS[code]
+        if error:
+            reply.say(error)
+        say_offer(reply, outcome.offer, domain, intro=intro)
 
 
-def followup_confirm(*, visit: Visit, email: str) -> Reply:
-    """The visitor asked to be emailed instead of booking: record their consent, confirm."""
-    lead = visit.lead or lead_services.lead_for_conversation(public_id=str(visit.conversation.public_id))
-    facts: dict[str, Any] = {"consent_email_followup": True}
-    if not lead.email:
-        facts["email"] = email
-    lead_services.lead_record_facts(lead=lead, facts=facts)
-    reply = Reply()
-    reply.say(f"Thanks! The team will email you at {email} to find a time that works.")
-    reply.events.append(SlotSet("email_followup", None))
-    return reply
-
-
-def choice_from_text(*, visit: Visit, text: str) -> str | None:
-    """ "the second one": the matching slot of the latest offer, as a payload value."""
-    offer = SlotOffer.objects.filter(conversation=visit.conversation).order_by("-created_at", "-id").first()
-    if offer is None or not offer.slots:
-        return None
-    lowered = text.lower()
-    index = next((i for word, i in ORDINALS.items() if re.search(rf"\b{word}\b", lowered)), None)
-    if index is None and re.search(r"\blast\b", lowered):
-        index = len(offer.slots) - 1
-    if index is None or index >= len(offer.slots):
-        return None
-    slot = offer.slots[index]
-    return f"{slot['rep']}|{slot['start']}"
-
-
-def _zone_words(visit: Visit) -> str:
-    return "in UTC, as I don't know your time zone" if visit.zone_is_fallback else f"in {words.zone_label(visit.zone)}"
-
-
-def was_offered(*, visit: Visit, choice: words.SlotChoice) -> bool:
-    """Only times this chat was shown can be booked from it (a forged payload picks no rep).
-
-    Checked in Python: the embedded SQLite default has no JSON containment lookup.
-    """
-    wanted = {"rep": choice.rep_id, "start": choice.start.isoformat()}
-    offers = SlotOffer.objects.filter(conversation=visit.conversation).values_list("slots", flat=True)
-    return any(wanted in slots for slots in offers)
-
-
-def confirmation_text(meeting: Meeting, *, zone: str, again: bool) -> str:
-    when = words.slot_text(meeting.start, zone)
-    minutes = int((meeting.end - meeting.start).total_seconds() // 60)
-    head = "You're already booked" if again else "You're booked"
-    return (
-        f"{head}: {when} with {meeting.rep.name} ({minutes} minutes). "
-        f"An invitation is on its way to {meeting.visitor_email}, with links to reschedule or cancel "
-        "if your plans change. Talk soon!"
-    )
-
-
-def book(*, visit: Visit, choice_value: str | None, email: str, now: datetime | None = None) -> Reply:
-    reply = Reply()
-    choice = words.slot_choice_parse(choice_value)
-    if choice is None:
-        return offer_build(
-            visit=visit,
-            lead_in="Sorry, I couldn't read which time you picked.",
-            intro=f"Here are the free times ({_zone_words(visit)}):",
-            now=now,
-        )
-    if not was_offered(visit=visit, choice=choice):
-        return offer_build(
-            visit=visit,
-            lead_in="Sorry, that isn't one of the times I offered you.",
-            intro=f"Here are the free times ({_zone_words(visit)}):",
-            now=now,
-        )
-    lead = visit.lead
-    try:
-        booking = services.meeting_book(
-            rep_id=choice.rep_id,
-            start=choice.start,
-            conversation=visit.conversation,
-            lead=lead,
-            visitor_email=email,
-            visitor_name=lead.name if lead else "",
-            visitor_timezone=visit.zone,
-            now=now,
-        )
-    except SchedulingError as error:
-        if error.code == "already_booked" and error.meeting is not None:
-            meeting = Meeting.objects.select_related("rep").get(pk=error.meeting.pk)
-            reply.say(confirmation_text(meeting, zone=visit.zone, again=True))
-            reply.events.append(SlotSet("booked_meeting", str(meeting.public_id)))
-            return reply
-        if error.code == "invalid_email":
-            reply.say(error.message)
-            reply.events += [SlotSet("booking_email", None), FollowupAction("booking_email_form")]
-            return reply
-        if error.code in {"slot_taken", "slot_unavailable"}:
-            lead_in = MESSAGES[error.code].split(".")[0] + "."
-            intro = f"Here are the next free times ({_zone_words(visit)}):"
-            return offer_build(
-                visit=visit, exclude=(choice.rep_id, choice.start), lead_in=lead_in, intro=intro, now=now
-            )
-        reply.say(error.message)
-        return reply
-    meeting = Meeting.objects.select_related("rep").get(pk=booking.meeting.pk)
-    reply.say(confirmation_text(meeting, zone=visit.zone, again=not booking.created))
-    reply.events += [SlotSet("booked_meeting", str(meeting.public_id)), SlotSet("email_followup", None)]
-    return reply
-
-
-def booked_meeting(conversation: Conversation) -> Meeting | None:
-    return (
-        Meeting.objects.select_related("rep")
-        .filter(conversation=conversation, status=Meeting.Status.BOOKED)
-        .order_by("-created_at")
-        .first()
-    )
-
-
-def manage_text(*, visit: Visit) -> str:
-    meeting = booked_meeting(visit.conversation)
-    if meeting is None:
-        return "You don't have a meeting booked in this chat yet."
-    when = words.slot_text(meeting.start, visit.zone)
-    return (
-        f"Your meeting is {when} with {meeting.rep.name}. To reschedule or cancel, use the links in the "
-        f"invitation we sent to {meeting.visitor_email}, or open this page: {manage_url(meeting)}"
-    )
+def say_followup(reply: Reply, outcome: services.FollowupOutcome) -> None:
+    if outcome.code == "followup_recorded":
+        reply.say("utter_followup_confirmed", email=outcome.email)
+        reply.events.append(SlotSet("email_followup", None))
+    else:
+        reply.events += [SlotSet("email_followup", True), FollowupAction("booking_email_form")]
 
 
 def _sync(fn):
@@ -342,6 +181,13 @@ def _latest(tracker: Tracker) -> tuple[str, str]:
     return (message.get("text") or "").strip(), ((message.get("intent") or {}).get("name") or "")
 
 
+def _offered_until(tracker: Tracker) -> datetime | None:
+    try:
+        return datetime.fromisoformat(tracker.get_slot("offered_until") or "")
+    except ValueError:
+        return None
+
+
 class ActionOfferSlots(Action):
     """Offers 3-5 times (or the ones matching what the visitor typed) as buttons in their zone."""
 
@@ -350,27 +196,21 @@ class ActionOfferSlots(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         text, intent = _latest(tracker)
+        after = _offered_until(tracker) if intent == "other_times" else None
+        preference = text if intent == "time_preference" else None
 
-        def offer() -> Reply:
-            visit = visit_load(public_id=tracker.sender_id, zone_slot=tracker.get_slot("timezone"))
-            if visit is None or not booking_allowed(visit):
-                reply = Reply()
-                reply.say("Happy to set up a call. First, tell me a little about what you're looking for.")
-                return reply
-            if booked_meeting(visit.conversation) is not None:
-                reply = Reply()
-                reply.say(manage_text(visit=visit))
-                return reply
-            after = None
-            if intent == "other_times" and (until := tracker.get_slot("offered_until")):
-                try:
-                    after = datetime.fromisoformat(until)
-                except ValueError:
-                    after = None
-            preference = text if intent == "time_preference" else ""
-            return offer_build(visit=visit, text=preference, intent=intent, after=after)
+        def act() -> Reply:
+            offer = services.slots_offer(
+                conversation=conversation_by_public_id(tracker.sender_id),
+                zone=tracker.get_slot("timezone"),
+                preference_text=preference,
+                after=after,
+            )
+            reply = Reply()
+            say_offer(reply, offer, domain)
+            return reply
 
-        return (await _sync(offer)()).send(dispatcher)
+        return (await _sync(act)()).send(dispatcher)
 
 
 class ActionBookSlot(Action):
@@ -381,39 +221,35 @@ class ActionBookSlot(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         text, intent = _latest(tracker)
-        entity_choice = next(tracker.get_latest_entity_values("slot_choice"), None)
+        form_email = tracker.get_slot("booking_email")
+        reply = Reply()
+        if form_email == DECLINED:
+            # Never trap the visitor in the email form: a "no" ends it, nothing is booked.
+            followup = tracker.get_slot("email_followup")
+            reply.say("utter_booking_email_declined_followup" if followup else "utter_booking_email_declined")
+            reply.events += [SlotSet("booking_email", None), SlotSet("email_followup", None)]
+            return reply.send(dispatcher)
+        choice = next(tracker.get_latest_entity_values("slot_choice"), None)
+        typed = text if choice is None and intent == "choose_slot" and not text.startswith("/") else ""
+        if choice is None and intent != "choose_slot":
+            choice = tracker.get_slot("slot_choice")  # back from the email form
+        followup = choice is None and not typed and bool(tracker.get_slot("email_followup"))
 
         def act() -> Reply:
-            visit = visit_load(public_id=tracker.sender_id, zone_slot=tracker.get_slot("timezone"))
-            reply = Reply()
-            if visit is None or not booking_allowed(visit):
-                reply.say("Happy to set up a call. First, tell me a little about what you're looking for.")
+            conversation = conversation_by_public_id(tracker.sender_id)
+            if followup and conversation is not None:
+                # Back from the email form that the "email me" follow-up started.
+                say_followup(reply, services.followup_request(conversation=conversation, email=form_email))
                 return reply
-            form_email = tracker.get_slot("booking_email")
-            if form_email == DECLINED:
-                if tracker.get_slot("email_followup"):
-                    reply.say("No problem. You're welcome to come back and book a call any time.")
-                else:
-                    reply.say(
-                        "No problem. You can pick a time again whenever you like; without an email I can't "
-                        "send the invitation, so I haven't booked anything."
-                    )
-                reply.events += [SlotSet("booking_email", None), SlotSet("email_followup", None)]
-                return reply
-            choice = entity_choice
-            if choice is None and intent == "choose_slot" and not text.startswith("/"):
-                choice = choice_from_text(visit=visit, text=text)
-            if choice is None and intent != "choose_slot":
-                choice = tracker.get_slot("slot_choice")  # back from the email form
-            email = (visit.lead.email if visit.lead else "") or form_email or ""
-            if choice is None and tracker.get_slot("email_followup") and email:
-                return followup_confirm(visit=visit, email=email)  # back from the email form
-            if choice is None:
-                return offer_build(visit=visit, intro=f"Which of these times would you like ({_zone_words(visit)})?")
-            if not email:
-                reply.events += [SlotSet("slot_choice", choice), FollowupAction("booking_email_form")]
-                return reply
-            return book(visit=visit, choice_value=choice, email=email)
+            outcome = services.meeting_book_offered(
+                conversation=conversation,
+                choice=choice,
+                choice_text=typed,
+                email=form_email,
+                zone=tracker.get_slot("timezone"),
+            )
+            say_booking(reply, outcome, domain)
+            return reply
 
         return (await _sync(act)()).send(dispatcher)
 
@@ -425,14 +261,15 @@ class ActionManageBooking(Action):
         return "action_manage_booking"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        def act() -> str:
-            visit = visit_load(public_id=tracker.sender_id, zone_slot=tracker.get_slot("timezone"))
-            if visit is None:
-                return "You don't have a meeting booked in this chat yet."
-            return manage_text(visit=visit)
+        def act() -> Reply:
+            conversation = conversation_by_public_id(tracker.sender_id)
+            meeting = selectors.booked_meeting(conversation) if conversation is not None else None
+            zone, _ = selectors.visitor_zone(conversation=conversation, zone=tracker.get_slot("timezone"))
+            reply = Reply()
+            say_manage(reply, meeting, zone=zone)
+            return reply
 
-        dispatcher.utter_message(text=await _sync(act)())
-        return []
+        return (await _sync(act)()).send(dispatcher)
 
 
 class ActionEmailFollowup(Action):
@@ -443,35 +280,13 @@ class ActionEmailFollowup(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         def act() -> Reply:
-            visit = visit_load(public_id=tracker.sender_id, zone_slot=tracker.get_slot("timezone"))
-            if visit is None:
-                return Reply()
-            email = (visit.lead.email if visit.lead else "") or ""
-            if email:
-                return followup_confirm(visit=visit, email=email)
             reply = Reply()
-            reply.events += [SlotSet("email_followup", True), FollowupAction("booking_email_form")]
+            conversation = conversation_by_public_id(tracker.sender_id)
+            if conversation is not None:
+                say_followup(reply, services.followup_request(conversation=conversation))
             return reply
 
         return (await _sync(act)()).send(dispatcher)
-
-
-def email_from_text(text: str) -> str | None:
-    match = EMAIL_RE.search(text or "")
-    if not match:
-        return None
-    email = match.group(0).strip(".").lower()
-    try:
-        validate_email(email)
-    except ValidationError:
-        return None
-    return email
-
-
-def email_store(*, public_id: str, email: str) -> None:
-    lead = lead_services.lead_for_conversation(public_id=public_id)
-    if lead.email != email:
-        lead_services.lead_record_facts(lead=lead, facts={"email": email}, raw={"email": email})
 
 
 class ValidateBookingEmailForm(FormValidationAction):
@@ -482,14 +297,17 @@ class ValidateBookingEmailForm(FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         text = value if isinstance(value, str) else ""
-        email = email_from_text(text)
-        if email is None:
-            if REFUSAL_RE.search(text):
-                # Never trap the visitor in the form: a "no" ends it.
-                return {"booking_email": DECLINED}
-            dispatcher.utter_message(
-                text="That doesn't look like an email address. Could you type it again, like name@company.com?"
-            )
-            return {"booking_email": None}
-        await _sync(email_store)(public_id=tracker.sender_id, email=email)
-        return {"booking_email": email}
+
+        def act() -> services.EmailAnswer:
+            conversation = conversation_by_public_id(tracker.sender_id)
+            if conversation is None:
+                return services.EmailAnswer("invalid_email")
+            return services.booking_email_record(conversation=conversation, text=text)
+
+        answer = await _sync(act)()
+        if answer.code == "recorded":
+            return {"booking_email": answer.email}
+        if answer.code == "declined":
+            return {"booking_email": DECLINED}
+        dispatcher.utter_message(response="utter_booking_email_invalid")
+        return {"booking_email": None}

@@ -6,8 +6,6 @@ and who may change a rep's routing, is decided by ``access.selectors``: a Sales 
 their own profile and meetings, and cannot change their routing weight, activity, email or login.
 """
 
-import zoneinfo
-
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Q, QuerySet
@@ -26,7 +24,7 @@ from access.selectors import (
 from analytics.csv_export import CSVExportMixin
 from analytics.groups import SALES
 from qualification.rules import condition_help
-from scheduling import services, tasks
+from scheduling import services, tasks, zones
 from scheduling.errors import SchedulingError
 from scheduling.models import CalendarConnection, Meeting, RoutingRule, SalesRep, TimeOff, WorkingHours
 from scheduling.notifications import public_url
@@ -276,8 +274,4 @@ class MeetingAdmin(CSVExportMixin, VisibleRowsAdminMixin, admin.ModelAdmin):
 
 
 def _shown(meeting: Meeting, zone: str) -> str:
-    try:
-        tz = zoneinfo.ZoneInfo(zone or "UTC")
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        tz, zone = zoneinfo.ZoneInfo("UTC"), "UTC"
-    return f"{meeting.start.astimezone(tz):%a %d %b %Y %H:%M} {zone}"
+    return zones.moment_text(meeting.start, zone)

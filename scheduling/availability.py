@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from datetime import timezone as dt_timezone
 
+from scheduling import zones
 from scheduling.models import BusyBlock, Meeting, SalesRep, TimeOff, WorkingHours
 
 UTC = dt_timezone.utc
@@ -152,10 +153,10 @@ def free_slots(
     rep = schedule.rep
     if not rep.is_active or not schedule.hours:
         return []
-    try:
-        tz = zoneinfo.ZoneInfo(rep.timezone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    zone, unknown = zones.zone_or_utc(rep.timezone)
+    if unknown:
         return []  # a zone typed past validation: offering times in a guessed zone would be worse
+    tz = zoneinfo.ZoneInfo(zone)
     length = timedelta(minutes=rep.meeting_minutes)
     before = timedelta(minutes=rep.buffer_before_minutes)
     after = timedelta(minutes=rep.buffer_after_minutes)

@@ -1,4 +1,9 @@
-"""Error codes of scheduling and the text a visitor (or a rep in admin) sees for each."""
+"""Error codes of scheduling, with the message staff see in admin and in logs.
+
+Visitors never read these messages: the bot maps each code to a domain response
+(`utter_booking_error_<code>`, scheduling/actions.py) and the meeting pages to a template
+(templates/scheduling/error_message.html).
+"""
 
 from typing import TYPE_CHECKING
 

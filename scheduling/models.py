@@ -12,7 +12,6 @@ serialised by SQLite's single writer and the service's overlap check.
 
 import secrets
 import uuid
-import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -20,15 +19,14 @@ from django.db import models
 from django.db.models import Q
 
 from qualification.models import RULE_FIELDS, RuleCondition
+from scheduling.zones import zone_or_utc
 
 MEETING_NO_OVERLAP = "meeting_no_overlap_per_rep"
 
 
 def validate_timezone(value: str) -> None:
-    try:
-        zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValidationError(f"{value!r} is not an IANA time zone name (e.g. Europe/Berlin).") from exc
+    if zone_or_utc(value)[1]:
+        raise ValidationError(f"{value!r} is not an IANA time zone name (e.g. Europe/Berlin).")
 
 
 def new_feed_token() -> str:

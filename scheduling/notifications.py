@@ -8,8 +8,6 @@ duplicated queue message) sends one email, because each send first claims a key
 
 from __future__ import annotations
 
-import datetime as dt
-import zoneinfo
 from dataclasses import dataclass
 from email.mime.text import MIMEText
 
@@ -21,34 +19,11 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from chatbot.models import Message
-from scheduling import ics
+from scheduling import ics, zones
 from scheduling.models import CalendarConnection, Meeting
 from scheduling.tokens import meeting_links_redact, meeting_token
 
 SENT_KEY_TIMEOUT_SECONDS = 14 * 24 * 3600
-
-
-def format_in_zone(value: dt.datetime, zone_name: str) -> str:
-    """'Tue 3 Dec 2026, 14:00 (Europe/Berlin)': the reader's wall clock, with the zone named."""
-    zone_name = zone_name or "UTC"
-    try:
-        zone = zoneinfo.ZoneInfo(zone_name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        zone_name, zone = "UTC", zoneinfo.ZoneInfo("UTC")
-    local = value.astimezone(zone)
-    return f"{local:%a} {local.day} {local:%b %Y, %H:%M} ({zone_name})"
-
-
-def format_span_in_zone(start: dt.datetime, end: dt.datetime, zone_name: str) -> str:
-    """'Tue 3 Dec 2026, 14:00–14:30 (Europe/Berlin)'."""
-    first = format_in_zone(start, zone_name)
-    try:
-        zone = zoneinfo.ZoneInfo(zone_name or "UTC")
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        zone = zoneinfo.ZoneInfo("UTC")
-    end_local = end.astimezone(zone)
-    date_part, _, zone_part = first.rpartition(" (")
-    return f"{date_part}–{end_local:%H:%M} ({zone_part}"
 
 
 def public_url(path: str) -> str:
@@ -92,12 +67,11 @@ def transcript(meeting: Meeting) -> list[TranscriptLine]:
             conversation_id=meeting.conversation_id, sender__in=TRANSCRIPT_SENDERS
         ).order_by("created_at", "id")
     visitor_label = meeting.visitor_name or "Visitor"
-    zone = zoneinfo.ZoneInfo(meeting.rep.timezone or "UTC")
     return [
         TranscriptLine(
             speaker=visitor_label if message.sender == Message.Sender.VISITOR else "Bot",
             text=meeting_links_redact(message.text),
-            at=f"{message.created_at.astimezone(zone):%H:%M}",
+            at=zones.clock_text(message.created_at, meeting.rep.timezone),
         )
         for message in messages
     ]
@@ -134,10 +108,10 @@ def meeting_context(meeting: Meeting) -> dict:
         "score": lead.score if lead else None,
         "outcome": lead.get_outcome_display() if lead else "",
         "reasons": _reasons(lead),
-        "when_rep": format_span_in_zone(meeting.start, meeting.end, rep.timezone),
-        "when_visitor": format_span_in_zone(meeting.start, meeting.end, meeting.visitor_timezone),
-        "visitor_zone": meeting.visitor_timezone or "UTC",
-        "rep_zone": rep.timezone or "UTC",
+        "when_rep": zones.span_text(meeting.start, meeting.end, rep.timezone),
+        "when_visitor": zones.span_text(meeting.start, meeting.end, meeting.visitor_timezone),
+        "visitor_zone": zones.zone_name(meeting.visitor_timezone),
+        "rep_zone": zones.zone_name(rep.timezone),
         "video_link": rep.video_link,
         "transcript": transcript(meeting),
         "admin_url": admin_url,

@@ -1,4 +1,4 @@
-"""Reads of scheduling: free slots of reps and pools, slots to offer a lead.
+"""Reads of scheduling: free slots of reps and pools, slots to offer a lead, what a chat was offered.
 
 Every function here runs a constant number of queries whatever the range or the number
 of reps (see ``availability.load_schedules``).
@@ -12,9 +12,11 @@ from django.utils import timezone
 
 from chatbot.models import Conversation
 from qualification.models import Lead
+from scheduling import zones
 from scheduling.availability import Slot, free_slots, load_schedules
-from scheduling.models import SalesRep
+from scheduling.models import Meeting, SalesRep, SlotOffer
 from scheduling.routing import route_lead_with_owner
+from scheduling.slot_text import SlotChoice
 
 # Without a stated preference, offer times inside the visitor's own day first.
 VISITOR_DAY = (time(8, 0), time(20, 0))
@@ -33,13 +35,6 @@ def pool_free_slots(
 
 def rep_free_slots(*, rep: SalesRep, start: datetime, end: datetime, now: datetime | None = None) -> list[Slot]:
     return pool_free_slots(reps=[rep], start=start, end=end, now=now)[rep.pk]
-
-
-def _zone(name: str) -> zoneinfo.ZoneInfo:
-    try:
-        return zoneinfo.ZoneInfo(name or "UTC")
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return zoneinfo.ZoneInfo("UTC")
 
 
 def spread_slots(slots: list[Slot], *, limit: int, tz: zoneinfo.ZoneInfo) -> list[Slot]:
@@ -73,6 +68,7 @@ def slots_for_lead(
     start: datetime | None = None,
     end: datetime | None = None,
     limit: int = 5,
+    zone: str | None = None,
     now: datetime | None = None,
 ) -> list[Slot]:
     """Up to ``limit`` slots to offer this lead, spread over the coming days; [] when nobody is free.
@@ -82,6 +78,7 @@ def slots_for_lead(
     fair round-robin order who has one (so a rep who is away does not hold up the pool).
     ``start``/``end`` narrow the window to a stated preference; without one, reps with times
     inside the visitor's 08:00-20:00 are preferred, and only those times are offered.
+    ``zone`` is the visitor's (default: the conversation's).
     """
     now = now or timezone.now()
     owner, reps = route_lead_with_owner(lead=lead, conversation=conversation, now=now)
@@ -92,7 +89,7 @@ def slots_for_lead(
     if window_end <= window_start:
         return []
     schedules = load_schedules(reps, window_start, window_end)  # 4 queries for the whole pool
-    tz = _zone(conversation.timezone)
+    tz = zones.zone_info(zone or conversation.timezone)
     prefer_waking = start is None and end is None
     fallback: list[Slot] = []
     # The owner first, then fairness order (route_lead's order); only compute until a rep fits.
@@ -100,7 +97,7 @@ def slots_for_lead(
         slots = free_slots(schedules[rep.pk], start=window_start, end=window_end, now=now)
         if not slots:
             continue
-        offered = [s for s in slots if _in_visitor_day(s, tz)] if prefer_waking else slots
+        offered = [s for s in slots if in_visitor_day(s, tz)] if prefer_waking else slots
         if offered:
             return spread_slots(offered, limit=limit, tz=tz)
         if owner is not None and rep.pk == owner.pk:
@@ -109,5 +106,51 @@ def slots_for_lead(
     return spread_slots(fallback, limit=limit, tz=tz)
 
 
-def _in_visitor_day(slot: Slot, tz: zoneinfo.ZoneInfo) -> bool:
+def in_visitor_day(slot: Slot, tz: zoneinfo.ZoneInfo) -> bool:
+    """Whether the slot starts inside the visitor's waking day (``VISITOR_DAY`` in their zone)."""
     return VISITOR_DAY[0] <= slot.start.astimezone(tz).time() < VISITOR_DAY[1]
+
+
+# ---- what this chat may book ---------------------------------------------------------------------------
+
+
+def visitor_zone(*, conversation: Conversation | None, zone: str | None = None) -> tuple[str, bool]:
+    """The zone to write a visitor's times in: ``zone`` (the bot's slot, from the browser) else the
+    conversation's, else UTC; the flag says it is the UTC fallback."""
+    return zones.zone_or_utc(zone or (conversation.timezone if conversation is not None else None))
+
+
+def lead_of(conversation: Conversation) -> Lead | None:
+    return Lead.objects.filter(conversation=conversation).first()
+
+
+def booking_allowed(*, conversation: Conversation, lead: Lead | None) -> bool:
+    """Times are offered to qualified leads only, or once they were offered in this chat (a reload,
+    a button pressed again, a lead re-scored after the offer)."""
+    if lead is not None and lead.outcome == Lead.Outcome.QUALIFIED:
+        return True
+    return SlotOffer.objects.filter(conversation=conversation).exists()
+
+
+def was_offered(*, conversation: Conversation, choice: SlotChoice) -> bool:
+    """Only times this chat was shown can be booked from it (a forged payload picks no rep).
+
+    Checked in Python: the embedded SQLite default has no JSON containment lookup.
+    """
+    wanted = {"rep": choice.rep_id, "start": choice.start.isoformat()}
+    offers = SlotOffer.objects.filter(conversation=conversation).values_list("slots", flat=True)
+    return any(wanted in slots for slots in offers)
+
+
+def latest_offer(conversation: Conversation) -> SlotOffer | None:
+    return SlotOffer.objects.filter(conversation=conversation).order_by("-created_at", "-id").first()
+
+
+def booked_meeting(conversation: Conversation) -> Meeting | None:
+    """The conversation's live booking, with its rep."""
+    return (
+        Meeting.objects.select_related("rep")
+        .filter(conversation=conversation, status=Meeting.Status.BOOKED)
+        .order_by("-created_at")
+        .first()
+    )

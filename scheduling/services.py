@@ -16,11 +16,19 @@ message) returns the existing meeting with ``created=False``. Booking a *differe
 while the conversation already has a live meeting raises ``SchedulingError("already_booked")``
 carrying that meeting: moving it is an explicit ``meeting_reschedule`` (the bot asks first),
 never a side effect of a stray second click.
+
+``meeting_book`` books any rep and time it is given. What a *visitor* may book is decided by
+``slots_offer`` and ``meeting_book_offered``, which every visitor-facing caller uses (the bot,
+a web page, the not-booked email link, the inbox): who may book (a qualified lead, or a chat
+that was already offered times), only times that chat was offered, one live booking per chat.
+They return an outcome code with its data and never English; each caller words the outcome
+(the bot through its domain responses, see ``OFFER_CODES`` and ``BOOKING_CODES``).
 """
 
+import re
 import threading
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 
@@ -31,8 +39,9 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from chatbot.models import Conversation
+from qualification import services as lead_services
 from qualification.models import Lead
-from scheduling import tasks
+from scheduling import selectors, tasks, zones
 from scheduling.availability import Slot, free_slots, load_schedules
 from scheduling.errors import SchedulingError
 from scheduling.models import (
@@ -45,6 +54,7 @@ from scheduling.models import (
     validate_timezone,
 )
 from scheduling.routing import email_domain
+from scheduling.slot_text import Preference, nearest_first, ordinal_pick, parse_preference, slot_choice_parse
 
 UTC = dt_timezone.utc
 ONE_BOOKED_PER_CONVERSATION = "meeting_one_booked_per_conversation"
@@ -174,7 +184,14 @@ def meeting_book(
     rep = SalesRep.objects.filter(pk=rep_id).first()
     if rep is None:
         raise SchedulingError("slot_unavailable")
-    _check_bookable(rep=rep, start=start, now=now)
+    try:
+        _check_bookable(rep=rep, start=start, now=now)
+    except SchedulingError as error:
+        # A double click: the other click of this chat may have booked the slot since the check above.
+        existing = _existing_booking(conversation) if error.code == "slot_taken" else None
+        if existing is not None:
+            return _same_or_already_booked(existing, rep_id=rep_id, start=start)
+        raise
     try:
         with _rep_transaction(rep_id) as rep:
             existing = _existing_booking(conversation)
@@ -285,6 +302,295 @@ def slot_offer_record(*, conversation: Conversation, slots: list[Slot], preferen
     offer.full_clean()
     offer.save()
     return offer
+
+
+# ---- what a visitor may book: offers and bookings, as outcome codes ------------------------------------
+
+OFFER_LIMIT = 5
+# A typed preference or "Other times" filters a wider list down to what was asked for.
+WIDE_LIMIT = 60
+
+OFFER_CODES = (
+    "offered",  # the next free times
+    "offered_matching",  # times matching a typed preference
+    "offered_nearest",  # nothing matches the preference: the nearest times
+    "offered_later",  # "Other times": times after the last offer
+    "no_later",  # nothing after the last offer: the earliest times again
+    "not_understood",  # a typed preference that says no day or time: the next free times
+    "nobody_free",  # no rep has a free time in the horizon (no slots)
+    "already_booked",  # the chat has a live booking (meeting)
+    "not_qualified",  # the visitor has not qualified and was never offered times
+)
+BOOKING_CODES = (
+    "booked",  # meeting created
+    "already_booked",  # the chat's live meeting (the same pick again, or another one)
+    "email_needed",  # an offered time, but no email to send the invitation to (choice kept)
+    "no_choice",  # nothing picked: offer
+    "unreadable",  # a payload that is not a time: offer
+    "not_offered",  # a time this chat was never shown (forged or stale): offer
+    "slot_taken",  # someone else booked it first: offer without it
+    "slot_unavailable",  # the time stopped being bookable: offer without it
+    "invalid_email",
+    "try_again",  # the rep's lock timed out under load
+    "not_qualified",
+)
+
+
+@dataclass(frozen=True)
+class Offer:
+    """Times to show a visitor, in their zone (``zone`` is UTC when theirs is unknown: ``zone_is_fallback``)."""
+
+    code: str
+    zone: str
+    zone_is_fallback: bool
+    slots: list[Slot] = field(default_factory=list)
+    preference: Preference | None = None  # what a typed preference was read as
+    meeting: Meeting | None = None  # the live booking ("already_booked"), with its rep
+
+
+@dataclass(frozen=True)
+class BookingOutcome:
+    """What became of a visitor's pick; ``offer`` holds fresh times when the pick could not be booked."""
+
+    code: str
+    zone: str
+    zone_is_fallback: bool
+    meeting: Meeting | None = None  # with its rep
+    choice: str | None = None  # the pick as a payload value, kept while the email is asked for
+    email: str = ""
+    offer: Offer | None = None
+
+
+@dataclass(frozen=True)
+class _Visit:
+    conversation: Conversation | None
+    lead: Lead | None
+    zone: str
+    zone_is_fallback: bool
+    allowed: bool
+
+
+def _visit(conversation: Conversation | None, zone: str | None) -> _Visit:
+    lead = selectors.lead_of(conversation) if conversation is not None else None
+    name, fallback = selectors.visitor_zone(conversation=conversation, zone=zone)
+    allowed = conversation is not None and selectors.booking_allowed(conversation=conversation, lead=lead)
+    return _Visit(conversation=conversation, lead=lead, zone=name, zone_is_fallback=fallback, allowed=allowed)
+
+
+def _spread_in_zone(slots: list[Slot], zone: str, *, waking_only: bool = False) -> list[Slot]:
+    tz = zones.zone_info(zone)
+    if waking_only:
+        slots = [s for s in slots if selectors.in_visitor_day(s, tz)] or slots
+    return selectors.spread_slots(slots, limit=OFFER_LIMIT, tz=tz)
+
+
+def _offer(
+    visit: _Visit,
+    *,
+    preference_text: str | None = None,
+    after: datetime | None = None,
+    exclude: tuple[int, datetime] | None = None,
+    now: datetime,
+) -> Offer:
+    def made(code: str, **data) -> Offer:
+        return Offer(code=code, zone=visit.zone, zone_is_fallback=visit.zone_is_fallback, **data)
+
+    if not visit.allowed:
+        return made("not_qualified")
+    conversation, zone = visit.conversation, visit.zone
+    meeting = selectors.booked_meeting(conversation)
+    if meeting is not None:
+        return made("already_booked", meeting=meeting)
+
+    def find(**window) -> list[Slot]:
+        found = selectors.slots_for_lead(lead=visit.lead, conversation=conversation, zone=zone, now=now, **window)
+        return [s for s in found if exclude is None or (s.rep_id, s.start) != exclude]
+
+    text = (preference_text or "").strip()
+    preference = parse_preference(text, now=now, zone=zone) if text else None
+    if preference is not None:
+        end = preference.end.astimezone(UTC) if preference.end else None
+        matching = [s for s in find(start=preference.start, end=end, limit=WIDE_LIMIT) if preference.matches(s.start)]
+        if matching:
+            code, slots = "offered_matching", _spread_in_zone(matching, zone)
+        else:
+            everything = find(limit=WIDE_LIMIT)
+            nearest = set(nearest_first([s.start for s in everything], preference)[:OFFER_LIMIT])
+            code, slots = (
+                "offered_nearest",
+                sorted((s for s in everything if s.start in nearest), key=lambda s: s.start),
+            )
+    elif after is not None:
+        later = find(start=after + timedelta(minutes=1), limit=WIDE_LIMIT)
+        code, slots = "offered_later", _spread_in_zone(later, zone, waking_only=True)
+        if not slots:
+            code, slots = "no_later", find(limit=OFFER_LIMIT)
+    else:
+        # A button's payload ("/other_times") is not a typed preference.
+        code = "not_understood" if text and not text.startswith("/") else "offered"
+        slots = find(limit=OFFER_LIMIT)
+    if not slots:
+        return made("nobody_free")
+    # What the visitor typed is kept with the offer, understood or not (analytics reads both).
+    slot_offer_record(conversation=conversation, slots=slots[:OFFER_LIMIT], preference_text=text[:500])
+    return made(code, slots=slots[:OFFER_LIMIT], preference=preference)
+
+
+def slots_offer(
+    *,
+    conversation: Conversation | None,
+    zone: str | None = None,
+    preference_text: str | None = None,
+    after: datetime | None = None,
+    exclude: tuple[int, datetime] | None = None,
+    now: datetime | None = None,
+) -> Offer:
+    """Free times for this visitor, recorded as offered to the chat (a code of ``OFFER_CODES``).
+
+    ``zone`` is the visitor's (default: the conversation's; UTC when neither is a zone);
+    ``preference_text`` what they typed ("next Tuesday afternoon"); ``after`` continues
+    after a previous offer ("Other times"); ``exclude`` leaves out one (rep id, start).
+    Without a preference, times inside the visitor's waking day come first; offers are
+    spread over several days.
+    """
+    visit = _visit(conversation, zone)
+    return _offer(visit, preference_text=preference_text, after=after, exclude=exclude, now=now or timezone.now())
+
+
+def _choice_from_words(conversation: Conversation, text: str) -> str | None:
+    """ "the second one": that button of the latest offer, as a payload value."""
+    offer = selectors.latest_offer(conversation)
+    if offer is None or not offer.slots:
+        return None
+    index = ordinal_pick(text, len(offer.slots))
+    if index is None:
+        return None
+    slot = offer.slots[index]
+    return f"{slot['rep']}|{slot['start']}"
+
+
+def meeting_book_offered(
+    *,
+    conversation: Conversation | None,
+    choice: str | None,
+    choice_text: str = "",
+    email: str | None = None,
+    zone: str | None = None,
+    now: datetime | None = None,
+) -> BookingOutcome:
+    """Book the time a visitor picked from the times this chat was offered (a code of ``BOOKING_CODES``).
+
+    ``choice`` is a slot button's value ("<rep_id>|<UTC ISO start>"), only a hint: it is
+    checked against the chat's offers, then ``meeting_book`` re-checks availability under
+    the rep's lock. ``choice_text`` is a typed pick ("the second one") of the latest offer.
+    ``email`` defaults to the lead's. When the pick cannot be booked, the outcome carries a
+    fresh offer, so the visitor always has times to choose from.
+    """
+    now = now or timezone.now()
+    visit = _visit(conversation, zone)
+
+    def outcome(code: str, **data) -> BookingOutcome:
+        return BookingOutcome(code=code, zone=visit.zone, zone_is_fallback=visit.zone_is_fallback, **data)
+
+    if not visit.allowed:
+        return outcome("not_qualified")
+    if choice is None and choice_text:
+        choice = _choice_from_words(conversation, choice_text)
+    if choice is None:
+        return outcome("no_choice", offer=_offer(visit, now=now))
+    picked = slot_choice_parse(choice)
+    if picked is None:
+        return outcome("unreadable", offer=_offer(visit, now=now))
+    if not selectors.was_offered(conversation=conversation, choice=picked):
+        return outcome("not_offered", offer=_offer(visit, now=now))
+    lead = visit.lead
+    email = (email or "").strip() or (lead.email if lead else "")
+    if not email:
+        return outcome("email_needed", choice=choice)
+    try:
+        booking = meeting_book(
+            rep_id=picked.rep_id,
+            start=picked.start,
+            conversation=conversation,
+            lead=lead,
+            visitor_email=email,
+            visitor_name=lead.name if lead else "",
+            visitor_timezone=visit.zone,
+            now=now,
+        )
+    except SchedulingError as error:
+        if error.code == "already_booked" and error.meeting is not None:
+            meeting = Meeting.objects.select_related("rep").get(pk=error.meeting.pk)
+            return outcome("already_booked", meeting=meeting, email=meeting.visitor_email)
+        if error.code in {"slot_taken", "slot_unavailable"}:
+            fresh = _offer(visit, exclude=(picked.rep_id, picked.start), now=now)
+            return outcome(error.code, choice=choice, offer=fresh)
+        if error.code in {"invalid_email", "try_again"}:
+            return outcome(error.code, choice=choice, email=email)
+        raise
+    meeting = Meeting.objects.select_related("rep").get(pk=booking.meeting.pk)
+    return outcome("booked" if booking.created else "already_booked", meeting=meeting, email=meeting.visitor_email)
+
+
+# ---- the invitation's address, and an email follow-up when nobody is free ------------------------------
+
+EMAIL_RE = re.compile(r"[^\s@<>(),;:\"]+@[^\s@<>(),;:\"]+\.[A-Za-z]{2,}")
+REFUSAL_RE = re.compile(r"\b(no|nope|skip|cancel|stop|never ?mind|not now|rather not|don'?t|no thanks)\b", re.I)
+
+
+@dataclass(frozen=True)
+class EmailAnswer:
+    code: str  # "recorded", "declined", "invalid_email"
+    email: str = ""
+
+
+def email_from_text(text: str) -> str | None:
+    """The email address in a visitor's answer ("sure, it's Ada@Prospect.example"), lowercased; None when none."""
+    match = EMAIL_RE.search(text or "")
+    if not match:
+        return None
+    email = match.group(0).strip(".").lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        return None
+    return email
+
+
+def booking_email_record(*, conversation: Conversation, text: str) -> EmailAnswer:
+    """The visitor's answer to "which email should the invitation go to?", stored on their lead.
+
+    A refusal ("no thanks", "skip") is ``declined``: the visitor is never trapped in the question.
+    """
+    email = email_from_text(text)
+    if email is None:
+        return EmailAnswer("declined" if REFUSAL_RE.search(text or "") else "invalid_email")
+    lead, _ = Lead.objects.get_or_create(conversation=conversation)
+    if lead.email != email:
+        lead_services.lead_record_facts(lead=lead, facts={"email": email}, raw={"email": email})
+    return EmailAnswer("recorded", email)
+
+
+@dataclass(frozen=True)
+class FollowupOutcome:
+    code: str  # "followup_recorded", "email_needed"
+    email: str = ""
+
+
+def followup_request(*, conversation: Conversation, email: str | None = None) -> FollowupOutcome:
+    """Nobody was free and the visitor asked to be emailed: record their consent (and email).
+
+    ``email`` defaults to the lead's; without one the outcome is ``email_needed``.
+    """
+    lead, _ = Lead.objects.get_or_create(conversation=conversation)
+    email = lead.email or (email or "").strip()
+    if not email:
+        return FollowupOutcome("email_needed")
+    facts: dict = {"consent_email_followup": True}
+    if not lead.email:
+        facts["email"] = email
+    lead_services.lead_record_facts(lead=lead, facts=facts)
+    return FollowupOutcome("followup_recorded", email)
 
 
 def rep_feed_token_rotate(*, rep: SalesRep) -> SalesRep:

@@ -1,23 +1,23 @@
-"""Meeting times in the visitor's words: how a slot is written, and what a typed preference means.
+"""What a visitor's answer about a meeting time means: a slot button's payload, "the second one",
+a typed preference ("next Tuesday afternoon").
 
 Pure functions (no ORM, no clock): the caller passes `now` and the visitor's IANA zone,
-so every rule here is unit-tested against a fixed instant in any zone.
-
-Slots are stored and passed around in UTC; everything a visitor reads is in their own
-zone with the zone's name ("Tue 1 Dec, 14:00 Berlin time"), and everything a visitor
-types ("next Tuesday afternoon") is read relative to *their* today.
+so every rule here is unit-tested against a fixed instant in any zone. Slots are passed
+around in UTC; what a visitor types is read relative to *their* today. How a time is
+written for a person is `scheduling.zones`; the sentences around it are the bot's domain
+responses. The one piece of wording built here is a preference's `description` ("next
+week (Mon 30 Nov to Fri 4 Dec)"), the bot's reading of the visitor's words, which the
+responses quote.
 """
 
 import json
 import re
-import zoneinfo
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
 import dateparser
 
-FALLBACK_ZONE = "UTC"
-UTC_ALIASES = {"UTC", "Etc/UTC", "Etc/UCT", "UCT", "Etc/Universal", "Universal", "Etc/Zulu", "Zulu", "GMT", "Etc/GMT"}
+from scheduling.zones import day_text, zone_info
 
 # Parts of day, as wall-clock windows in the visitor's zone.
 PARTS_OF_DAY = {
@@ -85,58 +85,7 @@ AT_RES = (
 AROUND_WINDOW = timedelta(hours=1)
 
 
-# ---- zones -----------------------------------------------------------------------------------------
-
-
-def zone_or_utc(name: str | None) -> tuple[str, bool]:
-    """The visitor's zone if it is a real IANA name, else UTC; the flag says whether it was a fallback."""
-    if isinstance(name, str) and name and len(name) <= 64:
-        try:
-            zoneinfo.ZoneInfo(name)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            pass
-        else:
-            return name, False
-    return FALLBACK_ZONE, True
-
-
-def zone_label(name: str) -> str:
-    """A zone as a reader knows it: "Berlin time", "New York time", "UTC", "UTC-05:00"."""
-    if name in UTC_ALIASES:
-        return "UTC"
-    if name.startswith("Etc/") or "/" not in name:
-        # Fixed offsets (Etc/GMT+5 means UTC-5) and legacy names (EST5EDT): say the offset.
-        offset = datetime.now(zoneinfo.ZoneInfo(name)).utcoffset() or timedelta(0)
-        return utc_offset_text(offset)
-    city = name.rsplit("/", 1)[-1].replace("_", " ")
-    return f"{city} time"
-
-
-def utc_offset_text(offset: timedelta) -> str:
-    minutes = int(offset.total_seconds() // 60)
-    if not minutes:
-        return "UTC"
-    sign = "+" if minutes > 0 else "-"
-    hours, rest = divmod(abs(minutes), 60)
-    return f"UTC{sign}{hours:02d}:{rest:02d}"
-
-
-# ---- wording ---------------------------------------------------------------------------------------
-
-
-def local_time(moment: datetime, zone: str) -> datetime:
-    return moment.astimezone(zoneinfo.ZoneInfo(zone))
-
-
-def day_text(day: date) -> str:
-    """ "Tue 1 Dec" """
-    return f"{day:%a} {day.day} {day:%b}"
-
-
-def slot_text(start: datetime, zone: str) -> str:
-    """A slot start (aware, any zone) as the visitor reads it: "Tue 1 Dec, 14:00 Berlin time"."""
-    local = local_time(start, zone)
-    return f"{day_text(local.date())}, {local:%H:%M} {zone_label(zone)}"
+# ---- button payloads ---------------------------------------------------------------------------------
 
 
 def slot_payload(rep_id: int, start: datetime) -> str:
@@ -171,12 +120,30 @@ def slot_choice_parse(value: object) -> SlotChoice | None:
     return SlotChoice(rep_id=int(rep_text), start=start.astimezone(timezone.utc))
 
 
-def offer_intro(*, zone: str, zone_is_fallback: bool, count: int) -> str:
-    times = "this time works" if count == 1 else "one of these times works"
-    text = f"Let's get you a call with our team. Pick whichever {times} for you"
-    if zone_is_fallback:
-        return text + " (I don't know your time zone, so these times are in UTC):"
-    return text + f" (times are in {zone_label(zone)}):"
+ORDINALS = {
+    "first": 0,
+    "1st": 0,
+    "top": 0,
+    "second": 1,
+    "2nd": 1,
+    "third": 2,
+    "3rd": 2,
+    "fourth": 3,
+    "4th": 3,
+    "fifth": 4,
+    "5th": 4,
+}
+
+
+def ordinal_pick(text: str, count: int) -> int | None:
+    """ "I'll take the second one": the index of the picked button among `count`, or None."""
+    lowered = (text or "").lower()
+    index = next((i for word, i in ORDINALS.items() if re.search(rf"\b{word}\b", lowered)), None)
+    if index is None and re.search(r"\blast\b", lowered):
+        index = count - 1
+    if index is None or not 0 <= index < count:
+        return None
+    return index
 
 
 # ---- typed preferences -----------------------------------------------------------------------------
@@ -227,7 +194,7 @@ def clock_time(
     return time(hour, minute)
 
 
-def clock_text(value: time) -> str:
+def _clock(value: time) -> str:
     return f"{value:%H:%M}"
 
 
@@ -238,15 +205,15 @@ def _time_window(text: str) -> tuple[time | None, time | None, str, str]:
         second = clock_time(*match.group(4, 5, 6))
         if first and second and first < second:
             rest = text[: match.start()] + " " + text[match.end() :]
-            return first, second, f"between {clock_text(first)} and {clock_text(second)}", rest
+            return first, second, f"between {_clock(first)} and {_clock(second)}", rest
     if match := AFTER_RE.search(text):
         value = clock_time(*match.group(1, 2, 3))
         if value:
-            return value, None, f"after {clock_text(value)}", text[: match.start()] + " " + text[match.end() :]
+            return value, None, f"after {_clock(value)}", text[: match.start()] + " " + text[match.end() :]
     if match := BEFORE_RE.search(text):
         value = clock_time(*match.group(1, 2, 3))
         if value:
-            return None, value, f"before {clock_text(value)}", text[: match.start()] + " " + text[match.end() :]
+            return None, value, f"before {_clock(value)}", text[: match.start()] + " " + text[match.end() :]
     for pattern in AT_RES:
         if not (match := pattern.search(text)):
             continue
@@ -254,7 +221,7 @@ def _time_window(text: str) -> tuple[time | None, time | None, str, str]:
         if value:
             later = (datetime.combine(date.min, value) + AROUND_WINDOW).time()
             end = later if later > value else time(23, 59)
-            return value, end, f"around {clock_text(value)}", text[: match.start()] + " " + text[match.end() :]
+            return value, end, f"around {_clock(value)}", text[: match.start()] + " " + text[match.end() :]
     return None, None, "", text
 
 
@@ -336,7 +303,7 @@ def parse_preference(text: str, *, now: datetime, zone: str) -> Preference | Non
     """
     if not isinstance(text, str) or not text.strip() or text.lstrip().startswith("/"):
         return None
-    tz = zoneinfo.ZoneInfo(zone)
+    tz = zone_info(zone)
     local_now = now.astimezone(tz)
     today = local_now.date()
     cleaned = re.sub(r"[^a-z0-9:.\-/@ ]+", " ", text.lower().replace("’", "'"))
@@ -386,13 +353,3 @@ def nearest_first(starts: list[datetime], preference: Preference) -> list[dateti
         return 0.0
 
     return sorted(starts, key=lambda moment: (distance(moment), moment))
-
-
-def no_match_text(preference: Preference, *, zone: str, zone_is_fallback: bool) -> str:
-    zone_words = "UTC, as I don't know your time zone" if zone_is_fallback else zone_label(zone)
-    return f"Nobody on the team is free {preference.description}. These are the nearest times (in {zone_words}):"
-
-
-def match_intro(preference: Preference, *, zone: str, zone_is_fallback: bool) -> str:
-    zone_words = "UTC, as I don't know your time zone" if zone_is_fallback else zone_label(zone)
-    return f"Here's what's free {preference.description} (times in {zone_words}):"

@@ -6,7 +6,6 @@ superseded link, or a meeting that can no longer change, gets a page that says s
 """
 
 import datetime as dt
-import zoneinfo
 from collections import OrderedDict
 
 from django.http import HttpRequest, HttpResponse
@@ -15,11 +14,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
-from scheduling import services
+from scheduling import services, zones
 from scheduling.errors import SchedulingError
 from scheduling.ics import rep_feed
 from scheduling.models import Meeting, SalesRep
-from scheduling.notifications import format_span_in_zone, transcript_prefetch
+from scheduling.notifications import transcript_prefetch
 from scheduling.selectors import rep_free_slots
 from scheduling.tokens import meeting_from_token, meeting_token
 
@@ -28,16 +27,9 @@ FEED_PAST_DAYS = 30
 RESCHEDULE_MAX_DAYS_SHOWN = 14
 
 
-def _zone(name: str) -> tuple[str, zoneinfo.ZoneInfo]:
-    try:
-        return name or "UTC", zoneinfo.ZoneInfo(name or "UTC")
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return "UTC", zoneinfo.ZoneInfo("UTC")
-
-
 def _error_page(request: HttpRequest, error: SchedulingError) -> HttpResponse:
     status = ERROR_STATUS.get(error.code, 400)
-    return render(request, "scheduling/link_error.html", {"message": error.message, "code": error.code}, status=status)
+    return render(request, "scheduling/link_error.html", {"code": error.code}, status=status)
 
 
 def _meeting_or_error(request: HttpRequest, token: str) -> Meeting | HttpResponse:
@@ -52,12 +44,11 @@ def _is_changeable(meeting: Meeting, now: dt.datetime) -> bool:
 
 
 def _meeting_context(meeting: Meeting, **extra) -> dict:
-    zone_name, _ = _zone(meeting.visitor_timezone)
     return {
         "meeting": meeting,
         "rep": meeting.rep,
-        "zone_name": zone_name,
-        "when": format_span_in_zone(meeting.start, meeting.end, zone_name),
+        "zone_name": zones.zone_name(meeting.visitor_timezone),
+        "when": zones.span_text(meeting.start, meeting.end, meeting.visitor_timezone),
         "token": meeting_token(meeting),
         **extra,
     }
@@ -87,18 +78,18 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
 
 def _slot_days(meeting: Meeting, now: dt.datetime) -> list[dict]:
     """The rep's free slots, grouped by the visitor's calendar day, labelled in the visitor's zone."""
-    zone_name, zone = _zone(meeting.visitor_timezone)
+    zone = meeting.visitor_timezone
     rep = meeting.rep
     slots = rep_free_slots(rep=rep, start=now, end=now + dt.timedelta(days=rep.horizon_days), now=now)
     days: OrderedDict[dt.date, dict] = OrderedDict()
     for slot in slots:
-        local = slot.start.astimezone(zone)
-        if local.date() not in days:
+        day = zones.local_time(slot.start, zone).date()
+        if day not in days:
             if len(days) >= RESCHEDULE_MAX_DAYS_SHOWN:
                 break
-            days[local.date()] = {"label": f"{local:%A} {local.day} {local:%B %Y}", "slots": []}
-        days[local.date()]["slots"].append(
-            {"value": slot.start.astimezone(dt.timezone.utc).isoformat(), "label": f"{local:%H:%M}"}
+            days[day] = {"label": zones.day_long_text(day), "slots": []}
+        days[day]["slots"].append(
+            {"value": slot.start.astimezone(dt.timezone.utc).isoformat(), "label": zones.clock_text(slot.start, zone)}
         )
     return list(days.values())
 
@@ -118,14 +109,14 @@ def reschedule(request: HttpRequest, token: str) -> HttpResponse:
             if start.tzinfo is None:
                 raise ValueError("naive time")
         except ValueError:
-            error, status = "Please pick one of the times below.", 400
+            error, status = "pick_a_time", 400
         else:
             try:
                 meeting = services.meeting_reschedule(meeting=meeting, start=start, now=now)
             except SchedulingError as exc:
                 if exc.code == "meeting_not_active":
                     return _error_page(request, exc)
-                error, status = exc.message, 409
+                error, status = exc.code, 409
             else:
                 return _manage_redirect(meeting, "rescheduled")
     return render(

@@ -9,6 +9,7 @@ from channels.db import database_sync_to_async
 
 from qualification.models import Lead
 from scheduling import slot_text as words
+from scheduling import zones
 from scheduling.models import Meeting, SlotOffer
 from tests.e2e.chat import Chat
 from tests.factories import SiteFactory, acreate
@@ -89,7 +90,7 @@ async def test_a_qualified_visitor_books_a_meeting_in_their_zone(rasa_settings):
         assert meeting.rep_id == rep.pk and meeting.start == choice.start
         assert meeting.lead_id == lead.pk and meeting.visitor_email == "grace@navy.example"
         assert meeting.visitor_timezone == "America/New_York"
-        when = words.slot_text(choice.start, "America/New_York")
+        when = zones.slot_text(choice.start, "America/New_York")
         assert when == button["title"]
         assert f"You're booked: {when} with Rita Rep" in confirmation
         assert "grace@navy.example" in confirmation and "reschedule or cancel" in confirmation
@@ -133,6 +134,24 @@ async def test_typed_preference_then_email_form_then_booking(rasa_settings):
         meeting = await Meeting.objects.aget(conversation__public_id=chat.conversation_id)
         assert meeting.visitor_email == "grace@navy.example" and meeting.rep_id == rep.pk
         assert (await Lead.objects.aget(pk=lead.pk)).email == "grace@navy.example"
+        await chat.settled()
+    finally:
+        await chat.close()
+
+
+async def test_asking_for_a_time_before_qualifying_starts_the_questions(rasa_settings):
+    site = await acreate(SiteFactory)
+    chat = await Chat.open(site, timezone="Europe/Berlin")
+    try:
+        await chat.say_text("hi")
+        await acreate(SalesRepFactory, name="Rita Rep")
+        frames = await chat.say("next Tuesday afternoon")
+        texts = [f["text"] for f in frames]
+        assert "Happy to set up a call. First, a few quick questions" in texts[0], texts
+        # The qualification form asks its first question in the same turn; no times are offered yet.
+        assert len(texts) >= 2 and texts[-1].rstrip().endswith("?"), texts
+        assert not any(b["payload"].startswith("/choose_slot") for f in frames for b in f.get("buttons") or [])
+        assert not await SlotOffer.objects.filter(conversation__public_id=chat.conversation_id).aexists()
         await chat.settled()
     finally:
         await chat.close()

@@ -60,10 +60,10 @@ def test_meeting_list_shows_utc_and_the_reps_time(superuser_client):
     meeting = MeetingFactory(rep=SalesRepFactory(name="Rita Rep"), start=START, visitor_name="Ada")
     response = superuser_client.get(reverse("admin:scheduling_meeting_changelist"))
     assert response.status_code == 200
-    assert "Mon 07 Dec 2026 09:00 UTC" in response.text
-    assert "Mon 07 Dec 2026 10:00 Europe/Berlin" in response.text
+    assert "Mon 7 Dec 2026, 09:00 (UTC)" in response.text
+    assert "Mon 7 Dec 2026, 10:00 (Europe/Berlin)" in response.text
     response = superuser_client.get(reverse("admin:scheduling_meeting_change", args=[meeting.pk]))
-    assert response.status_code == 200 and "Mon 07 Dec 2026 09:00 Europe/London" in response.text
+    assert response.status_code == 200 and "Mon 7 Dec 2026, 09:00 (Europe/London)" in response.text
 
 
 def test_a_sales_user_sees_only_their_own_meetings(client):

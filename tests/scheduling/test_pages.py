@@ -241,3 +241,14 @@ def test_ics_feed_reads_a_constant_number_of_queries(client, rep):
         add_meeting(days)
     assert feed_queries() == one
     assert "need 5" in client.get(f"/calendar/{rep.feed_token}.ics").content.decode()
+
+
+@pytest.mark.parametrize(
+    "code", ["slot_taken", "slot_unavailable", "try_again", "meeting_not_active", "link_expired", "link_invalid"]
+)
+def test_every_error_a_page_can_meet_has_its_own_words(code):
+    from django.template.loader import render_to_string
+
+    text = render_to_string("scheduling/error_message.html", {"code": code}).strip()
+    assert text and "Something went wrong" not in text
+    assert "Something went wrong" in render_to_string("scheduling/error_message.html", {"code": "unknown"})

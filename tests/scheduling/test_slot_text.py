@@ -1,4 +1,4 @@
-"""Slot wording in the visitor's zone and typed time preferences, relative to a fixed now."""
+"""What a visitor's answer about a time means: payloads, typed picks and typed preferences, relative to a fixed now."""
 
 import json
 import zoneinfo
@@ -17,55 +17,6 @@ def local(zone: str, *args: int) -> datetime:
     return datetime(*args, tzinfo=zoneinfo.ZoneInfo(zone))
 
 
-@pytest.mark.parametrize(
-    ("zone", "label"),
-    [
-        ("Europe/Berlin", "Berlin time"),
-        ("America/New_York", "New York time"),
-        ("America/Argentina/Buenos_Aires", "Buenos Aires time"),
-        ("Asia/Kolkata", "Kolkata time"),
-        ("UTC", "UTC"),
-        ("Etc/UTC", "UTC"),
-        ("Etc/GMT+5", "UTC-05:00"),
-    ],
-)
-def test_friendly_zone_names(zone, label):
-    assert words.zone_label(zone) == label
-
-
-@pytest.mark.parametrize(
-    ("zone", "text"),
-    [
-        ("Europe/Berlin", "Tue 1 Dec, 14:00 Berlin time"),
-        ("America/New_York", "Tue 1 Dec, 08:00 New York time"),
-        ("Asia/Kolkata", "Tue 1 Dec, 18:30 Kolkata time"),  # UTC+05:30
-        ("America/St_Johns", "Tue 1 Dec, 09:30 St Johns time"),  # UTC-03:30
-        ("Pacific/Auckland", "Wed 2 Dec, 02:00 Auckland time"),  # the next day there
-        ("UTC", "Tue 1 Dec, 13:00 UTC"),
-    ],
-)
-def test_slot_written_in_the_visitors_zone(zone, text):
-    assert words.slot_text(datetime(2026, 12, 1, 13, 0, tzinfo=UTC), zone) == text
-
-
-def test_wording_follows_daylight_saving_change():
-    # Berlin leaves summer time at 03:00 on Sunday 25 Oct 2026: the same UTC hour reads one hour earlier.
-    assert (
-        words.slot_text(datetime(2026, 10, 24, 10, 0, tzinfo=UTC), "Europe/Berlin") == "Sat 24 Oct, 12:00 Berlin time"
-    )
-    assert (
-        words.slot_text(datetime(2026, 10, 25, 10, 0, tzinfo=UTC), "Europe/Berlin") == "Sun 25 Oct, 11:00 Berlin time"
-    )
-
-
-def test_unknown_zone_falls_back_to_utc_and_says_so():
-    assert words.zone_or_utc("Nowhere/Land") == ("UTC", True)
-    assert words.zone_or_utc("") == ("UTC", True)
-    assert words.zone_or_utc("Asia/Tokyo") == ("Asia/Tokyo", False)
-    assert "in UTC" in words.offer_intro(zone="UTC", zone_is_fallback=True, count=3)
-    assert "Tokyo time" in words.offer_intro(zone="Asia/Tokyo", zone_is_fallback=False, count=3)
-
-
 def test_payload_round_trip():
     start = local("Europe/Berlin", 2026, 12, 1, 14, 0)
     payload = words.slot_payload(7, start)
@@ -73,6 +24,19 @@ def test_payload_round_trip():
     value = json.loads(payload[len("/choose_slot") :])["slot_choice"]
     assert value == "7|2026-12-01T13:00:00+00:00"
     assert words.slot_choice_parse(value) == words.SlotChoice(rep_id=7, start=datetime(2026, 12, 1, 13, tzinfo=UTC))
+
+
+@pytest.mark.parametrize(
+    ("text", "index"),
+    [("the second one please", 1), ("1st", 0), ("I'll take the last one", 4), ("the fifth", 4), ("sixth", None)],
+)
+def test_a_typed_pick_of_five_buttons(text, index):
+    assert words.ordinal_pick(text, 5) == index
+
+
+def test_a_typed_pick_beyond_the_offer_picks_nothing():
+    assert words.ordinal_pick("the fourth", 3) is None
+    assert words.ordinal_pick("whichever", 3) is None
 
 
 @pytest.mark.parametrize(
@@ -179,7 +143,7 @@ def test_no_time_in_the_text(text):
     assert words.parse_preference(text, now=NOW, zone="Europe/Berlin") is None
 
 
-def test_nearest_first_and_no_match_wording():
+def test_nearest_first_and_the_preference_described():
     pref = words.parse_preference("Friday", now=NOW, zone="UTC")
     starts = [
         datetime(2026, 11, 24, 9, tzinfo=UTC),
@@ -187,8 +151,5 @@ def test_nearest_first_and_no_match_wording():
         datetime(2026, 11, 26, 9, tzinfo=UTC),
     ]
     assert words.nearest_first(starts, pref)[0] == datetime(2026, 11, 26, 9, tzinfo=UTC)
-    assert (
-        words.no_match_text(pref, zone="Europe/Berlin", zone_is_fallback=False)
-        == "Nobody on the team is free on Friday 27 Nov. These are the nearest times (in Berlin time):"
-    )
+    assert pref.description == "on Friday 27 Nov"
     assert pref.start - NOW.astimezone(pref.start.tzinfo) == timedelta(days=3, hours=15)

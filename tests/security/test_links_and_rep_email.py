@@ -9,9 +9,11 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from chatbot.models import Message
-from scheduling.actions import manage_text, visit_load
+from scheduling.actions import Reply, say_manage
 from scheduling.models import Meeting
+from scheduling.selectors import booked_meeting
 from scheduling.services import meeting_book, meeting_reschedule
+from tests.scheduling.bot_domain import visible_text
 from tests.scheduling.conftest import (  # noqa: F401  (fixtures)
     MONDAY_10_BERLIN,
     NOW,
@@ -53,8 +55,10 @@ def test_the_link_the_bot_shows_the_visitor_reaches_no_rep_and_no_calendar(
     rep = rep_calendar.rep
     meeting = book(chat_lead, rep, django_capture_on_commit_callbacks)
     # The visitor asks to move it: the bot answers with the manage link in the chat.
-    visit = visit_load(public_id=str(chat_lead.conversation.public_id), zone_slot="Europe/London")
-    bubble = Message.objects.create(conversation=chat_lead.conversation, sender="bot", text=manage_text(visit=visit))
+    reply = Reply()
+    say_manage(reply, booked_meeting(chat_lead.conversation), zone="Europe/London")
+    [pointer] = reply.messages
+    bubble = Message.objects.create(conversation=chat_lead.conversation, sender="bot", text=visible_text(pointer))
     assert MANAGE_LINK.search(bubble.text)  # the chat bubble keeps it: it is the visitor's own
     mailoutbox.clear()
     with django_capture_on_commit_callbacks(execute=True):

@@ -71,6 +71,11 @@ ISSUE_11_MESSAGES = [
     ("I'd rather not say", {"decline_answer"}),
     ("stop, I don't want to continue this chat", {"stop"}),
     ("our dashboard stopped updating", {"support_request"}),
+    # Answers to "Who am I speaking with?" / "What's your role?" (a full name was read as stop, a short
+    # one as job_seeking, a finance title was refused).
+    ("Priyanka Deshmukh", {"inform"}),
+    ("Jo", {"inform"}),
+    ("Finance Director", {"inform"}),
 ]
 
 

@@ -2,12 +2,12 @@
 
 from typing import Any
 
-from channels.db import database_sync_to_async
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from chatbot import services
+from config.db import db
 
 
 class ActionSessionStart(Action):
@@ -33,8 +33,6 @@ class ActionSessionStart(Action):
         zone = services.timezone_clean(metadata.get("timezone"))
         if zone:
             events.append(SlotSet(key="timezone", value=zone))
-            await database_sync_to_async(services.conversation_set_timezone, thread_sensitive=False)(
-                public_id=tracker.sender_id, timezone_name=zone
-            )
+            await db(services.conversation_set_timezone)(public_id=tracker.sender_id, timezone_name=zone)
         events.append(ActionExecuted("action_listen"))
         return events

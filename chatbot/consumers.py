@@ -5,13 +5,13 @@ import contextlib
 import json
 import logging
 
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
 from chatbot import abuse, rasa_client, selectors, services
 from chatbot.bot_input import text_clean
 from chatbot.errors import MESSAGES, ChatError
+from config.db import db
 
 log = logging.getLogger(__name__)
 MAX_CLIENT_ID_LENGTH = 64
@@ -21,16 +21,6 @@ CLOSE_POLICY = 1008
 CLOSE_TRY_AGAIN = 1013
 # A socket refused before it was counted against its address is held this long at most.
 UNCOUNTED_HOLD_SECONDS = 5.0
-
-
-def db(func):
-    """Run an ORM service off the event loop, in the shared thread pool.
-
-    Channels' default (thread_sensitive=True) funnels every conversation's
-    queries through one thread; services own their transactions, so they can
-    run in parallel threads, each with its own connection.
-    """
-    return database_sync_to_async(func, thread_sensitive=False)
 
 
 def group_name(public_id: str) -> str:

@@ -12,13 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from channels.db import database_sync_to_async
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 
 from chatbot import services as chat_services
+from config.db import db
 from qualification import parsing, services
 from qualification.models import Lead
 from qualification.scoring import lead_decide, lead_questions_moot, lead_score
@@ -66,10 +66,6 @@ MISSES_BEFORE_SKIP = 2
 # Facts a short acknowledgement names ("Got it: VP of Sales at Northwind, about 450 people.").
 ACKNOWLEDGED = {"role": "ack_role", "company_name": "ack_company", "company_size": "ack_size"}
 DECIDED = {Lead.Outcome.QUALIFIED, Lead.Outcome.NURTURE, Lead.Outcome.DISQUALIFIED}
-
-
-def db(fn):
-    return database_sync_to_async(fn, thread_sensitive=False)
 
 
 @dataclass(frozen=True)

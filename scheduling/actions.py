@@ -21,13 +21,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from channels.db import database_sync_to_async
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from chatbot.selectors import conversation_by_public_id
+from config.db import db
 from scheduling import selectors, services, zones
 from scheduling.models import Meeting
 from scheduling.notifications import manage_url
@@ -172,10 +172,6 @@ def say_followup(reply: Reply, outcome: services.FollowupOutcome) -> None:
         reply.events += [SlotSet("email_followup", True), FollowupAction("booking_email_form")]
 
 
-def _sync(fn):
-    return database_sync_to_async(fn, thread_sensitive=False)
-
-
 def _latest(tracker: Tracker) -> tuple[str, str]:
     message = tracker.latest_message or {}
     return (message.get("text") or "").strip(), ((message.get("intent") or {}).get("name") or "")
@@ -210,7 +206,7 @@ class ActionOfferSlots(Action):
             say_offer(reply, offer, domain)
             return reply
 
-        return (await _sync(act)()).send(dispatcher)
+        return (await db(act)()).send(dispatcher)
 
 
 class ActionBookSlot(Action):
@@ -251,7 +247,7 @@ class ActionBookSlot(Action):
             say_booking(reply, outcome, domain)
             return reply
 
-        return (await _sync(act)()).send(dispatcher)
+        return (await db(act)()).send(dispatcher)
 
 
 class ActionManageBooking(Action):
@@ -269,7 +265,7 @@ class ActionManageBooking(Action):
             say_manage(reply, meeting, zone=zone)
             return reply
 
-        return (await _sync(act)()).send(dispatcher)
+        return (await db(act)()).send(dispatcher)
 
 
 class ActionEmailFollowup(Action):
@@ -286,7 +282,7 @@ class ActionEmailFollowup(Action):
                 say_followup(reply, services.followup_request(conversation=conversation))
             return reply
 
-        return (await _sync(act)()).send(dispatcher)
+        return (await db(act)()).send(dispatcher)
 
 
 class ValidateBookingEmailForm(FormValidationAction):
@@ -304,7 +300,7 @@ class ValidateBookingEmailForm(FormValidationAction):
                 return services.EmailAnswer("invalid_email")
             return services.booking_email_record(conversation=conversation, text=text)
 
-        answer = await _sync(act)()
+        answer = await db(act)()
         if answer.code == "recorded":
             return {"booking_email": answer.email}
         if answer.code == "declined":

@@ -14,9 +14,9 @@ import time
 from dataclasses import dataclass
 
 import websockets
-from channels.db import database_sync_to_async
 
 from chatbot.models import Conversation, Message
+from config.db import db
 from qualification.models import Lead
 from scheduling.models import Meeting
 from tests.bot_eval.personas import LEAD_FIELDS, Persona
@@ -30,10 +30,6 @@ UTM = {"utm_source": "bot-eval", "utm_medium": "simulator"}
 
 class TurnFailed(RuntimeError):
     pass
-
-
-def db(func):
-    return database_sync_to_async(func, thread_sensitive=False)
 
 
 def _messages(queryset) -> list[BotMessage]:

@@ -210,6 +210,15 @@ class ValidateQualificationForm(FormValidationAction):
             requested=requested,
             known=slots,
         )
+        # an answer already given stays unless this message corrects it or answers its question again
+        if not parsing.CORRECTION.search(text):
+            extraction = extraction.without(
+                {
+                    slot
+                    for slot in extraction.slots
+                    if slot in parsing.QUESTIONS and slot != requested and slots.get(slot)
+                }
+            )
         events = [SlotSet(slot, value) for slot, value in extraction.slots.items()]
         slots.update(extraction.slots)
         await db(services.lead_record_for_conversation)(

@@ -314,6 +314,14 @@ def looks_like_words(text: str) -> bool:
     return bool(words) and all(re.search(r"[aeiouy]", w, re.I) or (w.isupper() and len(w) <= 5) for w in words)
 
 
+# Words that mark a message as changing what was said before ("actually we're 500 people").
+CORRECTION = re.compile(
+    r"\b(?:actually|sorry|correction|i meant|i mean|scratch (?:that|what)|not \w+ but|in fact|wait|"
+    r"update|changed|to correct|my mistake|rather)\b",
+    re.I,
+)
+
+
 def is_plain_answer(text: str) -> bool:
     """A short reply with no question and nothing that only a change of subject would say."""
     text = (text or "").strip()
@@ -418,7 +426,9 @@ def parse_timeline(text: str, *, today: dt.date | None = None, asked: bool = Fal
         return Timeline(12, "future")
     if re.search(r"\bnext (?:month)\b", t):
         return Timeline(1, "immediate")
-    if IMMEDIATE.search(t) and not re.search(r"\bnot (?:right )?now\b", t):
+    # in passing, "right now" is about anything ("no budget right now"); asked about timing, it is the answer
+    immediate = IMMEDIATE.search(t if asked else re.sub(r"\bright now\b", " ", t))
+    if immediate and not re.search(r"\bnot (?:right )?now\b", t):
         return Timeline(0, "immediate")
     if re.search(r"\b(this|the current|current) quarter\b|\bend of (?:the )?quarter\b|\beoq\b", t):
         end_month = quarter_now * 3
@@ -792,15 +802,28 @@ class Extraction:
     raw: dict
     invalid: str = ""  # the asked slot, when the text was an answer that failed validation (a bad email)
 
-    def only(self, slots: set[str]) -> Extraction:
-        """The same extraction narrowed to these slots (and the Lead fields they set)."""
-        fields = {"need": {"need_text"}, "use_case": {"use_case"}}
-        kept = set().union(*(fields.get(slot, {slot}) for slot in slots))
+    # What each question's answer sets besides its own slot: derived slots and Lead fields.
+    DERIVED = {
+        "need": {"need_text", "use_case"},
+        "role": {"authority"},
+        "timeline": {"timeline_months", "buying_stage"},
+        "budget": {"budget_amount"},
+        "email": {"email_flag"},
+    }
+
+    def without(self, questions: set[str]) -> Extraction:
+        """The same extraction less these questions' answers (their slots, derived slots, Lead fields, raw text)."""
+        gone = set(questions).union(*(self.DERIVED.get(q, set()) for q in questions))
         return Extraction(
-            slots={k: v for k, v in self.slots.items() if k in slots},
-            facts={k: v for k, v in self.facts.items() if k in kept},
-            raw={k: v for k, v in self.raw.items() if k in kept},
+            slots={k: v for k, v in self.slots.items() if k not in gone},
+            facts={k: v for k, v in self.facts.items() if k not in gone},
+            raw={k: v for k, v in self.raw.items() if k not in gone},
+            invalid=self.invalid,
         )
+
+    def only(self, slots: set[str]) -> Extraction:
+        """The same extraction narrowed to these questions' answers."""
+        return self.without(set(QUESTIONS) - set(slots))
 
 
 def _entity_text(text: str, entity: dict) -> str:

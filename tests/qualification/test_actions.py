@@ -557,3 +557,22 @@ async def test_no_budget_right_now_is_a_budget_answer_not_stop(conversation, def
     events, _ = await run(validate, tracker(conversation, "no budget right now", "stop", requested="budget"))
 
     assert slot_events(events)["budget"] == "none"
+
+
+async def test_an_answer_given_is_not_overwritten_in_passing_but_a_correction_is(conversation, default_rules):
+    slots = {
+        "need": "x",
+        "role": "Founder",
+        "company_name": "Quillbyte",
+        "company_size": 12.0,
+        "timeline": "in 5 months",
+    }
+    in_passing, _ = await run(
+        validate, tracker(conversation, "no budget right now, maybe in 2 months", requested="budget", slots=slots)
+    )
+    corrected, _ = await run(
+        validate, tracker(conversation, "actually we need it within 2 months", requested="budget", slots=slots)
+    )
+
+    assert slot_events(in_passing)["budget"] == "none" and "timeline" not in slot_events(in_passing)
+    assert slot_events(corrected)["timeline"] == "actually we need it within 2 months"

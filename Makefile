@@ -15,7 +15,7 @@ LOCAL_SETTINGS := config.settings.local
 
 $(VENV)/.installed: requirements.txt
 	@PY310=$$(scripts/find-python310.sh) && { [ -x $(PY) ] || "$$PY310" -m venv $(VENV); }
-	$(VENV)/bin/pip install -q --upgrade 'pip==24.0' 'setuptools<70' wheel
+	$(VENV)/bin/pip install -q --upgrade 'pip==24.0' 'setuptools<70' 'wheel==0.42.0'
 	$(VENV)/bin/pip install -q -r requirements.txt
 	touch $@
 

@@ -279,9 +279,15 @@ class ValidateQualificationForm(FormValidationAction):
         if requested in FREE_TEXT:
             # "Dana Kim", "Controller" or "Brightside Advisory" read as noise, small talk, "stop" or a job
             # seeker by the NLU: a short plain reply is the answer, but "hi" or "ok" is not a name.
-            plain = parsing.is_plain_answer(text) and not parsing.SMALL_TALK.search(text.strip())
+            # The reply is judged by its answer part: "We're Saltmarsh Outdoor, we make camping gear" names a company.
+            answer = {
+                "role": lambda: parsing.clean_role(text, asked=True),
+                "company_name": lambda: parsing.clean_company(text) or "",
+            }.get(requested, lambda: text)()
+            plain = parsing.is_plain_answer(answer) and not parsing.SMALL_TALK.search(text.strip())
+            plain = plain and not parsing.INTENT_WORDS.search(text) and "?" not in text
             if requested == "role":
-                return plain and (parsing.looks_like_title(text) or parsing.looks_like_words(text))
+                return plain and (parsing.looks_like_title(answer) or parsing.looks_like_words(answer))
             return plain
         return False
 

@@ -576,3 +576,12 @@ async def test_an_answer_given_is_not_overwritten_in_passing_but_a_correction_is
 
     assert slot_events(in_passing)["budget"] == "none" and "timeline" not in slot_events(in_passing)
     assert slot_events(corrected)["timeline"] == "actually we need it within 2 months"
+
+
+async def test_a_company_named_in_a_longer_reply_is_the_answer_whatever_the_nlu_said(conversation, default_rules):
+    text = "We're Saltmarsh Outdoor, we make camping gear for retailers."
+    events, _ = await run(
+        validate, tracker(conversation, text, "out_of_scope", requested="company_name", slots={"need": "x"})
+    )
+
+    assert slot_events(events)["company_name"] == "Saltmarsh Outdoor"

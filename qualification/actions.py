@@ -224,6 +224,11 @@ class ValidateQualificationForm(FormValidationAction):
         await db(services.lead_record_for_conversation)(
             public_id=tracker.sender_id, facts=extraction.facts, raw=extraction.raw
         )
+        if parsing.ASKS_FOR_PERSON.search(text) and await db(chat_services.conversation_request_handoff)(
+            public_id=tracker.sender_id
+        ):
+            # a person asked for along with facts: the team is told, and the questions go on to a booking
+            dispatcher.utter_message(response="utter_handoff_noted")
         if intent == "request_demo" and tracker.active_loop_name == FORM and not resuming:
             dispatcher.utter_message(response="utter_demo_noted")  # not right after "a few questions first"
         if intent == "request_demo":

@@ -314,6 +314,12 @@ def looks_like_words(text: str) -> bool:
     return bool(words) and all(re.search(r"[aeiouy]", w, re.I) or (w.isupper() and len(w) <= 5) for w in words)
 
 
+# Asking for a person in a message that says other things too ("…, can I just talk to a human please?").
+ASKS_FOR_PERSON = re.compile(
+    r"\b(?:talk|speak|chat)\s+(?:to|with)\s+(?:a\s+)?(?:real\s+|live\s+)?(?:human|person|someone|somebody|"
+    r"rep|representative|agent)\b|\blive\s+(?:rep|agent|person|human)\b|\bhuman,?\s+please\b",
+    re.I,
+)
 # Words that mark a message as changing what was said before ("actually we're 500 people").
 CORRECTION = re.compile(
     r"\b(?:actually|sorry|correction|i meant|i mean|scratch (?:that|what)|not \w+ but|in fact|wait|"

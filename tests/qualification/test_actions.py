@@ -585,3 +585,12 @@ async def test_a_company_named_in_a_longer_reply_is_the_answer_whatever_the_nlu_
     )
 
     assert slot_events(events)["company_name"] == "Saltmarsh Outdoor"
+
+
+async def test_a_person_asked_for_among_facts_flags_the_handoff_and_keeps_the_facts(conversation, default_rules):
+    text = "I'm the CFO at Dunmore Health, ~900 people. Can I just talk to a human please?"
+    events, said = await run(validate, tracker(conversation, text, "inform", active=False))
+
+    await conversation.arefresh_from_db()
+    assert conversation.handoff_requested is True
+    assert said[0] == "utter_handoff_noted" and slot_events(events)["role"] == "CFO"

@@ -65,7 +65,6 @@ RAW_FIELD = {"need": "need_text"}  # the Lead's raw-text key of each question, w
 MISSES_BEFORE_SKIP = 2
 # Facts a short acknowledgement names ("Got it: VP of Sales at Northwind, about 450 people.").
 ACKNOWLEDGED = {"role": "ack_role", "company_name": "ack_company", "company_size": "ack_size"}
-DECIDED = {Lead.Outcome.QUALIFIED, Lead.Outcome.NURTURE, Lead.Outcome.DISQUALIFIED}
 
 
 @dataclass(frozen=True)

@@ -133,8 +133,10 @@ def _size_in(text: str) -> Size | None:
     return None
 
 
+SIZE_WORDS = "|".join(sorted((w for w in NUMBER_WORDS if not w.startswith("a ")), key=len, reverse=True))
 SIZE_CONTEXT = re.compile(
-    rf"(?:{NUM}(?:ish|\+)?|just me|only me|solo|a few|a couple|several|few)\s*(?:\w+\s){{0,2}}?\s*{PEOPLE}\b"
+    rf"(?:{NUM}(?:ish|\+)?|just me|only me|solo|a few|a couple|several|few|"
+    rf"\b(?:{SIZE_WORDS})(?:[\s-]+(?:hundred|thousand))?)\s*(?:\w+\s){{0,2}}?\s*{PEOPLE}\b"
     rf"|\b(?:company|headcount|staff|org(?:anization)?) of (?:about |around |roughly |~)?\S+"
     rf"|\b{NUM}\s*(?:-|\s)(?:person|people|employee|strong|seat)\b",
     re.I,
@@ -174,9 +176,14 @@ DECISION_MAKER = re.compile(
     re.I,
 )
 INFLUENCER = re.compile(
-    r"\b(manager|lead|team lead|revops|rev ops|sales ops|operations|ops|admin|administrator|engineer|"
-    r"account executive|ae|sdr|bdr|rep|representative|specialist|coordinator|architect|senior|sr|"
+    r"\b(manager|lead|team lead|revops|rev ops|sales ops|operations|ops|architect|senior|sr|"
     r"sales|marketing|finance|revenue|growth|partnerships|procurement|customer success|enablement)\b",
+    re.I,
+)
+# Individual contributors: they use the tool, they seldom sway the purchase (a manager or lead does).
+CONTRIBUTOR = re.compile(
+    r"\b(specialist|coordinator|assistant|administrator|admin|engineer|account executive|ae|sdr|bdr|rep|"
+    r"representative|executive assistant|clerk|officer)\b",
     re.I,
 )
 RESEARCHER = re.compile(r"\b(analyst|researcher|consultant|advisor|intern|associate|writer|journalist)\b", re.I)
@@ -186,11 +193,11 @@ STUDENT = re.compile(
 )
 ROLE_PREFIX = re.compile(
     r"^(?:hi|hey|hello)?[,!\s]*(?:i'?m|i am|im|i work as|i'?m working as|my (?:role|title|job(?: title)?) is|as|"
-    r"my position is|currently|it'?s|i run|i lead)\s+(?:a |an |the |our |the company'?s )?",
+    r"my position is|currently|it'?s|i run|i lead)\s+(?:actually |now )?(?:a |an |the |our |the company'?s )?",
     re.I,
 )
 ROLE_IN_TEXT = re.compile(
-    r"\b(?:i'?m|i am|im|i work as|as|my (?:role|title) is)\s+(?:a |an |the |our )?"
+    r"\b(?:i'?m|i am|im|i work as|as|my (?:role|title) is)\s+(?:actually |now )?(?:a |an |the |our )?"
     r"((?:[a-z&/\-]+\s){0,4}?(?:ceo|cfo|cro|coo|cto|cmo|cio|founder|co-?founder|owner|president|vp|"
     r"vice president|svp|evp|head|director|manager|lead|analyst|student|"
     r"researcher|consultant|engineer|intern|partner|account executive|sdr|bdr|rep|admin|specialist)"
@@ -200,7 +207,7 @@ ROLE_IN_TEXT = re.compile(
     r"interested|wanting|curious|and|to|the|a|an)\b)[a-z&/\-]+){1,3}(?=\s+(?:at|from|with|in)\b|[,.;!]|$))?)",
     re.I,
 )
-ROLE_STOP = re.compile(r"\s+(?:at|from|with|in|for a|and|but|,|\.|we|our|who)\b.*$", re.I)
+ROLE_STOP = re.compile(r"\s+(?:at|from|with|in|for a|and|but|,|\.|we|our|who|since|until)\b.*$", re.I)
 
 
 ROLE_STOP_ASKED = re.compile(r"\s+(?:at|from|with|in|for a|but|we|our|who)\b.*$|\.\s.*$", re.I)
@@ -235,8 +242,9 @@ def authority_for_role(role: str) -> str:
         return "decision_maker"
     if RESEARCHER.search(role):
         return "researcher"
-    if INFLUENCER.search(role):
-        return "influencer"
+    # "Sales Ops Specialist" is a contributor, "SDR Team Lead" or "Senior Sales Manager" leads people
+    if CONTRIBUTOR.search(role) and not re.search(r"\b(?:manager|lead|head)\b", role, re.I):
+        return "contributor"
     return "influencer"
 
 
@@ -248,7 +256,11 @@ NOT_AN_ANSWER = re.compile(
 
 def looks_like_title(text: str) -> bool:
     return bool(
-        DECISION_MAKER.search(text) or INFLUENCER.search(text) or RESEARCHER.search(text) or STUDENT.search(text)
+        DECISION_MAKER.search(text)
+        or INFLUENCER.search(text)
+        or CONTRIBUTOR.search(text)
+        or RESEARCHER.search(text)
+        or STUDENT.search(text)
     )
 
 
@@ -303,7 +315,11 @@ COMPETITOR_SELF = re.compile(
     r"(?:competitor|competing)\b|"
     r"(?:i|we) (?:work (?:at|for)|am with|are) (?:a )?(?:competitor|competing (?:company|vendor|product))|"
     r"(?:from|at|with) a competitor|we(?:'re| are) (?:a )?competitors?|we (?:build|sell|make) (?:a )?(?:similar|competing) "
-    r"(?:product|tool)|competitive (?:research|intel(?:ligence)?|analysis))\b",
+    r"(?:product|tool)|competitive (?:research|intel(?:ligence)?|analysis)|"
+    # "we make forecasting software too", "we also sell a pipeline analytics tool"
+    r"we (?:also )?(?:build|sell|make|offer|have) (?:a |an |our own )?(?:[\w-]+ ){0,3}?"
+    r"(?:software|tool|platform|product)s?(?: \w+)? (?:too|as well)|we also (?:build|sell|make) (?:[\w-]+ ){0,3}?"
+    r"(?:software|tools?|platforms?|products?))\b",
     re.I,
 )
 
@@ -315,17 +331,36 @@ def looks_like_words(text: str) -> bool:
 
 
 # Asking for a person in a message that says other things too ("…, can I just talk to a human please?").
+# Not when the visitor says they would rather not, yet ("wanted to try before talking to anyone").
+NOT_ASKING = re.compile(
+    r"\b(?:before|without|rather than|instead of|not|never|no need to|don'?t (?:want|need) to)\s+(?:\w+\s+)?$", re.I
+)
 ASKS_FOR_PERSON = re.compile(
     r"\b(?:talk|speak|chat)\s+(?:to|with)\s+(?:a\s+)?(?:real\s+|live\s+)?(?:human|person|someone|somebody|"
-    r"rep|representative|agent)\b|\blive\s+(?:rep|agent|person|human)\b|\bhuman,?\s+please\b",
+    r"rep|representative|agent)\b|\blive\s+(?:rep|agent|person|human)\b|\bhuman,?\s+please\b|"
+    r"\b(?:want|need|get|prefer|see)\s+(?:to\s+(?:talk|speak)\s+to\s+)?(?:a\s+|an\s+)?(?:real\s+|live\s+|actual\s+)?"
+    r"(?:human|person|human being)\b(?!\s+(?:who|that|to|for|in|with|on)\b)",
     re.I,
 )
 # Words that mark a message as changing what was said before ("actually we're 500 people").
 CORRECTION = re.compile(
     r"\b(?:actually|sorry|correction|i meant|i mean|scratch (?:that|what)|not \w+ but|in fact|wait|"
-    r"update|changed|to correct|my mistake|rather)\b",
+    r"update|changed|to correct|my mistake|my bad|rather|typo|oops|i said \w+(?: \w+)? (?:earlier|before)|"
+    r"not \d[\d,.]*\b|(?:earlier|before) i said)",
     re.I,
 )
+
+
+def asks_for_person(text: str) -> bool:
+    return any(not NOT_ASKING.search(text[: m.start()]) for m in ASKS_FOR_PERSON.finditer(text or ""))
+
+
+def corrects(text: str, *, known: dict) -> bool:
+    """ "oops, we're 9 people not 90": a correction word and a new value for a fact already given."""
+    if not CORRECTION.search(text or ""):
+        return False
+    told = facts_from_message(text=text, intent="inform", entities=[], requested=None, known=known).slots
+    return any(slot in QUESTIONS and known.get(slot) not in (None, "") for slot in told)
 
 
 def is_plain_answer(text: str) -> bool:
@@ -670,8 +705,16 @@ COMPETITORS = {
 }
 
 
+COMPANY_AFTER_TITLE = re.compile(
+    r"\bat\s+((?!(?:a|an|the|our|my|this|that|least|most|all|some|home|work|scale|risk|the moment|once)\b)"
+    r"[a-z][\w&'.\-]*(?:\s+(?!(?:and|but|we|our|with|in|for|so|who|which|where)\b)[a-z][\w&'.\-]*){0,2})(?=\s*(?:[,;]|\.\s|\.?$))",
+    re.I,
+)
+
+
 def company_from_text(text: str) -> str:
-    """A capitalised company name after "at"/"from"/"called" ("VP Sales at Acme Corp"), else ''."""
+    """A company name after "at"/"from"/"called": capitalised ("VP Sales at Acme Corp"), or
+    lowercase right after a job title ("vp revenue operations at brightwell, 650 ppl"), else ''."""
     for m in COMPANY_IN_TEXT.finditer(text):
         name = m.group(1).strip(" .,")
         if name.split()[0] in NOT_A_COMPANY or re.fullmatch(r"(?:Q[1-4]|[A-Z][a-z]+day)", name):
@@ -679,6 +722,10 @@ def company_from_text(text: str) -> str:
         if name.lower() in MONTHS or name.split()[0].lower() in MONTHS:
             continue
         return name[:200]
+    for m in COMPANY_AFTER_TITLE.finditer(text):
+        before = " ".join(text[: m.start()].split()[-5:])
+        if role_from_text(before) or re.search(rf"(?:{DECISION_MAKER.pattern})\s*$", before, re.I):
+            return m.group(1).strip(" .,")[:200]
     return ""
 
 
@@ -776,7 +823,8 @@ NEED_HINT = re.compile(
     r"inbound|qualif\w*|guesswork|guess|blind|"
     r"need|needs|looking for|look for|want|wanted|interested|problem|struggl\w*|help|trying to|evaluate|"
     r"evaluating|replace|hate|pain|issue|improve|better|tool|solution|spreadsheets?|excel|mess|accurate|"
-    r"forecast\w*|pipeline|deals?|scor\w*|reporting|visibility)\b",
+    r"forecast\w*|pipeline|deals?|scor\w*|reporting|visibility|fix(?:ing)?|(?:dis)?agree|trust|the number|"
+    r"our numbers?|miss(?:ing|ed)?|accuracy|predict\w*|quota|spot|slipp\w*)\b",
     re.I,
 )
 

@@ -12,6 +12,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+import tldextract
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
@@ -655,6 +656,19 @@ def parse_email(text: str) -> Email | None:
     return None
 
 
+# The public suffix list shipped with tldextract (no download): "mail.acme.co.uk" -> "acme.co.uk".
+DOMAINS = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+
+def company_from_email(email: Email) -> str:
+    """The company a work address belongs to, as its domain ("dana@mail.acme.co.uk" -> "acme.co.uk");
+    '' for free or disposable mail, which says nothing about the company."""
+    if email.flag:
+        return ""
+    domain = email.address.rpartition("@")[2]
+    return DOMAINS(domain).top_domain_under_public_suffix or domain
+
+
 NAME_PREFIX = re.compile(
     r"^(?:hi|hey|hello)?[,!\s]*(?:my name is|my name'?s|name'?s|i'?m|i am|im|it'?s|this is|call me|you can call me|sure,?|ok,?)\s+",
     re.I,
@@ -741,7 +755,7 @@ def clean_company(text: str) -> str | None:
 
 
 def visitor_type_for_company(name: str) -> str:
-    return "competitor" if name and name.lower().split()[0] in COMPETITORS else ""
+    return "competitor" if name and name.lower().split()[0].split(".")[0] in COMPETITORS else ""
 
 
 INDUSTRIES = {
@@ -842,7 +856,9 @@ EXISTING_CUSTOMER = re.compile(
 )
 
 # The form's questions, in the order a good SDR asks them.
-QUESTIONS = ("need", "role", "company_name", "company_size", "timeline", "budget", "email")
+# The work email comes third: it names the company (no company question for most buyers) and a
+# visitor who leaves mid-way can still be followed up.
+QUESTIONS = ("need", "role", "email", "company_name", "company_size", "timeline", "budget")
 # The last question asks for the name with the email ("Dana Kim, dana@acme.com"); a name alone is kept too.
 CONTACT = ("email", "name")
 
@@ -986,6 +1002,11 @@ def facts_from_message(
     email = parse_email(text)
     if email is not None:
         take("email", email.address, {"email": email.address, "email_flag": email.flag}, "email")
+        # a work address names the company: the company question is then not asked
+        if not company and not known.get("company_name") and (company := company_from_email(email)):
+            take("company_name", company, {"company_name": company})
+            if kind := visitor_type_for_company(company):
+                out.slots["visitor_type"] = out.facts["visitor_type"] = kind
     elif requested == "email" and "@" in text or requested == "email" and not out.slots:
         out.invalid = "email"
     name = parse_name(text, asked=requested == "name")

@@ -22,7 +22,7 @@ annotated queryset); without one it starts from all rows.
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from analytics.groups import MARKETING
+from access.groups import MARKETING
 from chatbot.models import Conversation, Message, Visitor
 from qualification.models import Lead
 from scheduling.models import Meeting, SalesRep

@@ -39,9 +39,10 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from chatbot.models import Conversation
+from config import zones
 from qualification import services as lead_services
 from qualification.models import Lead
-from scheduling import selectors, tasks, zones
+from scheduling import selectors, tasks
 from scheduling.availability import Slot, free_slots, load_schedules
 from scheduling.errors import SchedulingError
 from scheduling.models import (
@@ -51,7 +52,6 @@ from scheduling.models import (
     SalesRep,
     SlotOffer,
     new_feed_token,
-    validate_timezone,
 )
 from scheduling.routing import email_domain
 from scheduling.slot_text import Preference, nearest_first, ordinal_pick, parse_preference, slot_choice_parse
@@ -170,10 +170,7 @@ def meeting_book(
         validate_email(visitor_email)
     except ValidationError as exc:
         raise SchedulingError("invalid_email") from exc
-    try:
-        validate_timezone(visitor_timezone)
-    except ValidationError:
-        visitor_timezone = "UTC"
+    visitor_timezone = zones.zone_name(visitor_timezone)
 
     sync_state = _initial_sync_state(rep_id)  # read before taking the lock: keep the locked part short
     # Fail fast without queueing for the lock when the answer is already clear (a retry of the

@@ -324,6 +324,13 @@ VENDOR_WORDS = re.compile(
     r"agency|collaborat\w*|white[- ]label|affiliate)\b",
     re.I,
 )
+# What only someone selling to us says, whatever the NLU made of it.
+PITCH = re.compile(
+    r"\b(?:(?:can|could|may) i send (?:you |over )?(?:a |our |my )?(?:deck|proposal|case stud\w*|portfolio)|"
+    r"we (?:help|work with) (?:companies|teams|startups|saas (?:companies|teams)) like yours|"
+    r"right person to (?:speak|talk) (?:to|with) about (?:a |our )?(?:partnership|pilot|our services))\b",
+    re.I,
+)
 # Saying you work for a competitor, without naming one we know.
 COMPETITOR_SELF = re.compile(
     r"\b(?:(?:i work|i'?m|i am|we are|we'?re)\s+(?:at|for|with|from)\s+(?:a |an )?(?:[\w-]+ ){0,3}?"
@@ -1042,7 +1049,7 @@ def facts_from_message(
         out.slots["visitor_type"] = out.facts["visitor_type"] = "customer"
     elif intent == "job_seeking" and JOB_WORDS.search(text):
         out.slots["visitor_type"] = out.facts["visitor_type"] = "job_seeker"
-    elif intent == "vendor_pitch" and VENDOR_WORDS.search(text):
+    elif intent == "vendor_pitch" and VENDOR_WORDS.search(text) or PITCH.search(text):
         out.slots["visitor_type"] = out.facts["visitor_type"] = "vendor"
     elif "visitor_type" not in out.slots and not known.get("visitor_type") and out.slots:
         out.slots["visitor_type"] = out.facts["visitor_type"] = "prospect"
@@ -1062,7 +1069,7 @@ def states_facts(text: str) -> bool:
     model, trained to reject other domains, is unsure of it.
     """
     told = facts_from_message(text=text, intent="inform", entities=[], requested=None, known={}).slots
-    if told.keys() & {"role", "email"}:
+    if told.keys() & {"role", "email"} or told.get("visitor_type") in {"competitor", "customer", "vendor"}:
         return True
     # a headcount or a name alone may be anyone's ("a recipe for 12 people"): two signals, or a sales use case
     signals = len(told.keys() & {"company_size", "company_name"}) + bool(told.get("use_case") and BUSINESS.search(text))

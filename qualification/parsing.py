@@ -324,6 +324,13 @@ VENDOR_WORDS = re.compile(
     r"agency|collaborat\w*|white[- ]label|affiliate)\b",
     re.I,
 )
+# What only someone looking for a job says, whatever the NLU made of it.
+JOB_SELF = re.compile(
+    r"\b(?:(?:are|if|whether) you(?:'re| are)? (?:still )?hiring|between jobs|(?:looking for|need) (?:a |some )?"
+    r"(?:job|work|new role|position)\b(?! (?:title|description)s?)|(?:send|share) (?:you )?my (?:cv|resume)|"
+    r"(?:open|any) (?:positions|roles|vacancies|job openings)|apply (?:for|to) (?:a |the |your )?(?:job|role|position))",
+    re.I,
+)
 # What only someone selling to us says, whatever the NLU made of it.
 PITCH = re.compile(
     r"\b(?:(?:can|could|may) i send (?:you |over )?(?:a |our |my )?(?:deck|proposal|case stud\w*|portfolio)|"
@@ -1047,7 +1054,7 @@ def facts_from_message(
         out.slots["visitor_type"] = out.facts["visitor_type"] = "competitor"
     elif EXISTING_CUSTOMER.search(text) or intent == "support_request":
         out.slots["visitor_type"] = out.facts["visitor_type"] = "customer"
-    elif intent == "job_seeking" and JOB_WORDS.search(text):
+    elif intent == "job_seeking" and JOB_WORDS.search(text) or JOB_SELF.search(text):
         out.slots["visitor_type"] = out.facts["visitor_type"] = "job_seeker"
     elif intent == "vendor_pitch" and VENDOR_WORDS.search(text) or PITCH.search(text):
         out.slots["visitor_type"] = out.facts["visitor_type"] = "vendor"
@@ -1069,7 +1076,7 @@ def states_facts(text: str) -> bool:
     model, trained to reject other domains, is unsure of it.
     """
     told = facts_from_message(text=text, intent="inform", entities=[], requested=None, known={}).slots
-    if told.keys() & {"role", "email"} or told.get("visitor_type") in {"competitor", "customer", "vendor"}:
+    if told.keys() & {"role", "email"} or told.get("visitor_type") in {"competitor", "customer", "vendor", "job_seeker"}:
         return True
     # a headcount or a name alone may be anyone's ("a recipe for 12 people"): two signals, or a sales use case
     signals = len(told.keys() & {"company_size", "company_name"}) + bool(told.get("use_case") and BUSINESS.search(text))

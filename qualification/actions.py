@@ -239,6 +239,8 @@ class ValidateQualificationForm(FormValidationAction):
         ):
             # a person asked for along with facts: the team is told, and the questions go on to a booking
             dispatcher.utter_message(response="utter_handoff_noted")
+        if not intent.startswith("faq_") and not resuming and (faq := parsing.faq_asked(text)):
+            dispatcher.utter_message(response=f"utter_{faq}")  # the question in a need: answered too
         if intent == "request_demo" and tracker.active_loop_name == FORM and not resuming:
             dispatcher.utter_message(response="utter_demo_noted")  # not right after "a few questions first"
         if intent == "request_demo":

@@ -324,6 +324,14 @@ VENDOR_WORDS = re.compile(
     r"agency|collaborat\w*|white[- ]label|affiliate)\b",
     re.I,
 )
+# The NLU's "support request" counts only with words a customer with a problem would use ("I own sales
+# and account management" is a title, not a ticket).
+SUPPORT_WORDS = re.compile(
+    r"\b(?:support|help ?desk|log ?in|login|logged|password|invoices?|billing|billed|charged|refund|bug|broken|"
+    r"not working|doesn'?t work|isn'?t working|stopped|errors?|sync\w*|ticket|disconnected|outage|down|"
+    r"our (?:account|subscription|plan|seats?|licen[cs]es?|instance|admin)|my (?:account|subscription|login))\b",
+    re.I,
+)
 # What only someone looking for a job says, whatever the NLU made of it.
 JOB_SELF = re.compile(
     r"\b(?:(?:are|if|whether) you(?:'re| are)? (?:still )?hiring|between jobs|(?:looking for|need) (?:a |some )?"
@@ -1074,7 +1082,7 @@ def facts_from_message(
     # who is this? (job seekers and vendors by intent, customers by what they say; else a buyer)
     if COMPETITOR_SELF.search(text):
         out.slots["visitor_type"] = out.facts["visitor_type"] = "competitor"
-    elif EXISTING_CUSTOMER.search(text) or intent == "support_request":
+    elif EXISTING_CUSTOMER.search(text) or intent == "support_request" and SUPPORT_WORDS.search(text):
         out.slots["visitor_type"] = out.facts["visitor_type"] = "customer"
     elif intent == "job_seeking" and JOB_WORDS.search(text) or JOB_SELF.search(text):
         out.slots["visitor_type"] = out.facts["visitor_type"] = "job_seeker"

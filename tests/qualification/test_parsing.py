@@ -118,6 +118,14 @@ def test_corrections_asking_for_a_person_and_competitors_in_passing():
     assert parsing.states_facts("Hi, I work for a competitor and wanted to see how your forecasting works")
     assert parsing.faq_asked("We want to qualify inbound visitors better. How much does it cost?") == "faq_pricing"
     assert parsing.faq_asked("our costs are out of control, we need better forecasts") is None  # no question
+    title = "I'm the VP, Commercial - I own sales and account management."
+    assert "visitor_type" not in parsing.facts_from_message(
+        text=title, intent="support_request", entities=[], requested="role", known={"visitor_type": "prospect"}
+    ).slots
+    ticket = "our salesforce sync stopped working this morning"
+    assert parsing.facts_from_message(text=ticket, intent="support_request", entities=[], requested=None, known={}).slots[
+        "visitor_type"
+    ] == "customer"
     seeker = "I'm not buying anything tbh, I'm an account executive between jobs and wanted to know if you're hiring"
     assert parsing.facts_from_message(text=seeker, intent="inform", entities=[], requested="role", known={}).slots[
         "visitor_type"

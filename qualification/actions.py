@@ -202,9 +202,11 @@ class ValidateQualificationForm(FormValidationAction):
                 await db(services.lead_record_for_conversation)(
                     public_id=tracker.sender_id, facts=extraction.facts, raw=extraction.raw
                 )
-            if intent not in LEAVING and parsing.asks_for_person(text) and await db(
-                chat_services.conversation_request_handoff
-            )(public_id=tracker.sender_id):
+            if (
+                intent not in LEAVING
+                and parsing.asks_for_person(text)
+                and await db(chat_services.conversation_request_handoff)(public_id=tracker.sender_id)
+            ):
                 # "are you a bot? is there a live rep I can talk to?": answered, and the team is told
                 dispatcher.utter_message(response="utter_handoff_noted")
             rules = await db(rules_say)(public_id=tracker.sender_id)

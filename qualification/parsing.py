@@ -1106,7 +1106,12 @@ def states_facts(text: str) -> bool:
     model, trained to reject other domains, is unsure of it.
     """
     told = facts_from_message(text=text, intent="inform", entities=[], requested=None, known={}).slots
-    if told.keys() & {"role", "email"} or told.get("visitor_type") in {"competitor", "customer", "vendor", "job_seeker"}:
+    if told.keys() & {"role", "email"} or told.get("visitor_type") in {
+        "competitor",
+        "customer",
+        "vendor",
+        "job_seeker",
+    }:
         return True
     # a headcount or a name alone may be anyone's ("a recipe for 12 people"): two signals, or a sales use case
     signals = len(told.keys() & {"company_size", "company_name"}) + bool(told.get("use_case") and BUSINESS.search(text))

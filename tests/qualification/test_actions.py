@@ -539,7 +539,13 @@ async def test_budget_is_asked_when_it_can_tip_the_decision(conversation, defaul
         "timeline_months": 5,
     }
     await Lead.objects.acreate(conversation=conversation, **facts)
-    slots = {"need": "x", "role": "Sales Manager", "email": "sm@acme.example", "company_name": "Acme", "company_size": 40.0}
+    slots = {
+        "need": "x",
+        "role": "Sales Manager",
+        "email": "sm@acme.example",
+        "company_name": "Acme",
+        "company_size": 40.0,
+    }
     events, _ = await run(validate, tracker(conversation, "in 5 months", requested="timeline", slots=slots))
 
     assert slot_events(events)["requested_slot"] == "budget"  # 15 + 20 + 15 = 50: "no budget" makes it 40

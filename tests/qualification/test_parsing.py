@@ -95,7 +95,9 @@ def test_corrections_asking_for_a_person_and_competitors_in_passing():
     assert not parsing.corrects("we're 9 people", known={"company_size": 90.0})  # no sign of a correction
     assert not parsing.corrects("oops typo, we're 9 people", known={})  # nothing to correct
     assert (
-        parsing.role_from_text("sorry, I said manager earlier - my title is actually Director of Revenue Operations since May")
+        parsing.role_from_text(
+            "sorry, I said manager earlier - my title is actually Director of Revenue Operations since May"
+        )
         == "Director of Revenue Operations"
     )
     assert parsing.asks_for_person("can I talk to a human")
@@ -105,35 +107,56 @@ def test_corrections_asking_for_a_person_and_competitors_in_passing():
     assert parsing.company_from_text("hey im vp revenue operations at brightwell, 650ish ppl") == "brightwell"
     assert parsing.company_from_text("we want it live at scale, soon") == ""
     assert parsing.parse_company_size("CRO here, just over two thousand employees.") == parsing.Size(2000, 2000)
-    assert parsing.role_from_text("Senior Director, Inside Sales. Sales team of 40 reps.") == "Senior Director, Inside Sales"
+    assert (
+        parsing.role_from_text("Senior Director, Inside Sales. Sales team of 40 reps.")
+        == "Senior Director, Inside Sales"
+    )
     assert parsing.role_from_text("Sales team needs help. Now.") == ""
     pitch = "we build salesforce integrations and could help your team, can I send over a deck?"
-    assert parsing.facts_from_message(text=pitch, intent="inform", entities=[], requested=None, known={}).slots[
-        "visitor_type"
-    ] == "vendor"
+    assert (
+        parsing.facts_from_message(text=pitch, intent="inform", entities=[], requested=None, known={}).slots[
+            "visitor_type"
+        ]
+        == "vendor"
+    )
     buyer = "I run a marketing agency and our pipeline forecasts are a mess"
-    assert "visitor_type" not in parsing.facts_from_message(
-        text=buyer, intent="inform", entities=[], requested=None, known={"visitor_type": "prospect"}
-    ).slots
+    assert (
+        "visitor_type"
+        not in parsing.facts_from_message(
+            text=buyer, intent="inform", entities=[], requested=None, known={"visitor_type": "prospect"}
+        ).slots
+    )
     assert parsing.states_facts("Hi, I work for a competitor and wanted to see how your forecasting works")
     assert parsing.faq_asked("We want to qualify inbound visitors better. How much does it cost?") == "faq_pricing"
     assert parsing.faq_asked("our costs are out of control, we need better forecasts") is None  # no question
     title = "I'm the VP, Commercial - I own sales and account management."
-    assert "visitor_type" not in parsing.facts_from_message(
-        text=title, intent="support_request", entities=[], requested="role", known={"visitor_type": "prospect"}
-    ).slots
+    assert (
+        "visitor_type"
+        not in parsing.facts_from_message(
+            text=title, intent="support_request", entities=[], requested="role", known={"visitor_type": "prospect"}
+        ).slots
+    )
     ticket = "our salesforce sync stopped working this morning"
-    assert parsing.facts_from_message(text=ticket, intent="support_request", entities=[], requested=None, known={}).slots[
-        "visitor_type"
-    ] == "customer"
+    assert (
+        parsing.facts_from_message(text=ticket, intent="support_request", entities=[], requested=None, known={}).slots[
+            "visitor_type"
+        ]
+        == "customer"
+    )
     seeker = "I'm not buying anything tbh, I'm an account executive between jobs and wanted to know if you're hiring"
-    assert parsing.facts_from_message(text=seeker, intent="inform", entities=[], requested="role", known={}).slots[
-        "visitor_type"
-    ] == "job_seeker"
+    assert (
+        parsing.facts_from_message(text=seeker, intent="inform", entities=[], requested="role", known={}).slots[
+            "visitor_type"
+        ]
+        == "job_seeker"
+    )
     hiring = "we're hiring 20 reps this year and need better forecasting"
-    assert "job_seeker" not in parsing.facts_from_message(
-        text=hiring, intent="describe_need", entities=[], requested=None, known={}
-    ).slots.values()
+    assert (
+        "job_seeker"
+        not in parsing.facts_from_message(
+            text=hiring, intent="describe_need", entities=[], requested=None, known={}
+        ).slots.values()
+    )
 
 
 def test_role_is_found_in_passing_and_cleaned_when_asked():

@@ -66,9 +66,9 @@ def rasa_run_args(tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
 def test_rasa_runs_without_its_http_api_unless_a_token_is_set(tmp_path):
     without = rasa_run_args(tmp_path)
     assert without.returncode == 0 and without.stdout.split() == ["run", "-p", "5005"]
-    token = "t" * 40
+    token = "-" + "t" * 40  # a token may start with "-": passed as one word, never read as an option
     with_token = rasa_run_args(tmp_path, RASA_API_TOKEN=token)
-    assert with_token.stdout.split() == ["run", "--enable-api", "--auth-token", token, "-p", "5005"]
+    assert with_token.stdout.split() == ["run", "--enable-api", f"--auth-token={token}", "-p", "5005"]
     short = rasa_run_args(tmp_path, RASA_API_TOKEN="short")
     assert short.returncode != 0 and "RASA_API_TOKEN must be at least 32 characters" in short.stderr
 

@@ -21,7 +21,8 @@ MAX_RETRIES = 8
 
 
 def _retry_later(task, exc: Exception) -> None:
-    """Retry with exponential backoff (30 s, 1 min, 2 min, ... capped at 30 min).
+    """Retry with exponential backoff (30 s, 1 min, 2 min, ... capped at 30 min), or later when
+    the calendar said when (HTTP Retry-After).
 
     Run eagerly (the embedded default without a broker, tests) a retry would block the
     request that queued it: the periodic sweep picks the work up instead.
@@ -29,6 +30,9 @@ def _retry_later(task, exc: Exception) -> None:
     if task.request.is_eager:
         return
     countdown = min(1800, settings.SCHEDULING_RETRY_BASE_SECONDS * 2**task.request.retries)
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after is not None:
+        countdown = max(countdown, min(3600, int(retry_after)))
     raise task.retry(exc=exc, countdown=countdown, max_retries=MAX_RETRIES)
 
 

@@ -169,6 +169,15 @@ CELERY_BEAT_SCHEDULE = {
     # Retention: anonymise conversations past their site's retention period, prune Rasa's tracker store.
     "privacy-retention": {"task": "privacy.tasks.retention_run", "schedule": 24 * 3600.0},
 }
+# Calendar OAuth tokens are encrypted at rest with these Fernet keys, newest first (rotate: put a
+# new key first, run `manage.py rotate_calendar_tokens`, drop the old one). Unset: derived from SECRET_KEY.
+CALENDAR_TOKEN_KEYS = env_list("CALENDAR_TOKEN_KEYS")
+# Google Calendar connections: the OAuth client of this installation (Google Cloud console).
+GOOGLE_OAUTH_CLIENT_ID = os.environ.get("GOOGLE_OAUTH_CLIENT_ID", "")
+GOOGLE_OAUTH_CLIENT_SECRET = os.environ.get("GOOGLE_OAUTH_CLIENT_SECRET", "")
+GOOGLE_OAUTH_TOKEN_URI = os.environ.get("GOOGLE_OAUTH_TOKEN_URI", "https://oauth2.googleapis.com/token")
+# Empty: Google's own Calendar API; the tests point it at their fake server.
+GOOGLE_CALENDAR_API_ENDPOINT = os.environ.get("GOOGLE_CALENDAR_API_ENDPOINT", "")
 # A failed calendar write or email is retried after this many seconds, doubling up to 30 minutes.
 SCHEDULING_RETRY_BASE_SECONDS = int(os.environ.get("SCHEDULING_RETRY_BASE_SECONDS", "30"))
 

@@ -1,9 +1,14 @@
 """Calendar backends behind one interface (see base.CalendarBackend).
 
-``calendar_for(connection)`` returns the backend of a rep's CalendarConnection.
+``calendar_for(connection)`` returns the backend of a rep's CalendarConnection: CalDAV or
+Google. The rest of scheduling talks only to that interface.
 """
 
-from scheduling.calendars.base import BusyTime, CalendarBackend, CalendarUnavailable
+import datetime as dt
+
+from django.conf import settings
+
+from scheduling.calendars.base import BusyTime, CalendarBackend, CalendarGrantRevoked, CalendarUnavailable
 from scheduling.models import CalendarConnection
 
 
@@ -17,7 +22,63 @@ def calendar_for(connection: CalendarConnection) -> CalendarBackend:
             password=connection.password,
             timezone=connection.rep.timezone,
         )
+    if connection.kind == CalendarConnection.Kind.GOOGLE:
+        return _google_calendar(connection)
     raise ValueError(f"Unknown calendar kind {connection.kind!r}")
 
 
-__all__ = ["BusyTime", "CalendarBackend", "CalendarUnavailable", "calendar_for"]
+def _google_calendar(connection: CalendarConnection) -> CalendarBackend:
+    from scheduling.calendars.google_backend import GoogleAppConfig, GoogleCalendar, GoogleTokens
+    from scheduling.calendars.token_crypto import token_decrypt, token_encrypt
+
+    def store(tokens: GoogleTokens) -> None:
+        # Only the token columns: a refresh must not overwrite what admin changed meanwhile.
+        CalendarConnection.objects.filter(pk=connection.pk).update(
+            access_token_encrypted=token_encrypt(tokens.access_token),
+            refresh_token_encrypted=token_encrypt(tokens.refresh_token),
+            access_token_expires_at=tokens.expires_at,
+        )
+
+    return GoogleCalendar(
+        app=GoogleAppConfig(
+            client_id=settings.GOOGLE_OAUTH_CLIENT_ID,
+            client_secret=settings.GOOGLE_OAUTH_CLIENT_SECRET,
+            token_uri=settings.GOOGLE_OAUTH_TOKEN_URI,
+            api_endpoint=settings.GOOGLE_CALENDAR_API_ENDPOINT,
+        ),
+        tokens=GoogleTokens(
+            access_token=token_decrypt(connection.access_token_encrypted),
+            refresh_token=token_decrypt(connection.refresh_token_encrypted),
+            expires_at=connection.access_token_expires_at,
+        ),
+        busy_calendars=list(connection.busy_calendars or []),
+        target_calendar=connection.target_calendar,
+        on_tokens=store,
+    )
+
+
+def connection_store_google_grant(
+    *, connection: CalendarConnection, access_token: str, refresh_token: str, expires_at: dt.datetime | None
+) -> CalendarConnection:
+    """Store a (new) Google grant on the connection, encrypted, and mark it valid."""
+    from scheduling.calendars.token_crypto import token_encrypt
+
+    connection.kind = CalendarConnection.Kind.GOOGLE
+    connection.access_token_encrypted = token_encrypt(access_token)
+    connection.refresh_token_encrypted = token_encrypt(refresh_token)
+    connection.access_token_expires_at = expires_at
+    connection.grant_state = CalendarConnection.GrantState.VALID
+    connection.last_error = ""
+    connection.full_clean()
+    connection.save()
+    return connection
+
+
+__all__ = [
+    "BusyTime",
+    "CalendarBackend",
+    "CalendarGrantRevoked",
+    "CalendarUnavailable",
+    "calendar_for",
+    "connection_store_google_grant",
+]

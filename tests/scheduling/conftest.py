@@ -191,3 +191,40 @@ def celery_worker_process(transactional_db, tmp_path):
     app.conf.CELERY_TASK_ALWAYS_EAGER = eager
     worker.stop()
     app.control.purge()
+
+
+@pytest.fixture
+def fake_google(settings):
+    """The fake Google (tests/fakes/google.py) with our settings pointed at it; a request it had
+    to refuse as malformed fails the test."""
+    from tests.fakes.google import FakeGoogle
+
+    fake = FakeGoogle().start()
+    settings.GOOGLE_OAUTH_CLIENT_ID = fake.client_id
+    settings.GOOGLE_OAUTH_CLIENT_SECRET = fake.client_secret
+    settings.GOOGLE_OAUTH_TOKEN_URI = fake.token_uri
+    settings.GOOGLE_CALENDAR_API_ENDPOINT = fake.api_endpoint
+    yield fake
+    fake.stop()
+    assert fake.violations == [], "requests Google would reject"
+
+
+def connect_rep_google(fake, rep: SalesRep, *, expires_in: int = 3600, **fields) -> CalendarConnection:
+    """Connect ``rep`` to a new account grant on the fake Google (as the OAuth callback would)."""
+    from scheduling.calendars import connection_store_google_grant
+
+    access, refresh, expiry = fake.grant(expires_in=expires_in)
+    connection = CalendarConnection(rep=rep, kind=CalendarConnection.Kind.GOOGLE, **fields)
+    return connection_store_google_grant(
+        connection=connection, access_token=access, refresh_token=refresh, expires_at=expiry
+    )
+
+
+@pytest.fixture
+def google_rep(db, fake_google) -> SalesRep:
+    """A rep (Mon-Fri 09:00-17:00 Europe/Berlin) whose calendar is a Google account on the fake."""
+    from tests.scheduling.factories import SalesRepFactory
+
+    rep = SalesRepFactory(name="Gina Google", email="gina@vendor.example", video_link="https://meet.example/gina")
+    connect_rep_google(fake_google, rep)
+    return rep

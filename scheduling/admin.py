@@ -8,9 +8,11 @@ their own profile and meetings, and cannot change their routing weight, activity
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest
-from django.urls import reverse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import path, reverse
 from django.utils.html import format_html
 
 from access.admin import VisibleRepListFilter, VisibleRowsAdminMixin
@@ -26,6 +28,7 @@ from config import zones
 from config.csv_export import CSVExportMixin
 from qualification.rules import condition_help
 from scheduling import services, tasks
+from scheduling.calendars import CalendarUnavailable
 from scheduling.errors import SchedulingError
 from scheduling.models import CalendarConnection, Meeting, RoutingRule, SalesRep, TimeOff, WorkingHours
 from scheduling.notifications import public_url
@@ -51,6 +54,10 @@ class TimeOffInline(admin.TabularInline):
     fields = ("start", "end", "reason")
 
 
+# The OAuth state and PKCE code verifier of a Google connection in progress, in the staff user's session.
+GOOGLE_OAUTH_SESSION_KEY = "scheduling_google_oauth"
+
+
 class CalendarConnectionForm(forms.ModelForm):
     password = forms.CharField(
         required=False, widget=forms.PasswordInput, help_text="Leave empty to keep the stored password."
@@ -58,7 +65,7 @@ class CalendarConnectionForm(forms.ModelForm):
 
     class Meta:
         model = CalendarConnection
-        fields = ("kind", "url", "username", "password", "is_active")
+        fields = ("kind", "url", "username", "password", "busy_calendars", "target_calendar", "is_active")
 
     def clean_password(self) -> str:
         return self.cleaned_data["password"] or (self.instance.password if self.instance.pk else "")
@@ -68,7 +75,8 @@ class CalendarConnectionInline(admin.StackedInline):
     model = CalendarConnection
     form = CalendarConnectionForm
     extra = 0
-    readonly_fields = ("last_synced_at", "last_error")
+    # The OAuth tokens are never shown (not even encrypted): only whose grant it is and its state.
+    readonly_fields = ("account_email", "grant_state", "last_synced_at", "last_error")
 
 
 @admin.register(SalesRep)
@@ -101,10 +109,12 @@ class SalesRepAdmin(VisibleRowsAdminMixin, admin.ModelAdmin):
         fieldsets = list(super().get_fieldsets(request, obj))
         if obj is not None and may_see_feed_link(user=request.user, rep=obj):
             fieldsets.append(("Calendar feed", {"fields": ("calendar_feed",)}))
+        if obj is not None and self.has_change_permission(request, obj):
+            fieldsets.append(("Google Calendar", {"fields": ("google_account",)}))
         return fieldsets
 
     def get_readonly_fields(self, request: HttpRequest, obj: SalesRep | None = None):
-        readonly = [*super().get_readonly_fields(request, obj), "calendar_feed"]
+        readonly = [*super().get_readonly_fields(request, obj), "calendar_feed", "google_account"]
         if not may_change_routing(user=request.user):
             readonly += ROUTING_FIELDS
         return readonly
@@ -120,6 +130,80 @@ class SalesRepAdmin(VisibleRowsAdminMixin, admin.ModelAdmin):
             "action “Rotate calendar feed link” on the reps list; this link then stops working at once.",
             feed_url(rep),
         )
+
+    @admin.display(description="Google account")
+    def google_account(self, rep: SalesRep) -> str:
+        connect = reverse("admin:scheduling_salesrep_google_connect", args=[rep.pk])
+        connection = CalendarConnection.objects.filter(rep=rep, kind=CalendarConnection.Kind.GOOGLE).first()
+        if connection is None:
+            return format_html('<a href="{}">Connect a Google account</a> (busy times and meetings)', connect)
+        if connection.grant_state == CalendarConnection.GrantState.REVOKED:
+            return format_html(
+                "<strong>Access to {} was revoked or has expired</strong>: meetings wait until you "
+                '<a href="{}">connect the account again</a>.',
+                connection.account_email or "the Google account",
+                connect,
+            )
+        return format_html(
+            'Connected to {}. <a href="{}">Connect another account</a>', connection.account_email or "Google", connect
+        )
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("<int:rep_id>/google/connect/", view(self.google_connect), name="scheduling_salesrep_google_connect"),
+            path("google/callback/", view(self.google_callback), name="scheduling_salesrep_google_callback"),
+            *super().get_urls(),
+        ]
+
+    def _google_redirect_uri(self) -> str:
+        return public_url(reverse("admin:scheduling_salesrep_google_callback"))
+
+    def _changeable_rep(self, request: HttpRequest, rep_id: int) -> SalesRep:
+        rep = get_object_or_404(self.get_queryset(request), pk=rep_id)
+        if not self.has_change_permission(request, rep):
+            raise PermissionDenied
+        return rep
+
+    def google_connect(self, request: HttpRequest, rep_id: int) -> HttpResponse:
+        """Step 1 of OAuth (authorization code with PKCE): off to Google's consent screen."""
+        from scheduling.calendars.google_oauth import google_authorization_start
+
+        rep = self._changeable_rep(request, rep_id)
+        start = google_authorization_start(redirect_uri=self._google_redirect_uri())
+        pending = request.session.get(GOOGLE_OAUTH_SESSION_KEY, {})
+        pending[start.state] = {"rep": rep.pk, "verifier": start.code_verifier}
+        request.session[GOOGLE_OAUTH_SESSION_KEY] = pending
+        return redirect(start.url)
+
+    def google_callback(self, request: HttpRequest) -> HttpResponse:
+        """Step 2: Google sent the browser back with a code (or an error) and our state."""
+        from scheduling.calendars.google_oauth import google_authorization_finish
+
+        state = request.GET.get("state", "")
+        pending = request.session.get(GOOGLE_OAUTH_SESSION_KEY, {})
+        started = pending.pop(state, None)
+        request.session[GOOGLE_OAUTH_SESSION_KEY] = pending
+        if started is None:
+            return HttpResponseBadRequest("This Google sign-in was not started here, or was already used.")
+        rep = self._changeable_rep(request, started["rep"])
+        change_page = reverse("admin:scheduling_salesrep_change", args=[rep.pk])
+        if "code" not in request.GET:
+            self.message_user(request, "Google access was not granted; nothing changed.", messages.WARNING)
+            return redirect(change_page)
+        try:
+            connection = google_authorization_finish(
+                rep=rep,
+                redirect_uri=self._google_redirect_uri(),
+                state=state,
+                code=request.GET["code"],
+                code_verifier=started["verifier"],
+            )
+        except CalendarUnavailable as exc:
+            self.message_user(request, f"Google Calendar could not be connected: {exc}", messages.ERROR)
+            return redirect(change_page)
+        self.message_user(request, f"{rep}'s calendar is now Google ({connection.account_email}).", messages.SUCCESS)
+        return redirect(change_page)
 
     @admin.action(description="Rotate calendar feed link (the old link stops working)", permissions=["change"])
     def rotate_feed_token(self, request: HttpRequest, queryset: QuerySet[SalesRep]) -> None:

@@ -175,6 +175,7 @@ CALENDAR_TOKEN_KEYS = env_list("CALENDAR_TOKEN_KEYS")
 # Google Calendar connections: the OAuth client of this installation (Google Cloud console).
 GOOGLE_OAUTH_CLIENT_ID = os.environ.get("GOOGLE_OAUTH_CLIENT_ID", "")
 GOOGLE_OAUTH_CLIENT_SECRET = os.environ.get("GOOGLE_OAUTH_CLIENT_SECRET", "")
+GOOGLE_OAUTH_AUTH_URI = os.environ.get("GOOGLE_OAUTH_AUTH_URI", "https://accounts.google.com/o/oauth2/auth")
 GOOGLE_OAUTH_TOKEN_URI = os.environ.get("GOOGLE_OAUTH_TOKEN_URI", "https://oauth2.googleapis.com/token")
 # Empty: Google's own Calendar API; the tests point it at their fake server.
 GOOGLE_CALENDAR_API_ENDPOINT = os.environ.get("GOOGLE_CALENDAR_API_ENDPOINT", "")

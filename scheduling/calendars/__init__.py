@@ -74,6 +74,28 @@ def connection_store_google_grant(
     return connection
 
 
+def connections_reencrypt_tokens() -> int:
+    """Re-encrypt every stored OAuth token with the newest key (CALENDAR_TOKEN_KEYS[0]).
+
+    Run after putting a new key first; the old key can be dropped once this has run.
+    Returns the number of connections rewritten.
+    """
+    from django.db import transaction
+
+    from scheduling.calendars.token_crypto import token_reencrypt
+
+    count = 0
+    with transaction.atomic():
+        connections = CalendarConnection.objects.select_for_update().exclude(refresh_token_encrypted="")
+        for connection in connections:
+            CalendarConnection.objects.filter(pk=connection.pk).update(
+                access_token_encrypted=token_reencrypt(connection.access_token_encrypted),
+                refresh_token_encrypted=token_reencrypt(connection.refresh_token_encrypted),
+            )
+            count += 1
+    return count
+
+
 __all__ = [
     "BusyTime",
     "CalendarBackend",
@@ -81,4 +103,5 @@ __all__ = [
     "CalendarUnavailable",
     "calendar_for",
     "connection_store_google_grant",
+    "connections_reencrypt_tokens",
 ]

@@ -153,6 +153,11 @@ class GoogleCalendar:
             return CalendarUnavailable(f"Google {what}: HTTP {status}: {exc.reason}", retry_after=_retry_after(exc))
         return CalendarUnavailable(f"Google {what}: HTTP {status}: {exc.reason}")
 
+    def account_email(self) -> str:
+        """The account's address: the id of its primary calendar (calendars.get)."""
+        answer = self._call("account", lambda service: service.calendars().get(calendarId=PRIMARY).execute())
+        return answer.get("id", "")
+
     def busy_times(self, start: dt.datetime, end: dt.datetime) -> list[BusyTime]:
         body = {
             "timeMin": _rfc3339(start),

@@ -14,7 +14,9 @@ after the change is applied).
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
 import json
 import re
 import secrets
@@ -22,7 +24,7 @@ import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import googleapiclient
 
@@ -137,6 +139,8 @@ class FakeGoogle:
     def __init__(self, *, client_id: str = "leadbot-test-client", client_secret: str = "leadbot-test-secret") -> None:
         self.client_id = client_id
         self.client_secret = client_secret
+        self.account_email = "gina@workspace.example"  # the id of the account's primary calendar
+        self.codes: dict[str, dict] = {}  # authorization code -> what the consent request asked
         self.lock = threading.Lock()
         self.accounts: list[Account] = []
         # (calendarId, eventId) -> event resource; "primary" is its own calendar id here.
@@ -150,6 +154,7 @@ class FakeGoogle:
         self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.api_endpoint = self.base_url + SERVICE_PATH
         self.token_uri = self.base_url + "/token"
+        self.auth_uri = self.base_url + "/auth"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     # -- the test's side ---------------------------------------------------------------------
@@ -251,6 +256,8 @@ class FakeGoogle:
         url = urlsplit(handler.path)
         length = int(handler.headers.get("Content-Length") or 0)
         raw = handler.rfile.read(length) if length else b""
+        if url.path == "/auth" and http_method == "GET":
+            return self._consent(handler, {name: values[-1] for name, values in parse_qs(url.query).items()})
         if url.path == "/token":
             return self._token(handler, parse_qs(raw.decode()))
         if url.path == "/revoke":
@@ -322,13 +329,68 @@ class FakeGoogle:
                 not a.revoked and token in a.access_tokens and a.access_tokens[token] > now for a in self.accounts
             )
 
+    def _consent(self, handler, query: dict) -> None:
+        """The consent screen, already agreed to: back to the redirect URI with a code and the state."""
+        problems = [
+            problem
+            for problem, bad in [
+                ("unknown client_id", query.get("client_id") != self.client_id),
+                ("response_type must be code", query.get("response_type") != "code"),
+                ("no redirect_uri", not query.get("redirect_uri")),
+                ("no state", not query.get("state")),
+                ("no calendar scope", "https://www.googleapis.com/auth/calendar" not in query.get("scope", "").split()),
+                ("PKCE: code_challenge_method must be S256", query.get("code_challenge_method") != "S256"),
+                ("PKCE: no code_challenge", not query.get("code_challenge")),
+                ("no offline access (no refresh token)", query.get("access_type") != "offline"),
+            ]
+            if bad
+        ]
+        if problems:
+            return self._reject(handler, 400, "consent: " + "; ".join(problems))
+        code = secrets.token_urlsafe(16)
+        with self.lock:
+            self.codes[code] = query
+        location = f"{query['redirect_uri']}?{urlencode({'code': code, 'state': query['state']})}"
+        handler.send_response(302)
+        handler.send_header("Location", location)
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+
+    def _exchange_code(self, handler, form: dict) -> None:
+        with self.lock:
+            asked = self.codes.pop(form.get("code", ""), None)
+        if asked is None:
+            return self._reply(handler, 400, {"error": "invalid_grant", "error_description": "Malformed auth code."})
+        verifier = form.get("code_verifier", "")
+        challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
+        if challenge != asked["code_challenge"]:
+            return self._reply(handler, 400, {"error": "invalid_grant", "error_description": "Invalid code verifier."})
+        if form.get("redirect_uri") != asked["redirect_uri"]:
+            return self._reply(handler, 400, {"error": "redirect_uri_mismatch"})
+        access, refresh, _ = self.grant()
+        answer = {
+            "access_token": access,
+            "refresh_token": refresh,
+            "expires_in": 3599,
+            "scope": asked["scope"],
+            "token_type": "Bearer",
+        }
+        return self._reply(handler, 200, answer)
+
     def _token(self, handler, form: dict) -> None:
         form = {name: values[-1] for name, values in form.items()}
+        basic = handler.headers.get("Authorization", "")
+        if basic.startswith("Basic "):  # client_secret_basic, which Google accepts as well as the form fields
+            client_id, _, client_secret = base64.b64decode(basic[len("Basic ") :]).decode().partition(":")
+            form.setdefault("client_id", client_id)
+            form.setdefault("client_secret", client_secret)
         fault = self._take_fault("token")
         if fault:
             return self._fault(handler, fault)
         if form.get("client_id") != self.client_id or form.get("client_secret") != self.client_secret:
             return self._reply(handler, 401, {"error": "invalid_client", "error_description": "Unauthorized"})
+        if form.get("grant_type") == "authorization_code":
+            return self._exchange_code(handler, form)
         if form.get("grant_type") != "refresh_token" or not form.get("refresh_token"):
             with self.lock:
                 self.violations.append(f"token endpoint: unsupported request {sorted(form)}")
@@ -361,6 +423,8 @@ class FakeGoogle:
             if method == "calendar.freebusy.query":
                 return self._freebusy(body)
             calendar_id = path.get("calendarId")
+            if method == "calendar.calendars.get" and calendar_id in {"primary", self.account_email}:
+                return 200, {"kind": "calendar#calendar", "id": self.account_email, "summary": self.account_email}
             if calendar_id not in self.calendars:
                 return 404, self._error(404, "Not Found", "notFound")
             if method == "calendar.events.insert":

@@ -179,6 +179,12 @@ GOOGLE_OAUTH_AUTH_URI = os.environ.get("GOOGLE_OAUTH_AUTH_URI", "https://account
 GOOGLE_OAUTH_TOKEN_URI = os.environ.get("GOOGLE_OAUTH_TOKEN_URI", "https://oauth2.googleapis.com/token")
 # Empty: Google's own Calendar API; the tests point it at their fake server.
 GOOGLE_CALENDAR_API_ENDPOINT = os.environ.get("GOOGLE_CALENDAR_API_ENDPOINT", "")
+# Microsoft 365 connections: the app registration (Entra ID) of this installation, and where
+# sign-in and Graph live (the tests point both at their fake server).
+MICROSOFT_OAUTH_CLIENT_ID = os.environ.get("MICROSOFT_OAUTH_CLIENT_ID", "")
+MICROSOFT_OAUTH_CLIENT_SECRET = os.environ.get("MICROSOFT_OAUTH_CLIENT_SECRET", "")
+MICROSOFT_OAUTH_AUTHORITY = os.environ.get("MICROSOFT_OAUTH_AUTHORITY", "https://login.microsoftonline.com/common")
+MICROSOFT_GRAPH_ENDPOINT = os.environ.get("MICROSOFT_GRAPH_ENDPOINT", "https://graph.microsoft.com/v1.0")
 # A failed calendar write or email is retried after this many seconds, doubling up to 30 minutes.
 SCHEDULING_RETRY_BASE_SECONDS = int(os.environ.get("SCHEDULING_RETRY_BASE_SECONDS", "30"))
 

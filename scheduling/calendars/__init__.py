@@ -1,14 +1,14 @@
 """Calendar backends behind one interface (see base.CalendarBackend).
 
-``calendar_for(connection)`` returns the backend of a rep's CalendarConnection: CalDAV or
-Google. The rest of scheduling talks only to that interface.
+``calendar_for(connection)`` returns the backend of a rep's CalendarConnection: CalDAV,
+Google or Microsoft 365. The rest of scheduling talks only to that interface.
 """
 
 import datetime as dt
 
 from django.conf import settings
 
-from scheduling.calendars.base import BusyTime, CalendarBackend, CalendarGrantRevoked, CalendarUnavailable
+from scheduling.calendars.base import BusyTime, CalendarBackend, CalendarGrantRevoked, CalendarUnavailable, OAuthTokens
 from scheduling.models import CalendarConnection
 
 
@@ -23,15 +23,52 @@ def calendar_for(connection: CalendarConnection) -> CalendarBackend:
             timezone=connection.rep.timezone,
         )
     if connection.kind == CalendarConnection.Kind.GOOGLE:
-        return _google_calendar(connection)
+        from scheduling.calendars.google_backend import GoogleAppConfig, GoogleCalendar
+
+        return GoogleCalendar(
+            app=GoogleAppConfig(
+                client_id=settings.GOOGLE_OAUTH_CLIENT_ID,
+                client_secret=settings.GOOGLE_OAUTH_CLIENT_SECRET,
+                token_uri=settings.GOOGLE_OAUTH_TOKEN_URI,
+                api_endpoint=settings.GOOGLE_CALENDAR_API_ENDPOINT,
+            ),
+            tokens=_tokens(connection),
+            busy_calendars=list(connection.busy_calendars or []),
+            target_calendar=connection.target_calendar,
+            on_tokens=_token_store(connection),
+        )
+    if connection.kind == CalendarConnection.Kind.MICROSOFT:
+        from scheduling.calendars.microsoft_backend import MicrosoftAppConfig, MicrosoftCalendar
+
+        return MicrosoftCalendar(
+            app=MicrosoftAppConfig(
+                client_id=settings.MICROSOFT_OAUTH_CLIENT_ID,
+                client_secret=settings.MICROSOFT_OAUTH_CLIENT_SECRET,
+                authority=settings.MICROSOFT_OAUTH_AUTHORITY,
+                graph_endpoint=settings.MICROSOFT_GRAPH_ENDPOINT,
+            ),
+            tokens=_tokens(connection),
+            busy_addresses=list(connection.busy_calendars or []),
+            target_calendar=connection.target_calendar,
+            on_tokens=_token_store(connection),
+        )
     raise ValueError(f"Unknown calendar kind {connection.kind!r}")
 
 
-def _google_calendar(connection: CalendarConnection) -> CalendarBackend:
-    from scheduling.calendars.google_backend import GoogleAppConfig, GoogleCalendar, GoogleTokens
-    from scheduling.calendars.token_crypto import token_decrypt, token_encrypt
+def _tokens(connection: CalendarConnection) -> OAuthTokens:
+    from scheduling.calendars.token_crypto import token_decrypt
 
-    def store(tokens: GoogleTokens) -> None:
+    return OAuthTokens(
+        access_token=token_decrypt(connection.access_token_encrypted),
+        refresh_token=token_decrypt(connection.refresh_token_encrypted),
+        expires_at=connection.access_token_expires_at,
+    )
+
+
+def _token_store(connection: CalendarConnection):
+    from scheduling.calendars.token_crypto import token_encrypt
+
+    def store(tokens: OAuthTokens) -> None:
         # Only the token columns: a refresh must not overwrite what admin changed meanwhile.
         CalendarConnection.objects.filter(pk=connection.pk).update(
             access_token_encrypted=token_encrypt(tokens.access_token),
@@ -39,31 +76,21 @@ def _google_calendar(connection: CalendarConnection) -> CalendarBackend:
             access_token_expires_at=tokens.expires_at,
         )
 
-    return GoogleCalendar(
-        app=GoogleAppConfig(
-            client_id=settings.GOOGLE_OAUTH_CLIENT_ID,
-            client_secret=settings.GOOGLE_OAUTH_CLIENT_SECRET,
-            token_uri=settings.GOOGLE_OAUTH_TOKEN_URI,
-            api_endpoint=settings.GOOGLE_CALENDAR_API_ENDPOINT,
-        ),
-        tokens=GoogleTokens(
-            access_token=token_decrypt(connection.access_token_encrypted),
-            refresh_token=token_decrypt(connection.refresh_token_encrypted),
-            expires_at=connection.access_token_expires_at,
-        ),
-        busy_calendars=list(connection.busy_calendars or []),
-        target_calendar=connection.target_calendar,
-        on_tokens=store,
-    )
+    return store
 
 
-def connection_store_google_grant(
-    *, connection: CalendarConnection, access_token: str, refresh_token: str, expires_at: dt.datetime | None
+def connection_store_oauth_grant(
+    *,
+    connection: CalendarConnection,
+    kind: str,
+    access_token: str,
+    refresh_token: str,
+    expires_at: dt.datetime | None,
 ) -> CalendarConnection:
-    """Store a (new) Google grant on the connection, encrypted, and mark it valid."""
+    """Store a (new) Google or Microsoft grant on the connection, encrypted, and mark it valid."""
     from scheduling.calendars.token_crypto import token_encrypt
 
-    connection.kind = CalendarConnection.Kind.GOOGLE
+    connection.kind = kind
     connection.access_token_encrypted = token_encrypt(access_token)
     connection.refresh_token_encrypted = token_encrypt(refresh_token)
     connection.access_token_expires_at = expires_at
@@ -102,6 +129,6 @@ __all__ = [
     "CalendarGrantRevoked",
     "CalendarUnavailable",
     "calendar_for",
-    "connection_store_google_grant",
+    "connection_store_oauth_grant",
     "connections_reencrypt_tokens",
 ]

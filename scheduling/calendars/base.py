@@ -27,6 +27,15 @@ class CalendarGrantRevoked(CalendarUnavailable):
 
 
 @dataclass(frozen=True)
+class OAuthTokens:
+    """An account's OAuth grant (Google, Microsoft), decrypted for one use."""
+
+    access_token: str
+    refresh_token: str
+    expires_at: datetime | None  # aware UTC
+
+
+@dataclass(frozen=True)
 class BusyTime:
     start: datetime  # aware, UTC
     end: datetime  # aware, UTC

@@ -33,7 +33,7 @@ from google.oauth2.credentials import Credentials
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
-from scheduling.calendars.base import BusyTime, CalendarGrantRevoked, CalendarUnavailable
+from scheduling.calendars.base import BusyTime, CalendarGrantRevoked, CalendarUnavailable, OAuthTokens
 
 if TYPE_CHECKING:
     from scheduling.models import Meeting
@@ -45,13 +45,6 @@ PRIMARY = "primary"
 # Statuses that mean "try again later" (403 only with a rate-limit reason, see _unavailable).
 RETRY_STATUSES = {408, 429, 500, 502, 503, 504}
 RATE_LIMIT_REASONS = {"rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded"}
-
-
-@dataclass(frozen=True)
-class GoogleTokens:
-    access_token: str
-    refresh_token: str
-    expires_at: dt.datetime | None  # aware UTC
 
 
 @dataclass(frozen=True)
@@ -88,10 +81,10 @@ class GoogleCalendar:
         self,
         *,
         app: GoogleAppConfig,
-        tokens: GoogleTokens,
+        tokens: OAuthTokens,
         busy_calendars: list[str],
         target_calendar: str,
-        on_tokens: Callable[[GoogleTokens], None],
+        on_tokens: Callable[[OAuthTokens], None],
     ) -> None:
         self.app = app
         self.tokens = tokens
@@ -136,7 +129,7 @@ class GoogleCalendar:
     def _store_if_refreshed(self, credentials: Credentials) -> None:
         if credentials.token and credentials.token != self.tokens.access_token:
             expiry = credentials.expiry.replace(tzinfo=dt.timezone.utc) if credentials.expiry else None
-            self.tokens = GoogleTokens(
+            self.tokens = OAuthTokens(
                 access_token=credentials.token,
                 refresh_token=credentials.refresh_token or self.tokens.refresh_token,
                 expires_at=expiry,

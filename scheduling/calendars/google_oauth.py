@@ -3,7 +3,7 @@
 ``google-auth-oauthlib``'s Flow builds the consent URL (with a fresh S256 code challenge and a
 state) and exchanges the code, sending the code verifier; the caller keeps state and verifier
 in the staff user's session between the two steps (scheduling.admin). The grant is stored
-encrypted on the rep's connection (``connection_store_google_grant``), which then turns Google.
+encrypted on the rep's connection (``connection_store_oauth_grant``), which then turns Google.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from google_auth_oauthlib.flow import Flow
 from oauthlib.oauth2.rfc6749.errors import OAuth2Error
 from requests.exceptions import RequestException
 
-from scheduling.calendars import CalendarUnavailable, calendar_for, connection_store_google_grant
+from scheduling.calendars import CalendarUnavailable, calendar_for, connection_store_oauth_grant
 from scheduling.calendars.google_backend import SCOPES
 from scheduling.models import CalendarConnection, SalesRep
 
@@ -76,8 +76,9 @@ def google_authorization_finish(
         connection.url, connection.username, connection.password = "", "", ""
     connection.is_active = True
     expiry = credentials.expiry.replace(tzinfo=dt.timezone.utc) if credentials.expiry else None
-    connection = connection_store_google_grant(
+    connection = connection_store_oauth_grant(
         connection=connection,
+        kind=CalendarConnection.Kind.GOOGLE,
         access_token=credentials.token,
         refresh_token=credentials.refresh_token,
         expires_at=expiry,

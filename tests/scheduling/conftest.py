@@ -211,12 +211,16 @@ def fake_google(settings):
 
 def connect_rep_google(fake, rep: SalesRep, *, expires_in: int = 3600, **fields) -> CalendarConnection:
     """Connect ``rep`` to a new account grant on the fake Google (as the OAuth callback would)."""
-    from scheduling.calendars import connection_store_google_grant
+    from scheduling.calendars import connection_store_oauth_grant
 
     access, refresh, expiry = fake.grant(expires_in=expires_in)
-    connection = CalendarConnection(rep=rep, kind=CalendarConnection.Kind.GOOGLE, **fields)
-    return connection_store_google_grant(
-        connection=connection, access_token=access, refresh_token=refresh, expires_at=expiry
+    connection = CalendarConnection(rep=rep, **fields)
+    return connection_store_oauth_grant(
+        connection=connection,
+        kind=CalendarConnection.Kind.GOOGLE,
+        access_token=access,
+        refresh_token=refresh,
+        expires_at=expiry,
     )
 
 
@@ -228,3 +232,33 @@ def google_rep(db, fake_google) -> SalesRep:
     rep = SalesRepFactory(name="Gina Google", email="gina@vendor.example", video_link="https://meet.example/gina")
     connect_rep_google(fake_google, rep)
     return rep
+
+
+@pytest.fixture
+def fake_microsoft(settings, tmp_path, monkeypatch):
+    """The fake Microsoft identity platform and Graph (tests/fakes/microsoft.py), over TLS with a
+    certificate of its own that requests (msal's and ours) is told to trust."""
+    from tests.fakes.microsoft import FakeMicrosoft
+
+    fake = FakeMicrosoft(tmp_path).start()
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(fake.cert_path))
+    settings.MICROSOFT_OAUTH_CLIENT_ID = fake.client_id
+    settings.MICROSOFT_OAUTH_CLIENT_SECRET = fake.client_secret
+    settings.MICROSOFT_OAUTH_AUTHORITY = fake.authority
+    settings.MICROSOFT_GRAPH_ENDPOINT = fake.graph_endpoint
+    yield fake
+    fake.stop()
+    assert fake.violations == [], "requests Graph would reject"
+
+
+def connect_rep_microsoft(fake, rep: SalesRep, *, expires_in: int = 3600, **fields) -> CalendarConnection:
+    from scheduling.calendars import connection_store_oauth_grant
+
+    access, refresh, expiry = fake.grant(expires_in=expires_in)
+    return connection_store_oauth_grant(
+        connection=CalendarConnection(rep=rep, account_email=fake.account_email, **fields),
+        kind=CalendarConnection.Kind.MICROSOFT,
+        access_token=access,
+        refresh_token=refresh,
+        expires_at=expiry,
+    )

@@ -6,7 +6,7 @@ import pytest
 from cryptography.fernet import Fernet
 from django.core.management import call_command
 
-from scheduling.calendars import connection_store_google_grant
+from scheduling.calendars import connection_store_oauth_grant
 from scheduling.calendars.token_crypto import TokenKeyMissing, token_decrypt
 from scheduling.models import CalendarConnection
 from tests.scheduling.factories import SalesRepFactory
@@ -17,8 +17,9 @@ pytestmark = pytest.mark.django_db
 def test_tokens_are_rotated_to_a_new_key_and_the_old_key_can_then_be_dropped(settings):
     old_key, new_key = Fernet.generate_key().decode(), Fernet.generate_key().decode()
     settings.CALENDAR_TOKEN_KEYS = [old_key]
-    connection = connection_store_google_grant(
-        connection=CalendarConnection(rep=SalesRepFactory(), kind=CalendarConnection.Kind.GOOGLE),
+    connection = connection_store_oauth_grant(
+        connection=CalendarConnection(rep=SalesRepFactory()),
+        kind=CalendarConnection.Kind.GOOGLE,
         access_token="ya29.access",
         refresh_token="1//refresh",
         expires_at=None,

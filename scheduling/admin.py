@@ -10,10 +10,10 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from access.admin import VisibleRepListFilter, VisibleRowsAdminMixin
 from access.groups import SALES
@@ -54,8 +54,9 @@ class TimeOffInline(admin.TabularInline):
     fields = ("start", "end", "reason")
 
 
-# The OAuth state and PKCE code verifier of a Google connection in progress, in the staff user's session.
-GOOGLE_OAUTH_SESSION_KEY = "scheduling_google_oauth"
+# OAuth connections in progress (state -> rep, provider, PKCE verifier or msal's flow), in the staff user's session.
+OAUTH_SESSION_KEY = "scheduling_calendar_oauth"
+OAUTH_KINDS = (CalendarConnection.Kind.GOOGLE, CalendarConnection.Kind.MICROSOFT)
 
 
 class CalendarConnectionForm(forms.ModelForm):
@@ -110,11 +111,11 @@ class SalesRepAdmin(VisibleRowsAdminMixin, admin.ModelAdmin):
         if obj is not None and may_see_feed_link(user=request.user, rep=obj):
             fieldsets.append(("Calendar feed", {"fields": ("calendar_feed",)}))
         if obj is not None and self.has_change_permission(request, obj):
-            fieldsets.append(("Google Calendar", {"fields": ("google_account",)}))
+            fieldsets.append(("Google or Microsoft 365 calendar", {"fields": ("calendar_account",)}))
         return fieldsets
 
     def get_readonly_fields(self, request: HttpRequest, obj: SalesRep | None = None):
-        readonly = [*super().get_readonly_fields(request, obj), "calendar_feed", "google_account"]
+        readonly = [*super().get_readonly_fields(request, obj), "calendar_feed", "calendar_account"]
         if not may_change_routing(user=request.user):
             readonly += ROUTING_FIELDS
         return readonly
@@ -131,33 +132,49 @@ class SalesRepAdmin(VisibleRowsAdminMixin, admin.ModelAdmin):
             feed_url(rep),
         )
 
-    @admin.display(description="Google account")
-    def google_account(self, rep: SalesRep) -> str:
-        connect = reverse("admin:scheduling_salesrep_google_connect", args=[rep.pk])
-        connection = CalendarConnection.objects.filter(rep=rep, kind=CalendarConnection.Kind.GOOGLE).first()
+    @admin.display(description="Google or Microsoft 365 account")
+    def calendar_account(self, rep: SalesRep) -> str:
+        links = format_html_join(
+            " · ",
+            '<a href="{}">{}</a>',
+            [
+                (reverse("admin:scheduling_salesrep_calendar_connect", args=[rep.pk, provider]), label)
+                for provider, label in (("google", "Connect Google Calendar"), ("microsoft", "Connect Microsoft 365"))
+            ],
+        )
+        connection = CalendarConnection.objects.filter(rep=rep, kind__in=OAUTH_KINDS).first()
         if connection is None:
-            return format_html('<a href="{}">Connect a Google account</a> (busy times and meetings)', connect)
+            return format_html("{} (busy times are read from it, meetings written to it)", links)
+        account = connection.account_email or connection.get_kind_display()
         if connection.grant_state == CalendarConnection.GrantState.REVOKED:
             return format_html(
-                "<strong>Access to {} was revoked or has expired</strong>: meetings wait until you "
-                '<a href="{}">connect the account again</a>.',
-                connection.account_email or "the Google account",
-                connect,
+                "<strong>Access to {} ({}) was revoked or has expired</strong>: meetings wait until the "
+                "account is connected again. {}",
+                account,
+                connection.get_kind_display(),
+                links,
             )
-        return format_html(
-            'Connected to {}. <a href="{}">Connect another account</a>', connection.account_email or "Google", connect
-        )
+        return format_html("Connected to {} ({}). {}", account, connection.get_kind_display(), links)
 
     def get_urls(self):
         view = self.admin_site.admin_view
         return [
-            path("<int:rep_id>/google/connect/", view(self.google_connect), name="scheduling_salesrep_google_connect"),
-            path("google/callback/", view(self.google_callback), name="scheduling_salesrep_google_callback"),
+            path(
+                "<int:rep_id>/calendar/<str:provider>/connect/",
+                view(self.calendar_connect),
+                name="scheduling_salesrep_calendar_connect",
+            ),
+            path(
+                "calendar/<str:provider>/callback/",
+                view(self.calendar_callback),
+                name="scheduling_salesrep_calendar_callback",
+            ),
             *super().get_urls(),
         ]
 
-    def _google_redirect_uri(self) -> str:
-        return public_url(reverse("admin:scheduling_salesrep_google_callback"))
+    @staticmethod
+    def _redirect_uri(provider: str) -> str:
+        return public_url(reverse("admin:scheduling_salesrep_calendar_callback", args=[provider]))
 
     def _changeable_rep(self, request: HttpRequest, rep_id: int) -> SalesRep:
         rep = get_object_or_404(self.get_queryset(request), pk=rep_id)
@@ -165,44 +182,55 @@ class SalesRepAdmin(VisibleRowsAdminMixin, admin.ModelAdmin):
             raise PermissionDenied
         return rep
 
-    def google_connect(self, request: HttpRequest, rep_id: int) -> HttpResponse:
-        """Step 1 of OAuth (authorization code with PKCE): off to Google's consent screen."""
-        from scheduling.calendars.google_oauth import google_authorization_start
+    def calendar_connect(self, request: HttpRequest, rep_id: int, provider: str) -> HttpResponse:
+        """Step 1 of OAuth (authorization code with PKCE): off to the provider's consent screen."""
+        from scheduling.calendars.oauth import PROVIDERS, oauth_start
 
+        if provider not in PROVIDERS:
+            raise Http404
         rep = self._changeable_rep(request, rep_id)
-        start = google_authorization_start(redirect_uri=self._google_redirect_uri())
-        pending = request.session.get(GOOGLE_OAUTH_SESSION_KEY, {})
-        pending[start.state] = {"rep": rep.pk, "verifier": start.code_verifier}
-        request.session[GOOGLE_OAUTH_SESSION_KEY] = pending
+        change_page = reverse("admin:scheduling_salesrep_change", args=[rep.pk])
+        try:
+            start = oauth_start(provider=provider, redirect_uri=self._redirect_uri(provider))
+        except CalendarUnavailable as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return redirect(change_page)
+        pending = request.session.get(OAUTH_SESSION_KEY, {})
+        pending[start.state] = {"rep": rep.pk, "provider": provider, **start.pending}
+        request.session[OAUTH_SESSION_KEY] = pending
         return redirect(start.url)
 
-    def google_callback(self, request: HttpRequest) -> HttpResponse:
-        """Step 2: Google sent the browser back with a code (or an error) and our state."""
-        from scheduling.calendars.google_oauth import google_authorization_finish
+    def calendar_callback(self, request: HttpRequest, provider: str) -> HttpResponse:
+        """Step 2: the provider sent the browser back with a code (or an error) and our state."""
+        from scheduling.calendars.oauth import oauth_finish
 
         state = request.GET.get("state", "")
-        pending = request.session.get(GOOGLE_OAUTH_SESSION_KEY, {})
+        pending = request.session.get(OAUTH_SESSION_KEY, {})
         started = pending.pop(state, None)
-        request.session[GOOGLE_OAUTH_SESSION_KEY] = pending
-        if started is None:
-            return HttpResponseBadRequest("This Google sign-in was not started here, or was already used.")
+        request.session[OAUTH_SESSION_KEY] = pending
+        if started is None or started["provider"] != provider:
+            return HttpResponseBadRequest("This sign-in was not started here, or was already used.")
         rep = self._changeable_rep(request, started["rep"])
         change_page = reverse("admin:scheduling_salesrep_change", args=[rep.pk])
         if "code" not in request.GET:
-            self.message_user(request, "Google access was not granted; nothing changed.", messages.WARNING)
+            self.message_user(request, "Access to the calendar was not granted; nothing changed.", messages.WARNING)
             return redirect(change_page)
         try:
-            connection = google_authorization_finish(
+            connection = oauth_finish(
+                provider=provider,
                 rep=rep,
-                redirect_uri=self._google_redirect_uri(),
-                state=state,
-                code=request.GET["code"],
-                code_verifier=started["verifier"],
+                redirect_uri=self._redirect_uri(provider),
+                pending=started,
+                params=request.GET.dict(),
             )
         except CalendarUnavailable as exc:
-            self.message_user(request, f"Google Calendar could not be connected: {exc}", messages.ERROR)
+            self.message_user(request, f"The calendar could not be connected: {exc}", messages.ERROR)
             return redirect(change_page)
-        self.message_user(request, f"{rep}'s calendar is now Google ({connection.account_email}).", messages.SUCCESS)
+        self.message_user(
+            request,
+            f"{rep}'s calendar is now {connection.get_kind_display()} ({connection.account_email}).",
+            messages.SUCCESS,
+        )
         return redirect(change_page)
 
     @admin.action(description="Rotate calendar feed link (the old link stops working)", permissions=["change"])

@@ -48,7 +48,8 @@ def calendar_for(connection: CalendarConnection) -> CalendarBackend:
                 graph_endpoint=settings.MICROSOFT_GRAPH_ENDPOINT,
             ),
             tokens=_tokens(connection),
-            busy_addresses=list(connection.busy_calendars or []),
+            busy_addresses=list(connection.busy_calendars or [])
+            or ([connection.account_email] if connection.account_email else []),
             target_calendar=connection.target_calendar,
             on_tokens=_token_store(connection),
         )

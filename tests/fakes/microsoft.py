@@ -16,7 +16,9 @@ before or after the change is applied).
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
 import ipaddress
 import json
 import re
@@ -26,7 +28,7 @@ import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -137,6 +139,7 @@ class FakeMicrosoft:
         self.events: dict[str, dict] = {}  # id -> event (with its calendar id under "_calendar")
         self.calendars: set[str] = {"default"}
         self.transactions: dict[str, str] = {}  # transactionId -> event id
+        self.codes: dict[str, dict] = {}  # authorization code -> what the consent request asked
         self.schedule_items: dict[str, list[dict]] = {}  # address -> items the rep made elsewhere
         self.faults: list[Fault] = []
         self.calls: list[tuple[str, str]] = []
@@ -265,6 +268,8 @@ class FakeMicrosoft:
                     "token_endpoint": f"{self.base_url}/{TENANT}/oauth2/v2.0/token",
                 },
             )
+        if url.path == f"/{TENANT}/oauth2/v2.0/authorize" and method == "GET":
+            return self._consent(handler, query)
         if url.path == f"/{TENANT}/oauth2/v2.0/token" and method == "POST":
             return self._token(handler, {k: v[-1] for k, v in parse_qs(raw.decode()).items()})
         if not url.path.startswith(GRAPH + "/"):
@@ -359,12 +364,51 @@ class FakeMicrosoft:
                 not a.revoked and a.access_tokens.get(token, now) > now for a in self.accounts
             )
 
+    def _consent(self, handler, query: dict) -> None:
+        """The consent screen, already agreed to: back to the redirect URI with a code and the state."""
+        scopes = query.get("scope", "").split()
+        problems = [
+            problem
+            for problem, bad in [
+                ("unknown client_id", query.get("client_id") != self.client_id),
+                ("response_type must be code", query.get("response_type") != "code"),
+                ("no redirect_uri or state", not query.get("redirect_uri") or not query.get("state")),
+                ("no Calendars.ReadWrite scope", "https://graph.microsoft.com/Calendars.ReadWrite" not in scopes),
+                ("no offline_access (no refresh token)", "offline_access" not in scopes),
+                ("PKCE: code_challenge_method must be S256", query.get("code_challenge_method") != "S256"),
+                ("PKCE: no code_challenge", not query.get("code_challenge")),
+            ]
+            if bad
+        ]
+        if problems:
+            return self._reject(handler, "authorize: " + "; ".join(problems))
+        code = secrets.token_urlsafe(16)
+        with self.lock:
+            self.codes[code] = query
+        handler.send_response(302)
+        handler.send_header("Location", f"{query['redirect_uri']}?{urlencode({'code': code, 'state': query['state']})}")
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+
+    def _exchange_code(self, handler, form: dict) -> None:
+        with self.lock:
+            asked = self.codes.pop(form.get("code", ""), None)
+        verifier = form.get("code_verifier", "")
+        challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
+        if asked is None or challenge != asked["code_challenge"] or form.get("redirect_uri") != asked["redirect_uri"]:
+            return self._reply(handler, 400, {"error": "invalid_grant", "error_description": "AADSTS70000/501481"})
+        access, refresh, _ = self.grant()
+        answer = {"token_type": "Bearer", "scope": asked["scope"], "expires_in": 3599}
+        return self._reply(handler, 200, answer | {"access_token": access, "refresh_token": refresh})
+
     def _token(self, handler, form: dict) -> None:
         fault = self._take_fault("token")
         if fault:
             return self._fault(handler, fault)
         if form.get("client_id") != self.client_id or form.get("client_secret") != self.client_secret:
             return self._reply(handler, 401, {"error": "invalid_client", "error_description": "AADSTS7000215"})
+        if form.get("grant_type") == "authorization_code":
+            return self._exchange_code(handler, form)
         if form.get("grant_type") != "refresh_token" or "offline_access" not in form.get("scope", "").split():
             with self.lock:
                 self.violations.append(f"token endpoint: unexpected request {sorted(form)}")

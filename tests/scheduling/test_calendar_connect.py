@@ -1,10 +1,13 @@
-"""Connecting a rep's Google account from admin: OAuth authorization code with PKCE, against the fake Google.
+"""Connecting a rep's Google or Microsoft 365 account from admin: OAuth authorization code with
+PKCE, against the fake Google and the fake Microsoft identity platform.
 
-The browser's trip to Google's consent screen is played by following the start view's redirect
-to the fake, which checks the request (client, PKCE S256 challenge, offline access, state) and
+The browser's trip to the consent screen is played by following the start view's redirect to
+the fake, which checks the request (client, PKCE S256 challenge, offline access, state) and
 sends the browser back to our callback with a code; the code is exchanged with its verifier.
 """
 
+import os
+import ssl
 import urllib.error
 import urllib.request
 from datetime import datetime
@@ -15,7 +18,7 @@ import pytest
 from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
 
-from scheduling.admin import GOOGLE_OAUTH_SESSION_KEY, SALES_GROUP
+from scheduling.admin import OAUTH_SESSION_KEY, SALES_GROUP
 from scheduling.calendar_sync import meeting_calendar_sync
 from scheduling.calendars.token_crypto import token_decrypt
 from scheduling.models import CalendarConnection
@@ -32,8 +35,10 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
 
 
 def consent(url: str) -> str:
-    """What Google's consent screen does once the user agrees: the URL it sends the browser back to."""
-    opener = urllib.request.build_opener(NoRedirect)
+    """What the consent screen does once the user agrees: the URL it sends the browser back to."""
+    # The fake Microsoft's own certificate is trusted the way requests is told (tests/scheduling/conftest.py).
+    context = ssl.create_default_context(cafile=os.environ.get("REQUESTS_CA_BUNDLE"))
+    opener = urllib.request.build_opener(NoRedirect, urllib.request.HTTPSHandler(context=context))
     try:
         opener.open(url, timeout=10)
     except urllib.error.HTTPError as redirect:
@@ -58,10 +63,10 @@ def superuser_client(client):
 
 
 def connect_through_admin(client, rep) -> "object":
-    start = client.get(reverse("admin:scheduling_salesrep_google_connect", args=[rep.pk]))
+    start = client.get(reverse("admin:scheduling_salesrep_calendar_connect", args=[rep.pk, "google"]))
     assert start.status_code == 302
     back = urlsplit(consent(start["Location"]))
-    assert back.path == reverse("admin:scheduling_salesrep_google_callback")
+    assert back.path == reverse("admin:scheduling_salesrep_calendar_callback", args=["google"])
     return client.get(f"{back.path}?{back.query}")
 
 
@@ -70,7 +75,8 @@ def test_an_admin_connects_a_reps_google_account_and_meetings_land_on_it(
 ):
     rep = SalesRepFactory(name="Gina Google")
     page = superuser_client.get(reverse("admin:scheduling_salesrep_change", args=[rep.pk]))
-    assert "Connect a Google account" in page.content.decode()
+    page = page.content.decode()
+    assert "Connect Google Calendar" in page and "Connect Microsoft 365" in page
 
     done = connect_through_admin(superuser_client, rep)
 
@@ -82,7 +88,7 @@ def test_an_admin_connects_a_reps_google_account_and_meetings_land_on_it(
     refresh = token_decrypt(connection.refresh_token_encrypted)
     assert refresh in {account.refresh_token for account in fake_google.accounts}
     page = superuser_client.get(done["Location"]).content.decode()
-    assert "Connected to gina@workspace.example" in page
+    assert "Connected to gina@workspace.example (Google Calendar)" in page
     assert refresh not in page and connection.refresh_token_encrypted not in page  # never shown
 
     meeting = MeetingFactory(rep=rep, start=datetime(2026, 12, 7, 9, 0, tzinfo=UTC))
@@ -92,16 +98,23 @@ def test_an_admin_connects_a_reps_google_account_and_meetings_land_on_it(
 
 def test_a_callback_with_a_foreign_or_reused_state_stores_nothing(superuser_client, fake_google, oauth_settings):
     rep = SalesRepFactory()
-    start = superuser_client.get(reverse("admin:scheduling_salesrep_google_connect", args=[rep.pk]))
+    start = superuser_client.get(reverse("admin:scheduling_salesrep_calendar_connect", args=[rep.pk, "google"]))
     back = urlsplit(consent(start["Location"]))
-    callback = reverse("admin:scheduling_salesrep_google_callback")
+    callback = reverse("admin:scheduling_salesrep_calendar_callback", args=["google"])
+    # An answer for another provider's callback is refused too.
+    microsoft_callback = reverse("admin:scheduling_salesrep_calendar_callback", args=["microsoft"])
+    assert superuser_client.get(f"{microsoft_callback}?{back.query}").status_code == 400
 
     forged = superuser_client.get(callback, {"code": "stolen", "state": "not-ours"})
     assert forged.status_code == 400
+    assert superuser_client.get(f"{back.path}?{back.query}").status_code == 400  # used up by the refused try
+    assert CalendarConnection.objects.filter(rep=rep).count() == 0
+    start = superuser_client.get(reverse("admin:scheduling_salesrep_calendar_connect", args=[rep.pk, "google"]))
+    back = urlsplit(consent(start["Location"]))
     assert superuser_client.get(f"{back.path}?{back.query}").status_code == 302
     # The same answer again (a replay): its state was used up.
     assert superuser_client.get(f"{back.path}?{back.query}").status_code == 400
-    assert superuser_client.session[GOOGLE_OAUTH_SESSION_KEY] == {}
+    assert superuser_client.session[OAUTH_SESSION_KEY] == {}
     assert CalendarConnection.objects.filter(rep=rep).count() == 1
 
 
@@ -109,10 +122,10 @@ def test_a_wrong_code_verifier_is_refused_by_google_and_nothing_is_stored(
     superuser_client, fake_google, oauth_settings
 ):
     rep = SalesRepFactory()
-    start = superuser_client.get(reverse("admin:scheduling_salesrep_google_connect", args=[rep.pk]))
+    start = superuser_client.get(reverse("admin:scheduling_salesrep_calendar_connect", args=[rep.pk, "google"]))
     back = urlsplit(consent(start["Location"]))
     session = superuser_client.session
-    for pending in session[GOOGLE_OAUTH_SESSION_KEY].values():
+    for pending in session[OAUTH_SESSION_KEY].values():
         pending["verifier"] = "x" * 64
     session.save()
 
@@ -123,6 +136,31 @@ def test_a_wrong_code_verifier_is_refused_by_google_and_nothing_is_stored(
     assert any("could not be connected" in m for m in messages)
 
 
+def test_an_admin_connects_a_reps_microsoft_account_and_meetings_land_on_it(
+    superuser_client, fake_microsoft, settings, django_capture_on_commit_callbacks
+):
+    settings.PUBLIC_BASE_URL = "http://testserver"
+    rep = SalesRepFactory(name="Mia Microsoft")
+    start = superuser_client.get(reverse("admin:scheduling_salesrep_calendar_connect", args=[rep.pk, "microsoft"]))
+    assert start.status_code == 302 and start["Location"].startswith(fake_microsoft.authority)
+    back = urlsplit(consent(start["Location"]))
+    assert back.path == reverse("admin:scheduling_salesrep_calendar_callback", args=["microsoft"])
+    done = superuser_client.get(f"{back.path}?{back.query}")
+
+    assert done.status_code == 302
+    connection = CalendarConnection.objects.get(rep=rep)
+    assert connection.kind == CalendarConnection.Kind.MICROSOFT
+    assert connection.grant_state == CalendarConnection.GrantState.VALID
+    assert connection.account_email == "mia@contoso.example"
+    assert token_decrypt(connection.refresh_token_encrypted) in {a.refresh_token for a in fake_microsoft.accounts}
+    page = superuser_client.get(done["Location"]).content.decode()
+    assert "Connected to mia@contoso.example (Microsoft 365)" in page
+
+    meeting = MeetingFactory(rep=rep, start=datetime(2026, 12, 7, 9, 0, tzinfo=UTC))
+    meeting_calendar_sync(meeting=meeting)
+    assert len(fake_microsoft.live_events()) == 1
+
+
 def test_a_revoked_grant_shows_on_the_rep_page_with_a_link_to_connect_again(
     superuser_client, fake_google, oauth_settings
 ):
@@ -130,8 +168,8 @@ def test_a_revoked_grant_shows_on_the_rep_page_with_a_link_to_connect_again(
     connect_rep_google(fake_google, rep, account_email="gina@workspace.example")
     CalendarConnection.objects.filter(rep=rep).update(grant_state=CalendarConnection.GrantState.REVOKED)
     page = superuser_client.get(reverse("admin:scheduling_salesrep_change", args=[rep.pk])).content.decode()
-    assert "Access to gina@workspace.example was revoked or has expired" in page
-    assert reverse("admin:scheduling_salesrep_google_connect", args=[rep.pk]) in page
+    assert "Access to gina@workspace.example (Google Calendar) was revoked or has expired" in page
+    assert reverse("admin:scheduling_salesrep_calendar_connect", args=[rep.pk, "google"]) in page
 
     connect_through_admin(superuser_client, rep)
     assert CalendarConnection.objects.get(rep=rep).grant_state == CalendarConnection.GrantState.VALID
@@ -149,7 +187,10 @@ def test_a_sales_user_connects_only_their_own_calendar(client, fake_google, oaut
     own, other = SalesRepFactory(user=user), SalesRepFactory()
     client.force_login(user)
 
-    assert client.get(reverse("admin:scheduling_salesrep_google_connect", args=[other.pk])).status_code in {403, 404}
+    assert client.get(reverse("admin:scheduling_salesrep_calendar_connect", args=[other.pk, "google"])).status_code in {
+        403,
+        404,
+    }
     connect_through_admin(client, own)
     assert CalendarConnection.objects.get(rep=own).kind == CalendarConnection.Kind.GOOGLE
     assert not CalendarConnection.objects.filter(rep=other).exists()

@@ -84,10 +84,20 @@ def meeting_calendar_sync(*, meeting: Meeting, now: dt.datetime | None = None) -
 
 
 def _record_connection_error(connection: CalendarConnection, exc: CalendarUnavailable) -> None:
-    changes = {"last_error": str(exc)[:MAX_ERROR_LENGTH]}
+    error = str(exc)[:MAX_ERROR_LENGTH]
+    CalendarConnection.objects.filter(pk=connection.pk).update(last_error=error)
     if isinstance(exc, CalendarGrantRevoked):
-        changes["grant_state"] = CalendarConnection.GrantState.REVOKED
-    CalendarConnection.objects.filter(pk=connection.pk).update(**changes)
+        # Only the change from valid to revoked emails the rep (once), not every failed retry.
+        revoked = (
+            CalendarConnection.objects.filter(pk=connection.pk)
+            .exclude(grant_state=CalendarConnection.GrantState.REVOKED)
+            .update(grant_state=CalendarConnection.GrantState.REVOKED)
+        )
+        if revoked:
+            from scheduling import tasks
+
+            connection_id = connection.pk
+            transaction.on_commit(lambda: tasks.calendar_grant_revoked_notify.delay(connection_id))
 
 
 def _without_own_meetings(busy: list[BusyTime], rep: SalesRep, start: dt.datetime, end: dt.datetime) -> list[BusyTime]:

@@ -13,8 +13,8 @@ from django.conf import settings
 
 from scheduling.calendar_sync import meeting_calendar_sync, meetings_sync_unsynced, rep_refresh_busy_horizon
 from scheduling.calendars import CalendarUnavailable
-from scheduling.models import Meeting, SalesRep
-from scheduling.notifications import meeting_notify
+from scheduling.models import CalendarConnection, Meeting, SalesRep
+from scheduling.notifications import meeting_notify, rep_notify_calendar_revoked
 from scheduling.reminders import meetings_send_due_reminders
 
 MAX_RETRIES = 8
@@ -61,6 +61,19 @@ def meeting_send_notifications(self, meeting_id: int, change: str) -> None:
         return
     try:
         meeting_notify(meeting=meeting, change=change)
+    except (smtplib.SMTPException, OSError) as exc:
+        _retry_later(self, exc)
+        raise
+
+
+@shared_task(bind=True)
+def calendar_grant_revoked_notify(self, connection_id: int) -> None:
+    """Email the rep whose calendar access was revoked or expired (queued when that is first seen)."""
+    connection = CalendarConnection.objects.select_related("rep").filter(pk=connection_id).first()
+    if connection is None or connection.grant_state != CalendarConnection.GrantState.REVOKED:
+        return
+    try:
+        rep_notify_calendar_revoked(connection=connection)
     except (smtplib.SMTPException, OSError) as exc:
         _retry_later(self, exc)
         raise

@@ -216,8 +216,8 @@ def test_an_access_token_refused_with_401_is_refreshed_once_and_the_call_repeate
     assert fake_google.called("calendar.freebusy.query") == 1
 
 
-def test_a_revoked_grant_shows_on_the_connection_and_the_meeting_waits_for_a_new_one(
-    fake_google, google_rep, django_capture_on_commit_callbacks
+def test_a_revoked_grant_shows_on_the_connection_emails_the_rep_once_and_the_meeting_waits(
+    fake_google, google_rep, mailoutbox, django_capture_on_commit_callbacks
 ):
     fake_google.revoke_all()
     with django_capture_on_commit_callbacks(execute=True):
@@ -228,8 +228,17 @@ def test_a_revoked_grant_shows_on_the_connection_and_the_meeting_waits_for_a_new
     connection = CalendarConnection.objects.get(rep=google_rep)
     assert connection.grant_state == CalendarConnection.GrantState.REVOKED
     assert "revoked" in connection.last_error
-    with pytest.raises(CalendarGrantRevoked):
+    [revoked_mail] = [m for m in mailoutbox if "calendar again" in m.subject]
+    assert revoked_mail.to == ["gina@vendor.example"]
+    assert revoked_mail.subject == "Connect your Google calendar again"
+    assert f"/admin/scheduling/salesrep/{google_rep.pk}/change/" in revoked_mail.body
+    assert "No meeting is lost" in revoked_mail.body
+    # Every later failure of the same grant is recorded, but the rep is not emailed again.
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(CalendarGrantRevoked):
         calendar_refresh_busy(rep=google_rep, start=NOW, end=NOW + timedelta(days=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        meetings_sync_unsynced(now=NOW)
+    assert len([m for m in mailoutbox if "calendar again" in m.subject]) == 1
 
     # The rep connects the account again: the waiting meeting is written, once.
     CalendarConnection.objects.filter(pk=connection.pk).delete()

@@ -8,10 +8,12 @@ their own profile and meetings, and cannot change their routing weight, activity
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest
-from django.urls import reverse
-from django.utils.html import format_html
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
 
 from access.admin import VisibleRepListFilter, VisibleRowsAdminMixin
 from access.groups import SALES
@@ -26,6 +28,7 @@ from config import zones
 from config.csv_export import CSVExportMixin
 from qualification.rules import condition_help
 from scheduling import services, tasks
+from scheduling.calendars import CalendarUnavailable
 from scheduling.errors import SchedulingError
 from scheduling.models import CalendarConnection, Meeting, RoutingRule, SalesRep, TimeOff, WorkingHours
 from scheduling.notifications import public_url
@@ -51,6 +54,11 @@ class TimeOffInline(admin.TabularInline):
     fields = ("start", "end", "reason")
 
 
+# OAuth connections in progress (state -> rep, provider, PKCE verifier or msal's flow), in the staff user's session.
+OAUTH_SESSION_KEY = "scheduling_calendar_oauth"
+OAUTH_KINDS = (CalendarConnection.Kind.GOOGLE, CalendarConnection.Kind.MICROSOFT)
+
+
 class CalendarConnectionForm(forms.ModelForm):
     password = forms.CharField(
         required=False, widget=forms.PasswordInput, help_text="Leave empty to keep the stored password."
@@ -58,7 +66,7 @@ class CalendarConnectionForm(forms.ModelForm):
 
     class Meta:
         model = CalendarConnection
-        fields = ("kind", "url", "username", "password", "is_active")
+        fields = ("kind", "url", "username", "password", "busy_calendars", "target_calendar", "is_active")
 
     def clean_password(self) -> str:
         return self.cleaned_data["password"] or (self.instance.password if self.instance.pk else "")
@@ -68,7 +76,8 @@ class CalendarConnectionInline(admin.StackedInline):
     model = CalendarConnection
     form = CalendarConnectionForm
     extra = 0
-    readonly_fields = ("last_synced_at", "last_error")
+    # The OAuth tokens are never shown (not even encrypted): only whose grant it is and its state.
+    readonly_fields = ("account_email", "grant_state", "last_synced_at", "last_error")
 
 
 @admin.register(SalesRep)
@@ -101,10 +110,12 @@ class SalesRepAdmin(VisibleRowsAdminMixin, admin.ModelAdmin):
         fieldsets = list(super().get_fieldsets(request, obj))
         if obj is not None and may_see_feed_link(user=request.user, rep=obj):
             fieldsets.append(("Calendar feed", {"fields": ("calendar_feed",)}))
+        if obj is not None and self.has_change_permission(request, obj):
+            fieldsets.append(("Google or Microsoft 365 calendar", {"fields": ("calendar_account",)}))
         return fieldsets
 
     def get_readonly_fields(self, request: HttpRequest, obj: SalesRep | None = None):
-        readonly = [*super().get_readonly_fields(request, obj), "calendar_feed"]
+        readonly = [*super().get_readonly_fields(request, obj), "calendar_feed", "calendar_account"]
         if not may_change_routing(user=request.user):
             readonly += ROUTING_FIELDS
         return readonly
@@ -120,6 +131,107 @@ class SalesRepAdmin(VisibleRowsAdminMixin, admin.ModelAdmin):
             "action “Rotate calendar feed link” on the reps list; this link then stops working at once.",
             feed_url(rep),
         )
+
+    @admin.display(description="Google or Microsoft 365 account")
+    def calendar_account(self, rep: SalesRep) -> str:
+        links = format_html_join(
+            " · ",
+            '<a href="{}">{}</a>',
+            [
+                (reverse("admin:scheduling_salesrep_calendar_connect", args=[rep.pk, provider]), label)
+                for provider, label in (("google", "Connect Google Calendar"), ("microsoft", "Connect Microsoft 365"))
+            ],
+        )
+        connection = CalendarConnection.objects.filter(rep=rep, kind__in=OAUTH_KINDS).first()
+        if connection is None:
+            return format_html("{} (busy times are read from it, meetings written to it)", links)
+        account = connection.account_email or connection.get_kind_display()
+        if connection.grant_state == CalendarConnection.GrantState.REVOKED:
+            return format_html(
+                "<strong>Access to {} ({}) was revoked or has expired</strong>: meetings wait until the "
+                "account is connected again. {}",
+                account,
+                connection.get_kind_display(),
+                links,
+            )
+        return format_html("Connected to {} ({}). {}", account, connection.get_kind_display(), links)
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path(
+                "<int:rep_id>/calendar/<str:provider>/connect/",
+                view(self.calendar_connect),
+                name="scheduling_salesrep_calendar_connect",
+            ),
+            path(
+                "calendar/<str:provider>/callback/",
+                view(self.calendar_callback),
+                name="scheduling_salesrep_calendar_callback",
+            ),
+            *super().get_urls(),
+        ]
+
+    @staticmethod
+    def _redirect_uri(provider: str) -> str:
+        return public_url(reverse("admin:scheduling_salesrep_calendar_callback", args=[provider]))
+
+    def _changeable_rep(self, request: HttpRequest, rep_id: int) -> SalesRep:
+        rep = get_object_or_404(self.get_queryset(request), pk=rep_id)
+        if not self.has_change_permission(request, rep):
+            raise PermissionDenied
+        return rep
+
+    def calendar_connect(self, request: HttpRequest, rep_id: int, provider: str) -> HttpResponse:
+        """Step 1 of OAuth (authorization code with PKCE): off to the provider's consent screen."""
+        from scheduling.calendars.oauth import PROVIDERS, oauth_start
+
+        if provider not in PROVIDERS:
+            raise Http404
+        rep = self._changeable_rep(request, rep_id)
+        change_page = reverse("admin:scheduling_salesrep_change", args=[rep.pk])
+        try:
+            start = oauth_start(provider=provider, redirect_uri=self._redirect_uri(provider))
+        except CalendarUnavailable as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return redirect(change_page)
+        pending = request.session.get(OAUTH_SESSION_KEY, {})
+        pending[start.state] = {"rep": rep.pk, "provider": provider, **start.pending}
+        request.session[OAUTH_SESSION_KEY] = pending
+        return redirect(start.url)
+
+    def calendar_callback(self, request: HttpRequest, provider: str) -> HttpResponse:
+        """Step 2: the provider sent the browser back with a code (or an error) and our state."""
+        from scheduling.calendars.oauth import oauth_finish
+
+        state = request.GET.get("state", "")
+        pending = request.session.get(OAUTH_SESSION_KEY, {})
+        started = pending.pop(state, None)
+        request.session[OAUTH_SESSION_KEY] = pending
+        if started is None or started["provider"] != provider:
+            return HttpResponseBadRequest("This sign-in was not started here, or was already used.")
+        rep = self._changeable_rep(request, started["rep"])
+        change_page = reverse("admin:scheduling_salesrep_change", args=[rep.pk])
+        if "code" not in request.GET:
+            self.message_user(request, "Access to the calendar was not granted; nothing changed.", messages.WARNING)
+            return redirect(change_page)
+        try:
+            connection = oauth_finish(
+                provider=provider,
+                rep=rep,
+                redirect_uri=self._redirect_uri(provider),
+                pending=started,
+                params=request.GET.dict(),
+            )
+        except CalendarUnavailable as exc:
+            self.message_user(request, f"The calendar could not be connected: {exc}", messages.ERROR)
+            return redirect(change_page)
+        self.message_user(
+            request,
+            f"{rep}'s calendar is now {connection.get_kind_display()} ({connection.account_email}).",
+            messages.SUCCESS,
+        )
+        return redirect(change_page)
 
     @admin.action(description="Rotate calendar feed link (the old link stops working)", permissions=["change"])
     def rotate_feed_token(self, request: HttpRequest, queryset: QuerySet[SalesRep]) -> None:

@@ -7,6 +7,9 @@
   never lost: it is stored before any calendar is called.
 - ``calendar_refresh_busy`` replaces a rep's cached BusyBlock rows from their calendar,
   which availability subtracts from working hours.
+- A calendar whose OAuth grant was revoked or expired (CalendarGrantRevoked) is marked so on
+  its connection (``grant_state``), shown in admin; its meetings wait, ``failed``, until the
+  account is connected again.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from scheduling.calendars import CalendarUnavailable, calendar_for
+from scheduling.calendars import BusyTime, CalendarGrantRevoked, CalendarUnavailable, calendar_for
 from scheduling.models import BusyBlock, CalendarConnection, Meeting, SalesRep
 
 logger = logging.getLogger(__name__)
@@ -66,7 +69,7 @@ def meeting_calendar_sync(*, meeting: Meeting, now: dt.datetime | None = None) -
         except CalendarUnavailable as exc:
             error = str(exc)[:MAX_ERROR_LENGTH]
             Meeting.objects.filter(_same_version(meeting)).update(sync_state=Meeting.SyncState.FAILED, sync_error=error)
-            CalendarConnection.objects.filter(pk=connection.pk).update(last_error=error)
+            _record_connection_error(connection, exc)
             meeting.sync_state, meeting.sync_error = Meeting.SyncState.FAILED, error
             logger.warning("Calendar write for meeting %s failed: %s", meeting.pk, error)
             raise
@@ -78,6 +81,53 @@ def meeting_calendar_sync(*, meeting: Meeting, now: dt.datetime | None = None) -
             meeting.sync_state, meeting.sync_error, meeting.synced_at = Meeting.SyncState.SYNCED, "", now
             return meeting
     return meeting  # still changing: the newest change's own task writes it
+
+
+def _record_connection_error(connection: CalendarConnection, exc: CalendarUnavailable) -> None:
+    error = str(exc)[:MAX_ERROR_LENGTH]
+    CalendarConnection.objects.filter(pk=connection.pk).update(last_error=error)
+    if isinstance(exc, CalendarGrantRevoked):
+        # Only the change from valid to revoked emails the rep (once), not every failed retry.
+        revoked = (
+            CalendarConnection.objects.filter(pk=connection.pk)
+            .exclude(grant_state=CalendarConnection.GrantState.REVOKED)
+            .update(grant_state=CalendarConnection.GrantState.REVOKED)
+        )
+        if revoked:
+            from scheduling import tasks
+
+            connection_id = connection.pk
+            transaction.on_commit(lambda: tasks.calendar_grant_revoked_notify.delay(connection_id))
+
+
+def _without_own_meetings(busy: list[BusyTime], rep: SalesRep, start: dt.datetime, end: dt.datetime) -> list[BusyTime]:
+    """Busy times that name no event (free/busy answers) minus the rep's own live meetings.
+
+    Availability counts our meetings already; a busy block left where a meeting was would
+    keep a cancelled or moved meeting's time blocked until the next refresh.
+    """
+    meetings = list(
+        Meeting.objects.filter(rep=rep, status=Meeting.Status.BOOKED, start__lt=end, end__gt=start)
+        .order_by("start")
+        .values_list("start", "end")
+    )
+    if not meetings:
+        return busy
+    kept = []
+    for block in busy:
+        if block.uid:
+            kept.append(block)
+            continue
+        pieces = [(block.start, block.end)]
+        for m_start, m_end in meetings:
+            pieces = [
+                piece
+                for p_start, p_end in pieces
+                for piece in ((p_start, min(p_end, m_start)), (max(p_start, m_end), p_end))
+                if piece[1] > piece[0]
+            ]
+        kept.extend(BusyTime(start=p_start, end=p_end) for p_start, p_end in pieces)
+    return kept
 
 
 @dataclass
@@ -130,8 +180,9 @@ def calendar_refresh_busy(*, rep: SalesRep, start: dt.datetime, end: dt.datetime
     try:
         busy = calendar_for(connection).busy_times(start, end)
     except CalendarUnavailable as exc:
-        CalendarConnection.objects.filter(pk=connection.pk).update(last_error=str(exc)[:MAX_ERROR_LENGTH])
+        _record_connection_error(connection, exc)
         raise
+    busy = _without_own_meetings(busy, rep, start, end)
     uids = {b.uid for b in busy if b.uid}
     own_uids = set(Meeting.objects.filter(calendar_uid__in=uids).values_list("calendar_uid", flat=True))
     blocks = [

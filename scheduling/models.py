@@ -106,22 +106,57 @@ class TimeOff(models.Model):
 
 
 class CalendarConnection(models.Model):
-    """A rep's real calendar (CalDAV): busy times are read from it, meetings written to it."""
+    """A rep's real calendar: busy times are read from it, meetings written to it.
+
+    CalDAV connections use ``url``/``username``/``password``. Google and Microsoft 365
+    connections hold an OAuth grant: the tokens are stored encrypted
+    (scheduling.calendars.token_crypto), never shown; ``busy_calendars`` lists what counts as
+    busy (Google: calendar ids; Microsoft: addresses whose schedule is read; empty: the
+    account's own calendar) and ``target_calendar`` the calendar id meetings are written to.
+    """
 
     class Kind(models.TextChoices):
         CALDAV = "caldav", "CalDAV"
+        GOOGLE = "google", "Google Calendar"
+        MICROSOFT = "microsoft", "Microsoft 365"
+
+    class GrantState(models.TextChoices):
+        NONE = "", "Not an OAuth connection"
+        VALID = "valid", "Valid"
+        REVOKED = "revoked", "Revoked or expired: connect the account again"
 
     rep = models.OneToOneField(SalesRep, on_delete=models.CASCADE, related_name="calendar")
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.CALDAV)
-    url = models.URLField(max_length=500, help_text="The CalDAV calendar collection URL")
+    url = models.URLField(max_length=500, blank=True, help_text="The CalDAV calendar collection URL")
     username = models.CharField(max_length=200, blank=True)
     password = models.CharField(max_length=500, blank=True)
+    account_email = models.EmailField(blank=True, help_text="The Google or Microsoft account the grant belongs to")
+    access_token_encrypted = models.TextField(blank=True, editable=False)
+    refresh_token_encrypted = models.TextField(blank=True, editable=False)
+    access_token_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    grant_state = models.CharField(max_length=20, choices=GrantState.choices, blank=True, default=GrantState.NONE)
+    busy_calendars = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Google: calendar ids; Microsoft: addresses whose busy times count; empty: the account's own",
+    )
+    target_calendar = models.CharField(
+        max_length=500, blank=True, help_text="The calendar id meetings are written to; empty: the primary calendar"
+    )
     is_active = models.BooleanField(default=True)
     last_synced_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} calendar of {self.rep}"
+
+    def clean(self) -> None:
+        if self.kind == self.Kind.CALDAV and not self.url:
+            raise ValidationError({"url": "A CalDAV connection needs the calendar's URL."})
+        if not isinstance(self.busy_calendars, list) or not all(
+            isinstance(item, str) and item for item in self.busy_calendars
+        ):
+            raise ValidationError({"busy_calendars": 'A list of calendar ids, e.g. ["primary"].'})
 
 
 class BusyBlock(models.Model):

@@ -8,6 +8,7 @@ duplicated queue message) sends one email, because each send first claims a key
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from email.mime.text import MIMEText
 
@@ -246,4 +247,28 @@ def meeting_send_reminder(*, meeting: Meeting, hours: int) -> None:
         subject=f"Reminder: your meeting with {meeting.rep.name} {lead_time}, {context['when_visitor']}",
         template="scheduling/email/visitor_reminder",
         context=context,
+    )
+
+
+def rep_notify_calendar_revoked(*, connection: CalendarConnection) -> bool:
+    """Tell the rep that their calendar's OAuth grant was revoked or has expired (once per revocation)."""
+    rep = connection.rep
+    context = {
+        "rep": rep,
+        "provider": {CalendarConnection.Kind.GOOGLE: "Google", CalendarConnection.Kind.MICROSOFT: "Microsoft 365"}.get(
+            connection.kind, connection.get_kind_display()
+        ),
+        "account": connection.account_email,
+        "connect_url": public_url(reverse("admin:scheduling_salesrep_change", args=[rep.pk])),
+    }
+    # One email per grant: a new grant (connected again) has a new refresh token.
+    grant = hashlib.sha256(connection.refresh_token_encrypted.encode()).hexdigest()[:16]
+    return _once(
+        f"scheduling:mail:calendar-revoked:{connection.pk}:{grant}",
+        lambda: _send(
+            to=rep.email,
+            subject=f"Connect your {context['provider']} calendar again",
+            template="scheduling/email/rep_calendar_revoked",
+            context=context,
+        ),
     )

@@ -13,15 +13,16 @@ from django.conf import settings
 
 from scheduling.calendar_sync import meeting_calendar_sync, meetings_sync_unsynced, rep_refresh_busy_horizon
 from scheduling.calendars import CalendarUnavailable
-from scheduling.models import Meeting, SalesRep
-from scheduling.notifications import meeting_notify
+from scheduling.models import CalendarConnection, Meeting, SalesRep
+from scheduling.notifications import meeting_notify, rep_notify_calendar_revoked
 from scheduling.reminders import meetings_send_due_reminders
 
 MAX_RETRIES = 8
 
 
 def _retry_later(task, exc: Exception) -> None:
-    """Retry with exponential backoff (30 s, 1 min, 2 min, ... capped at 30 min).
+    """Retry with exponential backoff (30 s, 1 min, 2 min, ... capped at 30 min), or later when
+    the calendar said when (HTTP Retry-After).
 
     Run eagerly (the embedded default without a broker, tests) a retry would block the
     request that queued it: the periodic sweep picks the work up instead.
@@ -29,6 +30,9 @@ def _retry_later(task, exc: Exception) -> None:
     if task.request.is_eager:
         return
     countdown = min(1800, settings.SCHEDULING_RETRY_BASE_SECONDS * 2**task.request.retries)
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after is not None:
+        countdown = max(countdown, min(3600, int(retry_after)))
     raise task.retry(exc=exc, countdown=countdown, max_retries=MAX_RETRIES)
 
 
@@ -57,6 +61,19 @@ def meeting_send_notifications(self, meeting_id: int, change: str) -> None:
         return
     try:
         meeting_notify(meeting=meeting, change=change)
+    except (smtplib.SMTPException, OSError) as exc:
+        _retry_later(self, exc)
+        raise
+
+
+@shared_task(bind=True)
+def calendar_grant_revoked_notify(self, connection_id: int) -> None:
+    """Email the rep whose calendar access was revoked or expired (queued when that is first seen)."""
+    connection = CalendarConnection.objects.select_related("rep").filter(pk=connection_id).first()
+    if connection is None or connection.grant_state != CalendarConnection.GrantState.REVOKED:
+        return
+    try:
+        rep_notify_calendar_revoked(connection=connection)
     except (smtplib.SMTPException, OSError) as exc:
         _retry_later(self, exc)
         raise

@@ -30,14 +30,30 @@ def chat_communicator(origin: str = TEST_ORIGIN) -> WebsocketCommunicator:
 
 
 @pytest.fixture(scope="session")
-def live_servers(django_db_setup, django_db_blocker):
+def live_fake_google():
+    """The fake Google (tests/fakes/google.py) the live web process's Google calendars talk to."""
+    from tests.fakes.google import FakeGoogle
+
+    fake = FakeGoogle().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture(scope="session")
+def live_servers(django_db_setup, django_db_blocker, live_fake_google):
     """The real web process and the real Rasa server on the trained model, on the test database."""
     with django_db_blocker.unblock():
         db = connection.settings_dict
     database_url = f"postgres://{db['USER'] or ''}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
     if db.get("PASSWORD"):
         database_url = database_url.replace("@", f":{db['PASSWORD']}@", 1)
-    servers = start_servers(database_url=database_url, logs=ARTIFACTS / f"servers-{os.getpid()}")
+    google = {
+        "GOOGLE_OAUTH_CLIENT_ID": live_fake_google.client_id,
+        "GOOGLE_OAUTH_CLIENT_SECRET": live_fake_google.client_secret,
+        "GOOGLE_OAUTH_TOKEN_URI": live_fake_google.token_uri,
+        "GOOGLE_CALENDAR_API_ENDPOINT": live_fake_google.api_endpoint,
+    }
+    servers = start_servers(database_url=database_url, logs=ARTIFACTS / f"servers-{os.getpid()}", env_extra=google)
     yield servers
     servers.stop()
 

@@ -169,6 +169,22 @@ CELERY_BEAT_SCHEDULE = {
     # Retention: anonymise conversations past their site's retention period, prune Rasa's tracker store.
     "privacy-retention": {"task": "privacy.tasks.retention_run", "schedule": 24 * 3600.0},
 }
+# Calendar OAuth tokens are encrypted at rest with these Fernet keys, newest first (rotate: put a
+# new key first, run `manage.py rotate_calendar_tokens`, drop the old one). Unset: derived from SECRET_KEY.
+CALENDAR_TOKEN_KEYS = env_list("CALENDAR_TOKEN_KEYS")
+# Google Calendar connections: the OAuth client of this installation (Google Cloud console).
+GOOGLE_OAUTH_CLIENT_ID = os.environ.get("GOOGLE_OAUTH_CLIENT_ID", "")
+GOOGLE_OAUTH_CLIENT_SECRET = os.environ.get("GOOGLE_OAUTH_CLIENT_SECRET", "")
+GOOGLE_OAUTH_AUTH_URI = os.environ.get("GOOGLE_OAUTH_AUTH_URI", "https://accounts.google.com/o/oauth2/auth")
+GOOGLE_OAUTH_TOKEN_URI = os.environ.get("GOOGLE_OAUTH_TOKEN_URI", "https://oauth2.googleapis.com/token")
+# Empty: Google's own Calendar API; the tests point it at their fake server.
+GOOGLE_CALENDAR_API_ENDPOINT = os.environ.get("GOOGLE_CALENDAR_API_ENDPOINT", "")
+# Microsoft 365 connections: the app registration (Entra ID) of this installation, and where
+# sign-in and Graph live (the tests point both at their fake server).
+MICROSOFT_OAUTH_CLIENT_ID = os.environ.get("MICROSOFT_OAUTH_CLIENT_ID", "")
+MICROSOFT_OAUTH_CLIENT_SECRET = os.environ.get("MICROSOFT_OAUTH_CLIENT_SECRET", "")
+MICROSOFT_OAUTH_AUTHORITY = os.environ.get("MICROSOFT_OAUTH_AUTHORITY", "https://login.microsoftonline.com/common")
+MICROSOFT_GRAPH_ENDPOINT = os.environ.get("MICROSOFT_GRAPH_ENDPOINT", "https://graph.microsoft.com/v1.0")
 # A failed calendar write or email is retried after this many seconds, doubling up to 30 minutes.
 SCHEDULING_RETRY_BASE_SECONDS = int(os.environ.get("SCHEDULING_RETRY_BASE_SECONDS", "30"))
 

@@ -11,7 +11,28 @@ if TYPE_CHECKING:
 
 
 class CalendarUnavailable(Exception):
-    """The calendar could not be reached or refused the request; the write is retried later."""
+    """The calendar could not be reached or refused the request; the write is retried later.
+
+    ``retry_after`` (seconds) is the wait the calendar asked for (HTTP Retry-After), if any.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class CalendarGrantRevoked(CalendarUnavailable):
+    """The account's OAuth grant was revoked or has expired: nothing works until the rep connects
+    it again. Meetings are kept and written once it is connected again."""
+
+
+@dataclass(frozen=True)
+class OAuthTokens:
+    """An account's OAuth grant (Google, Microsoft), decrypted for one use."""
+
+    access_token: str
+    refresh_token: str
+    expires_at: datetime | None  # aware UTC
 
 
 @dataclass(frozen=True)

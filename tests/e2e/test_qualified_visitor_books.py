@@ -95,3 +95,67 @@ async def test_a_visitor_qualifies_books_and_the_meeting_reaches_calendar_and_in
         assert expected in briefing, expected
     # The transcript shows the pressed button as the visitor saw it.
     assert chosen["title"] in briefing
+
+
+async def test_a_visitor_books_a_google_connected_rep_whose_busy_days_are_skipped(
+    rasa_settings, live_fake_google, settings
+):
+    """The same chat with a rep on Google Calendar (the fake Google the web process is pointed at):
+    the rep's busy days on Google are not offered, and the meeting lands on Google, once."""
+    from datetime import datetime, timedelta
+
+    from django.utils import timezone
+
+    from scheduling.calendar_sync import rep_refresh_busy_horizon
+    from tests.scheduling.conftest import connect_rep_google
+
+    fake = live_fake_google
+    for name, value in {
+        "GOOGLE_OAUTH_CLIENT_ID": fake.client_id,
+        "GOOGLE_OAUTH_CLIENT_SECRET": fake.client_secret,
+        "GOOGLE_OAUTH_TOKEN_URI": fake.token_uri,
+        "GOOGLE_CALENDAR_API_ENDPOINT": fake.api_endpoint,
+    }.items():
+        setattr(settings, name, value)
+    busy_until = (timezone.now() + timedelta(days=4)).replace(microsecond=0)
+
+    @database_sync_to_async
+    def google_rep():
+        importlib.import_module("qualification.migrations.0004_default_rules").add_defaults(django_apps, None)
+        rep = SalesRepFactory(name="Gina Google", email="gina@northwind.example", min_notice_minutes=60)
+        connect_rep_google(fake, rep)
+        # An offsite on the rep's Google calendar: the next four days are taken.
+        fake.add_event(
+            "primary",
+            {
+                "start": {"dateTime": timezone.now().isoformat()},
+                "end": {"dateTime": busy_until.isoformat()},
+                "summary": "Offsite",
+            },
+        )
+        rep_refresh_busy_horizon(rep=rep)
+        return rep
+
+    rep = await google_rep()
+    site = await acreate(SiteFactory)
+    chat = await Chat.open(site, timezone="Europe/Berlin")
+    try:
+        await chat.say_text("hi")
+        await chat.say_text("I'm VP of Sales at a 300-person fintech and we need better forecasting this quarter")
+        offer = await chat.say(f"Dana Kim, {VISITOR_EMAIL}")
+        buttons = slot_buttons(offer)
+        assert 3 <= len(buttons) <= 5, offer
+        confirmation = await chat.say_text(buttons[0]["payload"])
+        assert f"You're booked: {buttons[0]['title']} with Gina Google" in confirmation
+    finally:
+        await chat.close()
+
+    meetings, _lead = await booked(chat.conversation_id)
+    assert len(meetings) == 1
+    meeting = meetings[0]
+    assert meeting.rep_id == rep.pk and meeting.start >= busy_until
+    assert meeting.sync_state == Meeting.SyncState.SYNCED, meeting.sync_error
+    ours = [e for e in fake.live_events() if e.get("summary", "").startswith("Meeting:")]
+    assert len(ours) == 1
+    assert datetime.fromisoformat(ours[0]["start"]["dateTime"].replace("Z", "+00:00")) == meeting.start
+    assert fake.violations == []

@@ -191,3 +191,74 @@ def celery_worker_process(transactional_db, tmp_path):
     app.conf.CELERY_TASK_ALWAYS_EAGER = eager
     worker.stop()
     app.control.purge()
+
+
+@pytest.fixture
+def fake_google(settings):
+    """The fake Google (tests/fakes/google.py) with our settings pointed at it; a request it had
+    to refuse as malformed fails the test."""
+    from tests.fakes.google import FakeGoogle
+
+    fake = FakeGoogle().start()
+    settings.GOOGLE_OAUTH_CLIENT_ID = fake.client_id
+    settings.GOOGLE_OAUTH_CLIENT_SECRET = fake.client_secret
+    settings.GOOGLE_OAUTH_TOKEN_URI = fake.token_uri
+    settings.GOOGLE_CALENDAR_API_ENDPOINT = fake.api_endpoint
+    yield fake
+    fake.stop()
+    assert fake.violations == [], "requests Google would reject"
+
+
+def connect_rep_google(fake, rep: SalesRep, *, expires_in: int = 3600, **fields) -> CalendarConnection:
+    """Connect ``rep`` to a new account grant on the fake Google (as the OAuth callback would)."""
+    from scheduling.calendars import connection_store_oauth_grant
+
+    access, refresh, expiry = fake.grant(expires_in=expires_in)
+    connection = CalendarConnection(rep=rep, **fields)
+    return connection_store_oauth_grant(
+        connection=connection,
+        kind=CalendarConnection.Kind.GOOGLE,
+        access_token=access,
+        refresh_token=refresh,
+        expires_at=expiry,
+    )
+
+
+@pytest.fixture
+def google_rep(db, fake_google) -> SalesRep:
+    """A rep (Mon-Fri 09:00-17:00 Europe/Berlin) whose calendar is a Google account on the fake."""
+    from tests.scheduling.factories import SalesRepFactory
+
+    rep = SalesRepFactory(name="Gina Google", email="gina@vendor.example", video_link="https://meet.example/gina")
+    connect_rep_google(fake_google, rep)
+    return rep
+
+
+@pytest.fixture
+def fake_microsoft(settings, tmp_path, monkeypatch):
+    """The fake Microsoft identity platform and Graph (tests/fakes/microsoft.py), over TLS with a
+    certificate of its own that requests (msal's and ours) is told to trust."""
+    from tests.fakes.microsoft import FakeMicrosoft
+
+    fake = FakeMicrosoft(tmp_path).start()
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(fake.cert_path))
+    settings.MICROSOFT_OAUTH_CLIENT_ID = fake.client_id
+    settings.MICROSOFT_OAUTH_CLIENT_SECRET = fake.client_secret
+    settings.MICROSOFT_OAUTH_AUTHORITY = fake.authority
+    settings.MICROSOFT_GRAPH_ENDPOINT = fake.graph_endpoint
+    yield fake
+    fake.stop()
+    assert fake.violations == [], "requests Graph would reject"
+
+
+def connect_rep_microsoft(fake, rep: SalesRep, *, expires_in: int = 3600, **fields) -> CalendarConnection:
+    from scheduling.calendars import connection_store_oauth_grant
+
+    access, refresh, expiry = fake.grant(expires_in=expires_in)
+    return connection_store_oauth_grant(
+        connection=CalendarConnection(rep=rep, account_email=fake.account_email, **fields),
+        kind=CalendarConnection.Kind.MICROSOFT,
+        access_token=access,
+        refresh_token=refresh,
+        expires_at=expiry,
+    )

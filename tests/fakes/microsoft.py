@@ -1,0 +1,501 @@
+"""A fake Microsoft identity platform and Microsoft Graph (the calendar subset we use), over TLS
+on a loopback port (msal accepts only https authorities; the tests trust the fake's own
+certificate through REQUESTS_CA_BUNDLE).
+
+Graph ships no machine-readable schema with msal, so the fake holds the documented shapes of
+the requests we make (paths, methods, query options, the event and getSchedule bodies, their
+property names and enums, dateTimeTimeZone values) and refuses anything else with 400,
+recording it in ``violations``, which the fixture fails the test on, as Graph answers an
+unknown property with 400 too. It answers: the OpenID configuration msal reads, the token
+endpoint's refresh_token grant (invalid_grant once revoked), GET /me, POST
+/me/calendar/getSchedule, events list with the extended-property $filter, create
+(``transactionId``: a repeated POST returns the event it created), PATCH and DELETE; 401 for
+an unknown or expired token; and faults queued by the test (429 with Retry-After, 5xx,
+before or after the change is applied).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import ipaddress
+import json
+import re
+import secrets
+import ssl
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+TENANT = "11111111-2222-3333-4444-555555555555"
+GRAPH = "/v1.0"
+DATE_TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,7})?$")  # no offset: the zone is separate
+FILTER_RE = re.compile(
+    r"^singleValueExtendedProperties/Any\(ep: ep/id eq '(?P<id>String \{[0-9a-f-]{36}\} Name \w+)' "
+    r"and ep/value eq '(?P<value>(?:[^']|'')*)'\)$"
+)
+SHOW_AS = {"free", "tentative", "busy", "oof", "workingElsewhere", "unknown"}
+# The event properties we may write (microsoft.graph.event, documented subset) and how to check them.
+EVENT_FIELDS = {
+    "subject": "string",
+    "body": "itemBody",
+    "start": "dateTimeTimeZone",
+    "end": "dateTimeTimeZone",
+    "location": "location",
+    "showAs": "showAs",
+    "transactionId": "string",
+    "singleValueExtendedProperties": "extendedProperties",
+}
+
+
+def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.timezone.utc)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "fake-microsoft.pem", folder / "fake-microsoft.key"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return cert_path, key_path
+
+
+def _check_event(body, *, creating: bool) -> list[str]:
+    if not isinstance(body, dict):
+        return ["the body must be an event object"]
+    errors = []
+    for key, value in body.items():
+        kind = EVENT_FIELDS.get(key)
+        if kind is None:
+            errors.append(f"Invalid property {key!r} on microsoft.graph.event")
+        elif kind == "string" and not isinstance(value, str):
+            errors.append(f"{key} must be a string")
+        elif kind == "dateTimeTimeZone":
+            if not isinstance(value, dict) or set(value) != {"dateTime", "timeZone"}:
+                errors.append(f"{key} must be a dateTimeTimeZone {{dateTime, timeZone}}")
+            elif not DATE_TIME_RE.match(str(value["dateTime"])) or not value["timeZone"]:
+                errors.append(f"{key}.dateTime {value['dateTime']!r} is not a local date-time")
+        elif kind == "itemBody" and (
+            not isinstance(value, dict)
+            or set(value) - {"contentType", "content"}
+            or value.get("contentType") not in {"text", "html"}
+        ):
+            errors.append(f"{key} must be an itemBody with contentType text or html")
+        elif kind == "location" and (not isinstance(value, dict) or set(value) - {"displayName"}):
+            errors.append(f"{key} must be a location {{displayName}}")
+        elif kind == "showAs" and value not in SHOW_AS:
+            errors.append(f"showAs {value!r} not one of {sorted(SHOW_AS)}")
+        elif kind == "extendedProperties" and (
+            not isinstance(value, list)
+            or not all(isinstance(p, dict) and set(p) == {"id", "value"} and FILTER_RE.pattern for p in value)
+        ):
+            errors.append(f"{key} must be a list of {{id, value}}")
+    if creating and not {"start", "end"} <= set(body):
+        errors.append("an event needs start and end")
+    return errors
+
+
+@dataclass
+class Fault:
+    what: str  # "token", "getSchedule", "create", "patch", "delete", "list"
+    status: int
+    retry_after: int | None = None
+    after_applying: bool = False
+
+
+@dataclass
+class Account:
+    refresh_token: str
+    access_tokens: dict[str, dt.datetime] = field(default_factory=dict)
+    revoked: bool = False
+
+
+class FakeMicrosoft:
+    def __init__(self, folder: Path, *, client_id: str = "leadbot-ms-client", client_secret: str = "leadbot-ms-secret"):
+        self.client_id, self.client_secret = client_id, client_secret
+        self.account_email = "mia@contoso.example"
+        self.lock = threading.Lock()
+        self.accounts: list[Account] = []
+        self.events: dict[str, dict] = {}  # id -> event (with its calendar id under "_calendar")
+        self.calendars: set[str] = {"default"}
+        self.transactions: dict[str, str] = {}  # transactionId -> event id
+        self.codes: dict[str, dict] = {}  # authorization code -> what the consent request asked
+        self.schedule_items: dict[str, list[dict]] = {}  # address -> items the rep made elsewhere
+        self.faults: list[Fault] = []
+        self.calls: list[tuple[str, str]] = []
+        self.violations: list[str] = []
+        self.token_refreshes = 0
+        self.cert_path, key_path = self_signed_certificate(folder)
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(self.cert_path, key_path)
+        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.base_url = f"https://127.0.0.1:{self.server.server_address[1]}"
+        self.authority = f"{self.base_url}/{TENANT}"
+        self.graph_endpoint = self.base_url + GRAPH
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    # -- the test's side ---------------------------------------------------------------------
+
+    def start(self) -> FakeMicrosoft:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def grant(self, *, expires_in: int = 3600) -> tuple[str, str, dt.datetime]:
+        access, refresh = secrets.token_urlsafe(16), secrets.token_urlsafe(24)
+        expiry = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=expires_in)
+        with self.lock:
+            self.accounts.append(Account(refresh_token=refresh, access_tokens={access: expiry}))
+        return access, refresh, expiry
+
+    def revoke_all(self) -> None:
+        with self.lock:
+            for account in self.accounts:
+                account.revoked = True
+                account.access_tokens.clear()
+
+    def fail_next(self, what: str, status: int, *, retry_after: int | None = None, after_applying: bool = False):
+        with self.lock:
+            self.faults.append(Fault(what, status, retry_after, after_applying))
+
+    def add_busy(self, start: dt.datetime, end: dt.datetime, status: str = "busy", address: str = "") -> None:
+        """Something on the rep's Outlook calendar that is not ours."""
+        with self.lock:
+            self.schedule_items.setdefault(address or self.account_email, []).append(
+                {"status": status, "start": start, "end": end}
+            )
+
+    def live_events(self) -> list[dict]:
+        with self.lock:
+            return list(self.events.values())
+
+    def called(self, what: str) -> int:
+        return sum(1 for call, _ in self.calls if call == what)
+
+    # -- the server's side -------------------------------------------------------------------
+
+    def _handler(self):
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                fake._serve(self, "GET")
+
+            def do_POST(self) -> None:
+                fake._serve(self, "POST")
+
+            def do_PATCH(self) -> None:
+                fake._serve(self, "PATCH")
+
+            def do_DELETE(self) -> None:
+                fake._serve(self, "DELETE")
+
+        return Handler
+
+    @staticmethod
+    def _reply(handler, status: int, body: dict | None = None, headers: dict | None = None) -> None:
+        data = json.dumps(body).encode() if body is not None else b""
+        handler.send_response(status)
+        if body is not None:
+            handler.send_header("Content-Type", "application/json")
+        for name, value in (headers or {}).items():
+            handler.send_header(name, value)
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        handler.wfile.write(data)
+
+    @staticmethod
+    def _error(code: str, message: str) -> dict:
+        return {"error": {"code": code, "message": message}}
+
+    def _reject(self, handler, message: str) -> None:
+        with self.lock:
+            self.violations.append(message)
+        self._reply(handler, 400, self._error("BadRequest", message))
+
+    def _take_fault(self, what: str) -> Fault | None:
+        with self.lock:
+            for fault in self.faults:
+                if fault.what == what:
+                    self.faults.remove(fault)
+                    return fault
+        return None
+
+    def _fault(self, handler, fault: Fault) -> None:
+        headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
+        code = "TooManyRequests" if fault.status == 429 else "ServiceNotAvailable"
+        self._reply(handler, fault.status, self._error(code, "Fault injected by the test"), headers)
+
+    def _serve(self, handler, method: str) -> None:
+        url = urlsplit(handler.path)
+        length = int(handler.headers.get("Content-Length") or 0)
+        raw = handler.rfile.read(length) if length else b""
+        query = {name: values[-1] for name, values in parse_qs(url.query, keep_blank_values=True).items()}
+        if url.path == f"/{TENANT}/v2.0/.well-known/openid-configuration" and method == "GET":
+            return self._reply(
+                handler,
+                200,
+                {
+                    "issuer": f"{self.base_url}/{TENANT}/v2.0",
+                    "authorization_endpoint": f"{self.base_url}/{TENANT}/oauth2/v2.0/authorize",
+                    "token_endpoint": f"{self.base_url}/{TENANT}/oauth2/v2.0/token",
+                },
+            )
+        if url.path == f"/{TENANT}/oauth2/v2.0/authorize" and method == "GET":
+            return self._consent(handler, query)
+        if url.path == f"/{TENANT}/oauth2/v2.0/token" and method == "POST":
+            return self._token(handler, {k: v[-1] for k, v in parse_qs(raw.decode()).items()})
+        if not url.path.startswith(GRAPH + "/"):
+            return self._reject(handler, f"{method} {url.path}: not an endpoint of the fake")
+        path = url.path[len(GRAPH) :]
+        route = self._route(method, path)
+        if route is None:
+            return self._reject(handler, f"{method} {path}: not a Graph call we make")
+        what, params = route
+        allowed_query = {"list": {"$filter", "$select"}, "me": {"$select"}}.get(what, set())
+        if set(query) - allowed_query:
+            return self._reject(handler, f"{what}: unexpected query options {sorted(set(query) - allowed_query)}")
+        body = None
+        if method in {"POST", "PATCH"}:
+            try:
+                body = json.loads(raw or b"null")
+            except ValueError:
+                return self._reject(handler, f"{what}: the body is not JSON")
+        elif raw:
+            return self._reject(handler, f"{what}: this request takes no body")
+        errors = self._check(what, body, query)
+        if errors:
+            return self._reject(handler, f"{what}: " + "; ".join(errors))
+        if not self._authorized(handler):
+            return self._reply(handler, 401, self._error("InvalidAuthenticationToken", "Access token has expired."))
+        fault = self._take_fault(what)
+        if fault and not fault.after_applying:
+            return self._fault(handler, fault)
+        with self.lock:
+            self.calls.append((what, path))
+            status, answer = self._apply(what, params, body, query, handler.headers.get("Prefer", ""))
+        if fault:
+            return self._fault(handler, fault)
+        return self._reply(handler, status, answer)
+
+    @staticmethod
+    def _route(method: str, path: str) -> tuple[str, dict] | None:
+        routes = [
+            ("GET", r"/me", "me"),
+            ("POST", r"/me/calendar/getSchedule", "getSchedule"),
+            ("GET", r"/me/events", "list"),
+            ("GET", r"/me/calendars/(?P<calendar>[^/]+)/events", "list"),
+            ("POST", r"/me/events", "create"),
+            ("POST", r"/me/calendars/(?P<calendar>[^/]+)/events", "create"),
+            ("PATCH", r"/me/events/(?P<event>[^/]+)", "patch"),
+            ("DELETE", r"/me/events/(?P<event>[^/]+)", "delete"),
+        ]
+        for verb, pattern, what in routes:
+            match = re.fullmatch(pattern, path)
+            if verb == method and match:
+                return what, {k: unquote(v) for k, v in match.groupdict().items()}
+        return None
+
+    def _check(self, what: str, body, query: dict) -> list[str]:
+        if what == "list" and "$filter" in query and not FILTER_RE.match(query["$filter"]):
+            return [f"$filter {query['$filter']!r} is not a supported filter"]
+        if what == "create":
+            return _check_event(body, creating=True)
+        if what == "patch":
+            errors = _check_event(body, creating=False)
+            return errors + (["transactionId is set on create only"] if "transactionId" in (body or {}) else [])
+        if what == "getSchedule":
+            if not isinstance(body, dict) or set(body) - {
+                "schedules",
+                "startTime",
+                "endTime",
+                "availabilityViewInterval",
+            }:
+                return ["getSchedule takes schedules, startTime, endTime, availabilityViewInterval"]
+            errors = []
+            if not body.get("schedules") or not all(isinstance(s, str) and "@" in s for s in body["schedules"]):
+                errors.append("schedules must list SMTP addresses")
+            for key in ("startTime", "endTime"):
+                value = body.get(key)
+                if (
+                    not isinstance(value, dict)
+                    or set(value) != {"dateTime", "timeZone"}
+                    or not DATE_TIME_RE.match(value["dateTime"])
+                ):
+                    errors.append(f"{key} must be a dateTimeTimeZone")
+            interval = body.get("availabilityViewInterval", 30)
+            if not isinstance(interval, int) or not 5 <= interval <= 1440:
+                errors.append("availabilityViewInterval must be 5-1440 minutes")
+            return errors
+        return []
+
+    def _authorized(self, handler) -> bool:
+        header = handler.headers.get("Authorization", "")
+        token, now = header.removeprefix("Bearer "), dt.datetime.now(dt.timezone.utc)
+        with self.lock:
+            return header.startswith("Bearer ") and any(
+                not a.revoked and a.access_tokens.get(token, now) > now for a in self.accounts
+            )
+
+    def _consent(self, handler, query: dict) -> None:
+        """The consent screen, already agreed to: back to the redirect URI with a code and the state."""
+        scopes = query.get("scope", "").split()
+        problems = [
+            problem
+            for problem, bad in [
+                ("unknown client_id", query.get("client_id") != self.client_id),
+                ("response_type must be code", query.get("response_type") != "code"),
+                ("no redirect_uri or state", not query.get("redirect_uri") or not query.get("state")),
+                ("no Calendars.ReadWrite scope", "https://graph.microsoft.com/Calendars.ReadWrite" not in scopes),
+                ("no offline_access (no refresh token)", "offline_access" not in scopes),
+                ("PKCE: code_challenge_method must be S256", query.get("code_challenge_method") != "S256"),
+                ("PKCE: no code_challenge", not query.get("code_challenge")),
+            ]
+            if bad
+        ]
+        if problems:
+            return self._reject(handler, "authorize: " + "; ".join(problems))
+        code = secrets.token_urlsafe(16)
+        with self.lock:
+            self.codes[code] = query
+        handler.send_response(302)
+        handler.send_header("Location", f"{query['redirect_uri']}?{urlencode({'code': code, 'state': query['state']})}")
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+
+    def _exchange_code(self, handler, form: dict) -> None:
+        with self.lock:
+            asked = self.codes.pop(form.get("code", ""), None)
+        verifier = form.get("code_verifier", "")
+        challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
+        if asked is None or challenge != asked["code_challenge"] or form.get("redirect_uri") != asked["redirect_uri"]:
+            return self._reply(handler, 400, {"error": "invalid_grant", "error_description": "AADSTS70000/501481"})
+        access, refresh, _ = self.grant()
+        answer = {"token_type": "Bearer", "scope": asked["scope"], "expires_in": 3599}
+        return self._reply(handler, 200, answer | {"access_token": access, "refresh_token": refresh})
+
+    def _token(self, handler, form: dict) -> None:
+        fault = self._take_fault("token")
+        if fault:
+            return self._fault(handler, fault)
+        if form.get("client_id") != self.client_id or form.get("client_secret") != self.client_secret:
+            return self._reply(handler, 401, {"error": "invalid_client", "error_description": "AADSTS7000215"})
+        if form.get("grant_type") == "authorization_code":
+            return self._exchange_code(handler, form)
+        if form.get("grant_type") != "refresh_token" or "offline_access" not in form.get("scope", "").split():
+            with self.lock:
+                self.violations.append(f"token endpoint: unexpected request {sorted(form)}")
+            return self._reply(handler, 400, {"error": "invalid_request"})
+        with self.lock:
+            account = next((a for a in self.accounts if a.refresh_token == form.get("refresh_token")), None)
+            if account is None or account.revoked:
+                return self._reply(
+                    handler,
+                    400,
+                    {
+                        "error": "invalid_grant",
+                        "error_description": "AADSTS70008: the refresh token has expired or was revoked",
+                    },
+                )
+            self.token_refreshes += 1
+            access = secrets.token_urlsafe(16)
+            account.access_tokens[access] = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=3599)
+        answer = {"token_type": "Bearer", "scope": form["scope"], "expires_in": 3599, "access_token": access}
+        return self._reply(handler, 200, answer)
+
+    # -- Graph's answers (under self.lock) -----------------------------------------------------
+
+    def _apply(self, what: str, params: dict, body, query: dict, prefer: str) -> tuple[int, dict | None]:
+        if what == "me":
+            return 200, {"mail": self.account_email, "userPrincipalName": self.account_email}
+        if what == "getSchedule":
+            return 200, self._schedule(body, prefer)
+        calendar = params.get("calendar", "default")
+        if what in {"list", "create"} and calendar not in self.calendars:
+            return 404, self._error("ErrorItemNotFound", "The specified object was not found in the store.")
+        if what == "list":
+            match = FILTER_RE.match(query.get("$filter", ""))
+            found = [
+                {"id": e["id"]}
+                for e in self.events.values()
+                if e["_calendar"] == calendar
+                and match
+                and {"id": match["id"], "value": match["value"].replace("''", "'")}
+                in e.get("singleValueExtendedProperties", [])
+            ]
+            return 200, {"value": found}
+        if what == "create":
+            existing = self.transactions.get(body.get("transactionId", ""))
+            if existing and existing in self.events:
+                return 201, self.events[existing]  # the retried POST: the event it already created
+            event = {**body, "id": secrets.token_urlsafe(12), "_calendar": calendar}
+            self.events[event["id"]] = event
+            if body.get("transactionId"):
+                self.transactions[body["transactionId"]] = event["id"]
+            return 201, event
+        event = self.events.get(params["event"])
+        if event is None:
+            return 404, self._error("ErrorItemNotFound", "The specified object was not found in the store.")
+        if what == "patch":
+            event.update(body)
+            return 200, event
+        del self.events[params["event"]]
+        return 204, None
+
+    def _schedule(self, body: dict, prefer: str) -> dict:
+        if 'outlook.timezone="UTC"' not in prefer:
+            self.violations.append(
+                'getSchedule asked without Prefer: outlook.timezone="UTC" (answers in the mailbox zone)'
+            )
+        low = dt.datetime.fromisoformat(body["startTime"]["dateTime"]).replace(tzinfo=dt.timezone.utc)
+        high = dt.datetime.fromisoformat(body["endTime"]["dateTime"]).replace(tzinfo=dt.timezone.utc)
+
+        def graph_time(value: dt.datetime) -> dict:
+            return {"dateTime": value.strftime("%Y-%m-%dT%H:%M:%S.0000000"), "timeZone": "UTC"}
+
+        value = []
+        for address in body["schedules"]:
+            items = [dict(item) for item in self.schedule_items.get(address, [])]
+            if address == self.account_email:
+                for event in self.events.values():
+                    start = dt.datetime.fromisoformat(event["start"]["dateTime"]).replace(tzinfo=dt.timezone.utc)
+                    end = dt.datetime.fromisoformat(event["end"]["dateTime"]).replace(tzinfo=dt.timezone.utc)
+                    items.append({"status": event.get("showAs", "busy"), "start": start, "end": end})
+            value.append(
+                {
+                    "scheduleId": address,
+                    "scheduleItems": [
+                        {"status": i["status"], "start": graph_time(i["start"]), "end": graph_time(i["end"])}
+                        for i in items
+                        if i["start"] < high and i["end"] > low
+                    ],
+                }
+            )
+        return {"value": value}

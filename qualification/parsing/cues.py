@@ -1,0 +1,53 @@
+"""Dialogue cues: the words that tell what a message does rather than what it says.
+
+Declining one question, leaving, asking for a person, correcting an earlier answer, small talk:
+the qualification actions read these to decide whether a reply is an answer at all.
+"""
+
+from __future__ import annotations
+
+import re
+
+SMALL_TALK = re.compile(
+    r"^(hi|hey|hello|thanks|thank you|thx|cheers|bye|lol|haha|cool|ok|okay|yes|no|sure|nope)\b", re.I
+)
+# Declining one question ("I'd rather not say") is not leaving ("stop", "not now").
+DECLINE = re.compile(
+    r"\b(?:rather not|prefer not|would not like to|skip (?:this|that|it)|skip\b|pass(?: on (?:this|that|it))?$|"
+    r"not comfortable|don'?t (?:want|wish) to (?:say|share|tell|disclose)|can'?t (?:say|share|disclose|tell)|"
+    r"confidential|none of your business|no comment|not (?:sharing|telling|saying)|won'?t (?:say|share)|"
+    r"not (?:going|gonna) to (?:say|share)|keep (?:that|it) to myself)",
+    re.I,
+)
+# What only a visitor who means it types: leaving, a person, a job, a pitch, support. A short reply to
+# a free-text question ("Dana Kim", "Controller") that has none of these is an answer, whatever the NLU read.
+INTENT_WORDS = re.compile(
+    r"\b(?:stop|quit|bye|goodbye|later|not now|enough|done|leave|human|person|agent|someone|real|"
+    r"job|jobs|career|careers|hiring|vacanc\w*|apply|resume|cv|internship|partner(?:ship)?s?|"
+    r"our (?:agency|services)|support|help ?desk|login|log in|invoice|bug|broken|why|email me|price|pricing|cost)\b",
+    re.I,
+)
+# Asking for a person in a message that says other things too ("…, can I just talk to a human please?").
+ASKS_FOR_PERSON = re.compile(
+    r"\b(?:talk|speak|chat)\s+(?:to|with)\s+(?:a\s+)?(?:real\s+|live\s+)?(?:human|person|someone|somebody|"
+    r"rep|representative|agent)\b|\blive\s+(?:rep|agent|person|human)\b|\bhuman,?\s+please\b",
+    re.I,
+)
+# Words that mark a message as changing what was said before ("actually we're 500 people").
+CORRECTION = re.compile(
+    r"\b(?:actually|sorry|correction|i meant|i mean|scratch (?:that|what)|not \w+ but|in fact|wait|"
+    r"update|changed|to correct|my mistake|rather)\b",
+    re.I,
+)
+
+
+def looks_like_words(text: str) -> bool:
+    """ "Controller" or "Head of FP&A", not "qwxz blorf": every plain word has a vowel (abbreviations aside)."""
+    words = re.findall(r"[^\W\d_]+", text or "")
+    return bool(words) and all(re.search(r"[aeiouy]", w, re.I) or (w.isupper() and len(w) <= 5) for w in words)
+
+
+def is_plain_answer(text: str) -> bool:
+    """A short reply with no question and nothing that only a change of subject would say."""
+    text = (text or "").strip()
+    return 0 < len(text.split()) <= 6 and "?" not in text and not INTENT_WORDS.search(text)

@@ -1,7 +1,7 @@
 """The qualification conversation's bot actions.
 
 `ValidateQualificationForm` reads every visitor message for facts (entities plus
-the parsers in qualification/parsing.py), stores them on the Lead as they arrive
+the parsers in qualification/parsing/), stores them on the Lead as they arrive
 and picks the next missing question, so the bot never asks for what it knows.
 The other actions handle the ways out: a decision, stop, a person, email.
 Actions stay thin: every write goes through a service.
@@ -22,6 +22,7 @@ from config.db import db
 from qualification import parsing, services
 from qualification.models import Lead
 from qualification.scoring import lead_decide, lead_questions_moot, lead_score
+from qualification.selectors import site_terms_for_conversation
 
 FORM = "qualification_form"
 REQUESTED_SLOT = "requested_slot"
@@ -186,7 +187,12 @@ class ValidateQualificationForm(FormValidationAction):
             events: list[EventType] = []
             if intent in FACTS_IN_PASSING:
                 extraction = parsing.facts_from_message(
-                    text=text, intent="inform", entities=message.get("entities") or [], requested=None, known=slots
+                    text=text,
+                    intent="inform",
+                    entities=message.get("entities") or [],
+                    requested=None,
+                    known=slots,
+                    site=await db(site_terms_for_conversation)(public_id=tracker.sender_id),
                 )
                 if intent != "greet":
                     # a question's words are not facts ("does it work with Salesforce?" names no company)
@@ -208,6 +214,7 @@ class ValidateQualificationForm(FormValidationAction):
             entities=message.get("entities") or [],
             requested=requested,
             known=slots,
+            site=await db(site_terms_for_conversation)(public_id=tracker.sender_id),
         )
         # an answer already given stays unless this message corrects it or answers its question again
         if not parsing.CORRECTION.search(text):

@@ -34,13 +34,13 @@ from datetime import timezone as dt_timezone
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from chatbot.models import Conversation
 from qualification import services as lead_services
 from qualification.models import Lead
+from qualification.parsing import email_in_text, email_normalized
 from scheduling import selectors, tasks, zones
 from scheduling.availability import Slot, free_slots, load_schedules
 from scheduling.errors import SchedulingError
@@ -166,10 +166,8 @@ def meeting_book(
     now = now or timezone.now()
     start = _as_utc(start)
     visitor_email = visitor_email.strip()
-    try:
-        validate_email(visitor_email)
-    except ValidationError as exc:
-        raise SchedulingError("invalid_email") from exc
+    if email_normalized(visitor_email) is None:
+        raise SchedulingError("invalid_email")
     try:
         validate_timezone(visitor_timezone)
     except ValidationError:
@@ -534,7 +532,6 @@ def meeting_book_offered(
 
 # ---- the invitation's address, and an email follow-up when nobody is free ------------------------------
 
-EMAIL_RE = re.compile(r"[^\s@<>(),;:\"]+@[^\s@<>(),;:\"]+\.[A-Za-z]{2,}")
 REFUSAL_RE = re.compile(r"\b(no|nope|skip|cancel|stop|never ?mind|not now|rather not|don'?t|no thanks)\b", re.I)
 
 
@@ -546,15 +543,8 @@ class EmailAnswer:
 
 def email_from_text(text: str) -> str | None:
     """The email address in a visitor's answer ("sure, it's Ada@Prospect.example"), lowercased; None when none."""
-    match = EMAIL_RE.search(text or "")
-    if not match:
-        return None
-    email = match.group(0).strip(".").lower()
-    try:
-        validate_email(email)
-    except ValidationError:
-        return None
-    return email
+    email = email_in_text(text)  # the one email pattern and validator (qualification/parsing/contact.py)
+    return email.lower() if email else None
 
 
 def booking_email_record(*, conversation: Conversation, text: str) -> EmailAnswer:

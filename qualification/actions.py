@@ -177,8 +177,12 @@ class ValidateQualificationForm(FormValidationAction):
                 SlotSet(REQUESTED_SLOT, next_question(slots, rules=rules)),
             ]
 
-        if intent in {"out_of_scope", "nlu_fallback"} and parsing.states_facts(text):
-            intent = "inform"  # who they are or what they need: facts, not off-topic chatter
+        if intent == "request_human" and parsing.states_facts(text):
+            intent = "inform"  # "I'm the CRO at Acme, can I talk to a person?": the facts, and the handoff below
+        if intent in {"out_of_scope", "nlu_fallback"} and (
+            parsing.states_facts(text) or parsing.corrects(text, known=slots)
+        ):
+            intent = "inform"  # who they are, what they need or a fact put right: not off-topic chatter
         answer = self.answers_anyway(intent=intent, text=text, requested=requested)
         if intent in DIGRESSIONS and not answer:
             if not resuming:
@@ -230,7 +234,7 @@ class ValidateQualificationForm(FormValidationAction):
         await db(services.lead_record_for_conversation)(
             public_id=tracker.sender_id, facts=extraction.facts, raw=extraction.raw
         )
-        if parsing.ASKS_FOR_PERSON.search(text) and await db(chat_services.conversation_request_handoff)(
+        if parsing.asks_for_person(text) and await db(chat_services.conversation_request_handoff)(
             public_id=tracker.sender_id
         ):
             # a person asked for along with facts: the team is told, and the questions go on to a booking
@@ -395,7 +399,8 @@ class ActionQualificationOffTopic(Action):
         if tracker.active_loop_name == FORM:
             return miss_events(dispatcher, tracker, response="utter_didnt_get")
         message = tracker.latest_message or {}
-        if parsing.states_facts(message.get("text") or ""):
+        text = message.get("text") or ""
+        if parsing.states_facts(text) or parsing.corrects(text, known=tracker.current_slot_values()):
             return [FollowupAction(FORM)]  # the form takes the facts (the NLU was unsure, the parsers are not)
         intent = (message.get("intent") or {}).get("name")
         response = "utter_please_rephrase" if intent == "nlu_fallback" else "utter_out_of_scope"
@@ -422,6 +427,9 @@ class ActionRequestHandoff(Action):
         return "action_request_handoff"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        if parsing.states_facts((tracker.latest_message or {}).get("text") or ""):
+            # who they are as well: the form keeps the facts and flags the handoff if a person was asked for
+            return [FollowupAction(FORM)]
         await db(chat_services.conversation_request_handoff)(public_id=tracker.sender_id)
         repeats = said_in_a_row(tracker, {"utter_handoff", "utter_handoff_email"})
         dispatcher.utter_message(response="utter_handoff" if repeats < 2 else "utter_handoff_email")

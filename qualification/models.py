@@ -11,6 +11,7 @@ class Lead(models.Model):
         UNKNOWN = "", "Unknown"
         DECISION_MAKER = "decision_maker", "Decision maker"
         INFLUENCER = "influencer", "Influencer"
+        CONTRIBUTOR = "contributor", "Individual contributor"
         RESEARCHER = "researcher", "Researcher"
         STUDENT = "student", "Student"
 

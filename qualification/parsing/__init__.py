@@ -21,6 +21,7 @@ Everything is re-exported here: callers import from `qualification.parsing`.
 
 from qualification.parsing.budget import MONEY, Budget, currency_in, parse_budget
 from qualification.parsing.company import (
+    COMPANY_AFTER_TITLE,
     COMPANY_IN_TEXT,
     COMPANY_PREFIX,
     INDUSTRIES,
@@ -49,11 +50,13 @@ from qualification.parsing.cues import (
     CORRECTION,
     DECLINE,
     INTENT_WORDS,
+    NOT_ASKING,
     SMALL_TALK,
+    asks_for_person,
     is_plain_answer,
     looks_like_words,
 )
-from qualification.parsing.message import CONTACT, QUESTIONS, Extraction, facts_from_message, states_facts
+from qualification.parsing.message import CONTACT, QUESTIONS, Extraction, corrects, facts_from_message, states_facts
 from qualification.parsing.need import BUSINESS, NEED_HINT, USE_CASES, mentions_need, use_case_from_text
 from qualification.parsing.numbers import (
     ARTICLES,
@@ -67,6 +70,7 @@ from qualification.parsing.numbers import (
     word_number,
 )
 from qualification.parsing.role import (
+    CONTRIBUTOR,
     DECISION_MAKER,
     INFLUENCER,
     NOT_AN_ANSWER,
@@ -86,6 +90,7 @@ from qualification.parsing.site import NO_SITE, SiteTerms
 from qualification.parsing.size import (
     PEOPLE,
     SIZE_CONTEXT,
+    SIZE_WORDS,
     SOLO,
     SOLO_IN_PASSING,
     TEAM_ONLY,
@@ -117,10 +122,12 @@ __all__ = [
     "BROWSING",
     "BROWSING_ASKED",
     "BUSINESS",
+    "COMPANY_AFTER_TITLE",
     "COMPANY_IN_TEXT",
     "COMPANY_PREFIX",
     "COMPETITOR_SELF",
     "CONTACT",
+    "CONTRIBUTOR",
     "CORRECTION",
     "DECISION_MAKER",
     "DECLINE",
@@ -141,6 +148,7 @@ __all__ = [
     "NAME_PREFIX",
     "NEED_HINT",
     "NOT_AN_ANSWER",
+    "NOT_ASKING",
     "NOT_A_COMPANY",
     "NO_SITE",
     "NUM",
@@ -155,6 +163,7 @@ __all__ = [
     "ROLE_STOP_ASKED",
     "SINGLE",
     "SIZE_CONTEXT",
+    "SIZE_WORDS",
     "SMALL_TALK",
     "SOLO",
     "SOLO_IN_PASSING",
@@ -169,10 +178,12 @@ __all__ = [
     "SiteTerms",
     "Size",
     "Timeline",
+    "asks_for_person",
     "authority_for_role",
     "clean_company",
     "clean_role",
     "company_from_text",
+    "corrects",
     "currency_in",
     "email_flag",
     "email_in_text",

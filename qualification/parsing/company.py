@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from qualification.parsing.role import DECISION_MAKER, role_from_text
 from qualification.parsing.timeline import MONTHS
 
 COMPANY_IN_TEXT = re.compile(
@@ -19,8 +20,16 @@ COMPANY_PREFIX = re.compile(
 NOT_A_COMPANY = {"I", "We", "Our", "The", "Q1", "Q2", "Q3", "Q4", "VP", "CEO", "CFO", "CRO", "CTO", "Sales", "Head"}
 
 
+COMPANY_AFTER_TITLE = re.compile(
+    r"\bat\s+((?!(?:a|an|the|our|my|this|that|least|most|all|some|home|work|scale|risk|the moment|once)\b)"
+    r"[a-z][\w&'.\-]*(?:\s+(?!(?:and|but|we|our|with|in|for|so|who|which|where)\b)[a-z][\w&'.\-]*){0,2})(?=\s*(?:[,;]|\.\s|\.?$))",
+    re.I,
+)
+
+
 def company_from_text(text: str) -> str:
-    """A capitalised company name after "at"/"from"/"called" ("VP Sales at Acme Corp"), else ''."""
+    """A company name after "at"/"from"/"called": capitalised ("VP Sales at Acme Corp"), or
+    lowercase right after a job title ("vp revenue operations at brightwell, 650 ppl"), else ''."""
     for m in COMPANY_IN_TEXT.finditer(text):
         name = m.group(1).strip(" .,")
         if name.split()[0] in NOT_A_COMPANY or re.fullmatch(r"(?:Q[1-4]|[A-Z][a-z]+day)", name):
@@ -28,6 +37,10 @@ def company_from_text(text: str) -> str:
         if name.lower() in MONTHS or name.split()[0].lower() in MONTHS:
             continue
         return name[:200]
+    for m in COMPANY_AFTER_TITLE.finditer(text):
+        before = " ".join(text[: m.start()].split()[-5:])
+        if role_from_text(before) or re.search(rf"(?:{DECISION_MAKER.pattern})\s*$", before, re.I):
+            return m.group(1).strip(" .,")[:200]
     return ""
 
 

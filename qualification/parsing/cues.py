@@ -28,17 +28,28 @@ INTENT_WORDS = re.compile(
     re.I,
 )
 # Asking for a person in a message that says other things too ("…, can I just talk to a human please?").
+# Not when the visitor says they would rather not, yet ("wanted to try before talking to anyone").
+NOT_ASKING = re.compile(
+    r"\b(?:before|without|rather than|instead of|not|never|no need to|don'?t (?:want|need) to)\s+(?:\w+\s+)?$", re.I
+)
 ASKS_FOR_PERSON = re.compile(
     r"\b(?:talk|speak|chat)\s+(?:to|with)\s+(?:a\s+)?(?:real\s+|live\s+)?(?:human|person|someone|somebody|"
-    r"rep|representative|agent)\b|\blive\s+(?:rep|agent|person|human)\b|\bhuman,?\s+please\b",
+    r"rep|representative|agent)\b|\blive\s+(?:rep|agent|person|human)\b|\bhuman,?\s+please\b|"
+    r"\b(?:want|need|get|prefer|see)\s+(?:to\s+(?:talk|speak)\s+to\s+)?(?:a\s+|an\s+)?(?:real\s+|live\s+|actual\s+)?"
+    r"(?:human|person|human being)\b(?!\s+(?:who|that|to|for|in|with|on)\b)",
     re.I,
 )
 # Words that mark a message as changing what was said before ("actually we're 500 people").
 CORRECTION = re.compile(
     r"\b(?:actually|sorry|correction|i meant|i mean|scratch (?:that|what)|not \w+ but|in fact|wait|"
-    r"update|changed|to correct|my mistake|rather)\b",
+    r"update|changed|to correct|my mistake|my bad|rather|typo|oops|i said \w+(?: \w+)? (?:earlier|before)|"
+    r"not \d[\d,.]*\b|(?:earlier|before) i said)",
     re.I,
 )
+
+
+def asks_for_person(text: str) -> bool:
+    return any(not NOT_ASKING.search(text[: m.start()]) for m in ASKS_FOR_PERSON.finditer(text or ""))
 
 
 def looks_like_words(text: str) -> bool:

@@ -14,7 +14,7 @@ from qualification.parsing.company import (
     visitor_type_for_company,
 )
 from qualification.parsing.contact import EMAIL_RE, parse_email, parse_name
-from qualification.parsing.cues import looks_like_words
+from qualification.parsing.cues import CORRECTION, looks_like_words
 from qualification.parsing.need import BUSINESS, USE_CASES, mentions_need, use_case_from_text
 from qualification.parsing.role import authority_for_role, clean_role, looks_like_title, plausible_role, role_from_text
 from qualification.parsing.site import NO_SITE, SiteTerms
@@ -214,3 +214,11 @@ def states_facts(text: str) -> bool:
     # a headcount or a name alone may be anyone's ("a recipe for 12 people"): two signals, or a sales use case
     signals = len(told.keys() & {"company_size", "company_name"}) + bool(told.get("use_case") and BUSINESS.search(text))
     return signals >= 2 or bool(told.get("use_case") and BUSINESS.search(text))
+
+
+def corrects(text: str, *, known: dict) -> bool:
+    """ "oops, we're 9 people not 90": a correction word and a new value for a fact already given."""
+    if not CORRECTION.search(text or ""):
+        return False
+    told = facts_from_message(text=text, intent="inform", entities=[], requested=None, known=known).slots
+    return any(slot in QUESTIONS and known.get(slot) not in (None, "") for slot in told)

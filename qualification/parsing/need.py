@@ -24,7 +24,8 @@ NEED_HINT = re.compile(
     r"inbound|qualif\w*|guesswork|guess|blind|"
     r"need|needs|looking for|look for|want|wanted|interested|problem|struggl\w*|help|trying to|evaluate|"
     r"evaluating|replace|hate|pain|issue|improve|better|tool|solution|spreadsheets?|excel|mess|accurate|"
-    r"forecast\w*|pipeline|deals?|scor\w*|reporting|visibility)\b",
+    r"forecast\w*|pipeline|deals?|scor\w*|reporting|visibility|fix(?:ing)?|(?:dis)?agree|trust|the number|"
+    r"our numbers?|miss(?:ing|ed)?|accuracy|predict\w*|quota|spot|slipp\w*)\b",
     re.I,
 )
 

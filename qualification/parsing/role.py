@@ -10,9 +10,14 @@ DECISION_MAKER = re.compile(
     re.I,
 )
 INFLUENCER = re.compile(
-    r"\b(manager|lead|team lead|revops|rev ops|sales ops|operations|ops|admin|administrator|engineer|"
-    r"account executive|ae|sdr|bdr|rep|representative|specialist|coordinator|architect|senior|sr|"
+    r"\b(manager|lead|team lead|revops|rev ops|sales ops|operations|ops|architect|senior|sr|"
     r"sales|marketing|finance|revenue|growth|partnerships|procurement|customer success|enablement)\b",
+    re.I,
+)
+# Individual contributors: they use the tool, they seldom sway the purchase (a manager or lead does).
+CONTRIBUTOR = re.compile(
+    r"\b(specialist|coordinator|assistant|administrator|admin|engineer|account executive|ae|sdr|bdr|rep|"
+    r"representative|executive assistant|clerk|officer)\b",
     re.I,
 )
 RESEARCHER = re.compile(r"\b(analyst|researcher|consultant|advisor|intern|associate|writer|journalist)\b", re.I)
@@ -22,11 +27,11 @@ STUDENT = re.compile(
 )
 ROLE_PREFIX = re.compile(
     r"^(?:hi|hey|hello)?[,!\s]*(?:i'?m|i am|im|i work as|i'?m working as|my (?:role|title|job(?: title)?) is|as|"
-    r"my position is|currently|it'?s|i run|i lead)\s+(?:a |an |the |our |the company'?s )?",
+    r"my position is|currently|it'?s|i run|i lead)\s+(?:actually |now )?(?:a |an |the |our |the company'?s )?",
     re.I,
 )
 ROLE_IN_TEXT = re.compile(
-    r"\b(?:i'?m|i am|im|i work as|as|my (?:role|title) is)\s+(?:a |an |the |our )?"
+    r"\b(?:i'?m|i am|im|i work as|as|my (?:role|title) is)\s+(?:actually |now )?(?:a |an |the |our )?"
     r"((?:[a-z&/\-]+\s){0,4}?(?:ceo|cfo|cro|coo|cto|cmo|cio|founder|co-?founder|owner|president|vp|"
     r"vice president|svp|evp|head|director|manager|lead|analyst|student|"
     r"researcher|consultant|engineer|intern|partner|account executive|sdr|bdr|rep|admin|specialist)"
@@ -36,7 +41,7 @@ ROLE_IN_TEXT = re.compile(
     r"interested|wanting|curious|and|to|the|a|an)\b)[a-z&/\-]+){1,3}(?=\s+(?:at|from|with|in)\b|[,.;!]|$))?)",
     re.I,
 )
-ROLE_STOP = re.compile(r"\s+(?:at|from|with|in|for a|and|but|,|\.|we|our|who)\b.*$", re.I)
+ROLE_STOP = re.compile(r"\s+(?:at|from|with|in|for a|and|but|,|\.|we|our|who|since|until)\b.*$", re.I)
 
 
 ROLE_STOP_ASKED = re.compile(r"\s+(?:at|from|with|in|for a|but|we|our|who)\b.*$|\.\s.*$", re.I)
@@ -71,8 +76,9 @@ def authority_for_role(role: str) -> str:
         return "decision_maker"
     if RESEARCHER.search(role):
         return "researcher"
-    if INFLUENCER.search(role):
-        return "influencer"
+    # "Sales Ops Specialist" is a contributor, "SDR Team Lead" or "Senior Sales Manager" leads people
+    if CONTRIBUTOR.search(role) and not re.search(r"\b(?:manager|lead|head)\b", role, re.I):
+        return "contributor"
     return "influencer"
 
 
@@ -84,7 +90,11 @@ NOT_AN_ANSWER = re.compile(
 
 def looks_like_title(text: str) -> bool:
     return bool(
-        DECISION_MAKER.search(text) or INFLUENCER.search(text) or RESEARCHER.search(text) or STUDENT.search(text)
+        DECISION_MAKER.search(text)
+        or INFLUENCER.search(text)
+        or CONTRIBUTOR.search(text)
+        or RESEARCHER.search(text)
+        or STUDENT.search(text)
     )
 
 

@@ -22,8 +22,10 @@ PEOPLE = r"(?:people|ppl|persons?|employees|staff|folks|heads|headcount|fte'?s?|
 TEAM_ONLY = re.compile(
     r"\b(?:sales |revenue |sdr |bdr )?team of\b|\b(?:reps|sellers|aes|sdrs|bdrs|users|seats|licen[cs]es)\b", re.I
 )
+SIZE_WORDS = "|".join(sorted((w for w in NUMBER_WORDS if not w.startswith("a ")), key=len, reverse=True))
 SIZE_CONTEXT = re.compile(
-    rf"(?:{NUM}(?:ish|\+)?|just me|only me|solo|a few|a couple|several|few)\s*(?:\w+\s){{0,2}}?\s*{PEOPLE}\b"
+    rf"(?:{NUM}(?:ish|\+)?|just me|only me|solo|a few|a couple|several|few|"
+    rf"\b(?:{SIZE_WORDS})(?:[\s-]+(?:hundred|thousand))?)\s*(?:\w+\s){{0,2}}?\s*{PEOPLE}\b"
     rf"|\b(?:company|headcount|staff|org(?:anization)?) of (?:about |around |roughly |~)?\S+"
     rf"|\b{NUM}\s*(?:-|\s)(?:person|people|employee|strong|seat)\b",
     re.I,

@@ -61,6 +61,10 @@ COMPETITOR_SELF = re.compile(
     r"(?:competitor|competing)\b|"
     r"(?:i|we) (?:work (?:at|for)|am with|are) (?:a )?(?:competitor|competing (?:company|vendor|product))|"
     r"(?:from|at|with) a competitor|we(?:'re| are) (?:a )?competitors?|we (?:build|sell|make) (?:a )?(?:similar|competing) "
-    r"(?:product|tool)|competitive (?:research|intel(?:ligence)?|analysis))\b",
+    r"(?:product|tool)|competitive (?:research|intel(?:ligence)?|analysis)|"
+    # "we make forecasting software too", "we also sell a pipeline analytics tool"
+    r"we (?:also )?(?:build|sell|make|offer|have) (?:a |an |our own )?(?:[\w-]+ ){0,3}?"
+    r"(?:software|tool|platform|product)s?(?: \w+)? (?:too|as well)|we also (?:build|sell|make) (?:[\w-]+ ){0,3}?"
+    r"(?:software|tools?|platforms?|products?))\b",
     re.I,
 )

@@ -18,6 +18,10 @@ The player answers the question the bot is asking, the way the persona file says
    come first), when the persona has words for it;
 6. anything else with buttons: a click on the first one; with nothing left to say, the visitor leaves.
 
+An interjection whose answer never comes (the bot asked fewer questions than the persona file
+counted on) is sent at the visitor's next move that is not an answer: before clicking a time,
+answering an offer or leaving. A visitor who meant to correct something says it before they go.
+
 Questions are counted (for `before_answer` and `at_answer`) each time the player answers from
 `answers` (4 and 5), 1-based; offers and meeting times are not questions.
 
@@ -141,6 +145,20 @@ def answer_question(persona: Persona, progress: Progress, fact: str, *, asked: b
     )
 
 
+def overdue_interjection(persona: Persona, progress: Progress, before: str) -> Move | None:
+    """The first unsent interjection, before a move that is not an answer (see the module's docstring)."""
+    for index, interjection in enumerate(persona.interjections):
+        if index not in progress.interjections_sent:
+            return Move(
+                text=interjection.text,
+                why=f"interjection {index + 1} (due before answer {interjection.before_answer}) before {before}",
+                kind="interjection",
+                facts=interjection.facts,
+                index=index,
+            )
+    return None
+
+
 def next_move(persona: Persona, progress: Progress, turns: list[Turn]) -> Move | Leave:
     if progress.opener_sent < len(persona.opener):
         index = progress.opener_sent
@@ -157,13 +175,17 @@ def next_move(persona: Persona, progress: Progress, turns: list[Turn]) -> Move |
         return Leave(f"turn limit ({MAX_VISITOR_TURNS} visitor messages)")
     end = conversation_end(turn)
     if end:
-        return Leave(end)
+        if progress.stopped:
+            return Leave(end)
+        return overdue_interjection(persona, progress, f"leaving ({end})") or Leave(end)
 
     buttons = [b for m in turn.bot for b in m.buttons]
     last = turn.bot[-1] if turn.bot else None
     asked = next((m.asked_slot for m in reversed(turn.bot) if m.asked_slot), "")
 
     slots = [b for b in buttons if b[1].startswith(SLOT_PAYLOAD)]
+    if slots and (move := overdue_interjection(persona, progress, "the meeting times")):
+        return move
     if slots:
         if persona.booking == BOOKING_NONE:
             return Leave("meeting times offered; this visitor does not book")
@@ -179,6 +201,8 @@ def next_move(persona: Persona, progress: Progress, turns: list[Turn]) -> Move |
     offer = offer_kind(last.buttons if last else [])
     if offer and not (asked and offer[0] == "email_or_person"):
         kind, keys = offer
+        if move := overdue_interjection(persona, progress, f"the {kind} offer"):
+            return move
         key = next((k for k in keys if k in persona.yes_no), None)
         if key is not None:
             text = persona.yes_no[key]

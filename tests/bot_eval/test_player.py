@@ -72,6 +72,20 @@ def test_an_interjection_comes_right_before_its_answer_and_the_stop_replaces_its
     assert next_move(p, progress, ended) == Leave("the visitor stopped")
 
 
+def test_an_interjection_whose_answer_never_comes_is_said_before_the_times_or_leaving():
+    p = persona(interjections=[{"before_answer": 6, "text": "sorry, I'm Director now", "facts": ["role"]}])
+    progress = Progress(opener_sent=2)
+    correction = play(p, progress, after(OFFER))  # the bot asked fewer than 6 questions
+    assert correction.text == "sorry, I'm Director now" and correction.kind == "interjection"
+    assert next_move(p, progress, after(OFFER)).text == SLOT_A[1]  # said once, then the visitor books
+
+    closed = after(BotMessage("We'll be in touch."), state=State(decided=True, lead_outcome="nurture"))
+    assert play(p, Progress(opener_sent=2), closed).text == "sorry, I'm Director now"  # not a silent exit
+    stopped = Progress(opener_sent=2, stopped=True)
+    ended = [Turn(visitor="bye", why="", stop=True, bot=[BotMessage("No problem, bye.")])]
+    assert next_move(p, stopped, ended) == Leave("the visitor stopped")  # who stopped corrects nothing
+
+
 def test_meeting_times_first_slot_typed_preference_or_none():
     progress = Progress(opener_sent=2)
     click = next_move(persona(), progress, after(OFFER))

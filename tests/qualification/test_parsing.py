@@ -77,7 +77,10 @@ def test_not_sure_is_a_timeline_only_when_the_timeline_was_asked():
         ("Head of Revenue Operations", "decision_maker"),
         ("founder", "decision_maker"),
         ("sales manager", "influencer"),
-        ("account executive", "influencer"),
+        ("account executive", "contributor"),
+        ("Sales Ops Specialist", "contributor"),
+        ("Sales Coordinator", "contributor"),
+        ("SDR Team Lead", "influencer"),
         ("data analyst", "researcher"),
         ("MBA student", "student"),
         ("student doing research", "student"),
@@ -85,6 +88,23 @@ def test_not_sure_is_a_timeline_only_when_the_timeline_was_asked():
 )
 def test_role_maps_to_authority(role, authority):
     assert parsing.authority_for_role(role) == authority
+
+
+def test_corrections_asking_for_a_person_and_competitors_in_passing():
+    assert parsing.corrects("oops typo, we're 9 people not 90", known={"company_size": 90.0})
+    assert not parsing.corrects("we're 9 people", known={"company_size": 90.0})  # no sign of a correction
+    assert not parsing.corrects("oops typo, we're 9 people", known={})  # nothing to correct
+    assert (
+        parsing.role_from_text("sorry, I said manager earlier - my title is actually Director of Revenue Operations since May")
+        == "Director of Revenue Operations"
+    )
+    assert parsing.asks_for_person("can I talk to a human")
+    assert not parsing.asks_for_person("wanted to try before talking to anyone but happy to chat")
+    assert parsing.COMPETITOR_SELF.search("I'm a PM at Dealcast, we make forecasting software too.")
+    assert not parsing.COMPETITOR_SELF.search("we make furniture and need better forecasts")
+    assert parsing.company_from_text("hey im vp revenue operations at brightwell, 650ish ppl") == "brightwell"
+    assert parsing.company_from_text("we want it live at scale, soon") == ""
+    assert parsing.parse_company_size("CRO here, just over two thousand employees.") == parsing.Size(2000, 2000)
 
 
 def test_role_is_found_in_passing_and_cleaned_when_asked():

@@ -44,6 +44,7 @@ test: train
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache --no-logo
 
 format: venv
 	$(VENV)/bin/ruff format .

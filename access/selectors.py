@@ -20,9 +20,11 @@ Every selector takes the user keyword-only and, optionally, the queryset to narr
 annotated queryset); without one it starts from all rows.
 """
 
+from collections.abc import Callable
+
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from analytics.groups import MARKETING
+from access.groups import MARKETING
 from chatbot.models import Conversation, Message, Visitor
 from qualification.models import Lead
 from scheduling.models import Meeting, SalesRep
@@ -59,63 +61,46 @@ def _own_meetings(rep: SalesRep) -> QuerySet[Meeting]:
     return Meeting.objects.filter(rep=rep)
 
 
-def visible_meetings(*, user, queryset: QuerySet[Meeting] | None = None) -> QuerySet[Meeting]:
-    queryset = Meeting.objects.all() if queryset is None else queryset
+def _narrowed(user, model, queryset: QuerySet | None, own_rows: Callable[[SalesRep], Q | Exists]) -> QuerySet:
+    """The rule, once: every row for who sees everything; else the rows ``own_rows`` gives the user's rep; else none."""
+    queryset = model.objects.all() if queryset is None else queryset
     if sees_everything(user):
         return queryset
     rep = user_rep(user)
-    return queryset.filter(rep=rep) if rep is not None else queryset.none()
+    return queryset.filter(own_rows(rep)) if rep is not None else queryset.none()
+
+
+def visible_meetings(*, user, queryset: QuerySet[Meeting] | None = None) -> QuerySet[Meeting]:
+    return _narrowed(user, Meeting, queryset, lambda rep: Q(rep=rep))
 
 
 def visible_conversations(*, user, queryset: QuerySet[Conversation] | None = None) -> QuerySet[Conversation]:
-    queryset = Conversation.objects.all() if queryset is None else queryset
-    if sees_everything(user):
-        return queryset
-    rep = user_rep(user)
-    if rep is None:
-        return queryset.none()
-    return queryset.filter(Exists(_own_meetings(rep).filter(conversation=OuterRef("pk"))))
+    return _narrowed(
+        user, Conversation, queryset, lambda rep: Exists(_own_meetings(rep).filter(conversation=OuterRef("pk")))
+    )
 
 
 def visible_messages(*, user, queryset: QuerySet[Message] | None = None) -> QuerySet[Message]:
-    queryset = Message.objects.all() if queryset is None else queryset
-    if sees_everything(user):
-        return queryset
-    rep = user_rep(user)
-    if rep is None:
-        return queryset.none()
-    return queryset.filter(Exists(_own_meetings(rep).filter(conversation=OuterRef("conversation"))))
+    return _narrowed(
+        user, Message, queryset, lambda rep: Exists(_own_meetings(rep).filter(conversation=OuterRef("conversation")))
+    )
 
 
 def visible_leads(*, user, queryset: QuerySet[Lead] | None = None) -> QuerySet[Lead]:
     """Leads of the user's conversations, or linked to one of their meetings directly."""
-    queryset = Lead.objects.all() if queryset is None else queryset
-    if sees_everything(user):
-        return queryset
-    rep = user_rep(user)
-    if rep is None:
-        return queryset.none()
-    own = _own_meetings(rep).filter(Q(lead=OuterRef("pk")) | Q(conversation=OuterRef("conversation")))
-    return queryset.filter(Exists(own))
+    own = Q(lead=OuterRef("pk")) | Q(conversation=OuterRef("conversation"))
+    return _narrowed(user, Lead, queryset, lambda rep: Exists(_own_meetings(rep).filter(own)))
 
 
 def visible_visitors(*, user, queryset: QuerySet[Visitor] | None = None) -> QuerySet[Visitor]:
-    queryset = Visitor.objects.all() if queryset is None else queryset
-    if sees_everything(user):
-        return queryset
-    rep = user_rep(user)
-    if rep is None:
-        return queryset.none()
-    return queryset.filter(Exists(_own_meetings(rep).filter(conversation__visitor=OuterRef("pk"))))
+    return _narrowed(
+        user, Visitor, queryset, lambda rep: Exists(_own_meetings(rep).filter(conversation__visitor=OuterRef("pk")))
+    )
 
 
 def visible_reps(*, user, queryset: QuerySet[SalesRep] | None = None) -> QuerySet[SalesRep]:
     """All reps for who sees everything; otherwise only the user's own profile (names of others included)."""
-    queryset = SalesRep.objects.all() if queryset is None else queryset
-    if sees_everything(user):
-        return queryset
-    rep = user_rep(user)
-    return queryset.filter(pk=rep.pk) if rep is not None else queryset.none()
+    return _narrowed(user, SalesRep, queryset, lambda rep: Q(pk=rep.pk))
 
 
 def may_view_reports(*, user) -> bool:

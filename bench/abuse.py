@@ -23,13 +23,12 @@ import asyncio
 import collections
 import json
 import random
-import re
 import statistics
 import time
-import urllib.request
 import zlib
 
 import websockets
+from chat_load import demo_site_key  # bench/ is the script's own folder, first on sys.path
 
 TURNS = ["hello", "what does it cost?", "do you integrate with Salesforce?", "is my data safe with you?", "thanks"]
 VISITORS = 20
@@ -131,14 +130,6 @@ async def phase(args, site: str, *, with_attacker: bool) -> tuple[list[Visitor],
     if failures:
         print(f"  {len(failures)} clients failed, first: {failures[0]!r}")
     return visitors, attacker, time.monotonic() - started
-
-
-def demo_site_key(web_url: str) -> str:
-    html = urllib.request.urlopen(web_url + "/").read().decode()
-    match = re.search(r'data-site="([^"]+)"', html)
-    if not match:
-        raise SystemExit("No demo site on the page: start the product with `make run` first.")
-    return match.group(1)
 
 
 def summary(visitors: list[Visitor]) -> dict:

@@ -1,7 +1,7 @@
 """Rasa's custom-action webhook, served by the web process itself.
 
-rasa_sdk's ActionExecutor runs the actions registered from each app's
-`actions` module, so actions call our services directly and no separate
+rasa_sdk's ActionExecutor runs the actions of the modules each app registered
+(`chatbot/action_registry.py`), so actions call our services directly and no separate
 action-server process is needed. Rasa authenticates with a shared bearer token.
 
 It is a Channels HTTP consumer rather than a Django view: a machine-to-machine
@@ -22,28 +22,20 @@ from functools import lru_cache
 
 from channels.exceptions import StopConsumer
 from channels.generic.http import AsyncHttpConsumer
-from django.apps import apps
 from django.conf import settings
 from rasa_sdk.executor import ActionExecutor
 from rasa_sdk.interfaces import ActionExecutionRejection, ActionNotFoundException
 
+from chatbot.action_registry import action_modules
+
 log = logging.getLogger(__name__)
-ACTION_APPS = ("chatbot", "qualification", "scheduling")
 
 
 @lru_cache(maxsize=1)
 def action_executor() -> ActionExecutor:
     executor = ActionExecutor()
-    for label in ACTION_APPS:
-        if not apps.is_installed(label):
-            continue
-        try:
-            module = importlib.import_module(f"{label}.actions")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{label}.actions":
-                raise
-            continue
-        executor.register_package(module)
+    for name in action_modules():
+        executor.register_package(importlib.import_module(name))
     return executor
 
 

@@ -7,6 +7,7 @@ from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from chatbot import services
+from config import zones
 from config.db import db
 
 
@@ -30,7 +31,7 @@ class ActionSessionStart(Action):
             if value is not None and name != "session_started_metadata"
         )
         metadata = tracker.get_slot("session_started_metadata") or {}
-        zone = services.timezone_clean(metadata.get("timezone"))
+        zone = zones.zone_clean(metadata.get("timezone"))
         if zone:
             events.append(SlotSet(key="timezone", value=zone))
             await db(services.conversation_set_timezone)(public_id=tracker.sender_id, timezone_name=zone)

@@ -11,6 +11,7 @@ from django.conf import settings
 from chatbot import abuse, rasa_client, selectors, services
 from chatbot.bot_input import text_clean
 from chatbot.errors import MESSAGES, ChatError
+from config import zones
 from config.db import db
 
 log = logging.getLogger(__name__)
@@ -158,7 +159,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             except ChatError as error:
                 await self.refuse(error, code=CLOSE_TRY_AGAIN, hold=self.hold_for(error))
                 return
-        timezone_name = services.timezone_clean(frame.get("timezone"))
+        timezone_name = zones.zone_clean(frame.get("timezone"))
         if frame.get("timezone") and not timezone_name:
             await self.send_error(ChatError("invalid_timezone"))
         session = await db(services.session_start)(

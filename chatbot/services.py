@@ -5,7 +5,6 @@ database_sync_to_async; nothing here knows about WebSockets.
 """
 
 import secrets
-import zoneinfo
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -16,6 +15,7 @@ from chatbot import selectors
 from chatbot.bot_input import text_for_bot
 from chatbot.errors import ChatError
 from chatbot.models import Conversation, Message, Site, Visitor
+from config import zones
 
 VISITOR_TOKEN_BYTES = 24
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
@@ -41,17 +41,6 @@ def site_resolve(*, embed_key: str, origin: str) -> Site:
     if not normalized or normalized not in allowed:
         raise ChatError("origin_not_allowed")
     return site
-
-
-def timezone_clean(value: object) -> str:
-    """An IANA zone name, or '' when the browser sent nothing usable."""
-    if not isinstance(value, str) or not value or len(value) > 64:
-        return ""
-    try:
-        zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return ""
-    return value
 
 
 def utm_clean(value: object) -> dict[str, str]:
@@ -259,7 +248,7 @@ def message_record_bot_unavailable(*, visitor_message: Message, text: str) -> Me
 
 def conversation_set_timezone(*, public_id: str, timezone_name: str) -> bool:
     """Called by the bot's session-start action with the browser's zone."""
-    cleaned = timezone_clean(timezone_name)
+    cleaned = zones.zone_clean(timezone_name)
     if not cleaned:
         return False
     return Conversation.objects.filter(public_id=public_id).update(timezone=cleaned) == 1

@@ -26,6 +26,7 @@ from django.utils.crypto import salted_hmac
 from analytics.expressions import has_meeting
 from chatbot.models import Conversation, Message, Site, Visitor
 from privacy.errors import PrivacyError
+from qualification.fact_fields import FACT_FIELDS
 from qualification.models import Lead
 from scheduling.models import Meeting
 
@@ -158,27 +159,7 @@ def _time(value: dt.datetime | None) -> str | None:
 
 
 def _lead_document(lead: Lead) -> dict:
-    facts = {
-        name: getattr(lead, name)
-        for name in (
-            "name",
-            "email",
-            "company_name",
-            "company_size",
-            "industry",
-            "country",
-            "role",
-            "authority",
-            "need_text",
-            "use_case",
-            "visitor_type",
-            "timeline_months",
-            "buying_stage",
-            "budget",
-            "budget_amount",
-            "email_flag",
-        )
-    }
+    facts = {name: getattr(lead, name) for name in FACT_FIELDS}
     return {
         "facts": facts,
         "in_your_words": lead.raw,

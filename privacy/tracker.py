@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
 import dj_database_url
@@ -81,26 +81,12 @@ def _chunks(values: list[str]) -> Iterator[list[str]]:
         yield values[i : i + CHUNK]
 
 
-def events_delete(*, sender_ids: Iterable[str]) -> int:
-    """Delete every event of these conversations (public ids); returns how many rows went."""
-    senders = sorted({str(s) for s in sender_ids})
-    if not senders:
-        return 0
-    deleted = 0
-    try:
-        with _connection() as (connection, p):
-            cursor = connection.cursor()
-            for chunk in _chunks(senders):
-                marks = ", ".join([p] * len(chunk))
-                cursor.execute(f"DELETE FROM {EVENTS_TABLE} WHERE sender_id IN ({marks})", chunk)
-                deleted += max(cursor.rowcount, 0)
-    except _NoStore:
-        return 0
-    return deleted
+def _per_chunk(sender_ids: Iterable[str], statement: str, counted: Callable[[object], int]) -> int:
+    """Run ``statement`` over these conversations' events (public ids), a chunk of ids at a time.
 
-
-def events_count(*, sender_ids: Iterable[str]) -> int:
-    """How many events these conversations have in the store (the erasure summary, tests)."""
+    Its ``{marks}`` become one placeholder per id of the chunk; ``counted`` reads a number from the
+    cursor after each chunk, and the numbers are added up. A store that holds nothing counts 0.
+    """
     senders = sorted({str(s) for s in sender_ids})
     if not senders:
         return 0
@@ -109,12 +95,29 @@ def events_count(*, sender_ids: Iterable[str]) -> int:
         with _connection() as (connection, p):
             cursor = connection.cursor()
             for chunk in _chunks(senders):
-                marks = ", ".join([p] * len(chunk))
-                cursor.execute(f"SELECT count(*) FROM {EVENTS_TABLE} WHERE sender_id IN ({marks})", chunk)
-                total += cursor.fetchone()[0]
+                cursor.execute(statement.format(marks=", ".join([p] * len(chunk))), chunk)
+                total += counted(cursor)
     except _NoStore:
         return 0
     return total
+
+
+def events_delete(*, sender_ids: Iterable[str]) -> int:
+    """Delete every event of these conversations (public ids); returns how many rows went."""
+    return _per_chunk(
+        sender_ids,
+        f"DELETE FROM {EVENTS_TABLE} WHERE sender_id IN ({{marks}})",
+        lambda cursor: max(cursor.rowcount, 0),
+    )
+
+
+def events_count(*, sender_ids: Iterable[str]) -> int:
+    """How many events these conversations have in the store (the erasure summary, tests)."""
+    return _per_chunk(
+        sender_ids,
+        f"SELECT count(*) FROM {EVENTS_TABLE} WHERE sender_id IN ({{marks}})",
+        lambda cursor: cursor.fetchone()[0],
+    )
 
 
 def senders_idle_since(*, before: dt.datetime) -> list[str]:

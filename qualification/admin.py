@@ -19,8 +19,9 @@ from django.utils.html import format_html, format_html_join
 
 from access.admin import VisibleRowsAdminMixin
 from access.selectors import visible_leads
-from analytics.csv_export import CSVExportMixin
+from config.csv_export import CSVExportMixin
 from privacy.admin_actions import PrivacyActionsMixin
+from qualification.fact_fields import FACT_FIELDS
 from qualification.models import (
     Lead,
     LeadDecision,
@@ -30,26 +31,6 @@ from qualification.models import (
 )
 from qualification.rules import condition_help
 from qualification.scoring import lead_decide, reason_label, rule_set_current, score_with
-
-# The facts a conversation collects, in the order sales reads them.
-FACT_FIELDS = (
-    "visitor_type",
-    "need_text",
-    "use_case",
-    "company_name",
-    "company_size",
-    "industry",
-    "country",
-    "role",
-    "authority",
-    "buying_stage",
-    "timeline_months",
-    "budget",
-    "budget_amount",
-    "name",
-    "email",
-    "email_flag",
-)
 
 
 def shown_time(value: datetime | None) -> str:

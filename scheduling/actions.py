@@ -13,7 +13,7 @@ The qualification flow runs `action_offer_slots` once a lead is qualified. From 
 The rules (who may book, what was offered, which times to show) live in `scheduling.services`;
 each action reads the tracker, makes one service call in a worker thread, and maps the outcome
 code to domain responses (`chatbot/bot/domain/scheduling.yml`) with their variables. No text a
-visitor reads is written here: slot button titles are times written by `scheduling.zones`, and
+visitor reads is written here: slot button titles are times written by `config.zones`, and
 the "Other times" title is read from the domain the action receives.
 """
 
@@ -27,8 +27,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from chatbot.selectors import conversation_by_public_id
+from config import zones
 from config.db import db
-from scheduling import selectors, services, zones
+from scheduling import selectors, services
 from scheduling.models import Meeting
 from scheduling.notifications import manage_url
 from scheduling.slot_text import slot_payload

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from access.admin import VisibleRepListFilter, VisibleRowsAdminMixin
+from access.groups import SALES
 from access.selectors import (
     may_change_rep,
     may_change_routing,
@@ -21,10 +22,10 @@ from access.selectors import (
     visible_meetings,
     visible_reps,
 )
-from analytics.csv_export import CSVExportMixin
-from analytics.groups import SALES
+from config import zones
+from config.csv_export import CSVExportMixin
 from qualification.rules import condition_help
-from scheduling import services, tasks, zones
+from scheduling import services, tasks
 from scheduling.errors import SchedulingError
 from scheduling.models import CalendarConnection, Meeting, RoutingRule, SalesRep, TimeOff, WorkingHours
 from scheduling.notifications import public_url

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from datetime import timezone as dt_timezone
 
-from scheduling import zones
+from config import zones
 from scheduling.models import BusyBlock, Meeting, SalesRep, TimeOff, WorkingHours
 
 UTC = dt_timezone.utc

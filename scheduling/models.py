@@ -18,8 +18,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
+from config.zones import zone_or_utc
 from qualification.models import RULE_FIELDS, RuleCondition
-from scheduling.zones import zone_or_utc
 
 MEETING_NO_OVERLAP = "meeting_no_overlap_per_rep"
 

@@ -19,7 +19,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from chatbot.models import Message
-from scheduling import ics, zones
+from config import zones
+from scheduling import ics
 from scheduling.models import CalendarConnection, Meeting
 from scheduling.tokens import meeting_links_redact, meeting_token
 

@@ -11,8 +11,8 @@ from datetime import date, datetime, time, timedelta
 from django.utils import timezone
 
 from chatbot.models import Conversation
+from config import zones
 from qualification.models import Lead
-from scheduling import zones
 from scheduling.availability import Slot, free_slots, load_schedules
 from scheduling.models import Meeting, SalesRep, SlotOffer
 from scheduling.routing import route_lead_with_owner

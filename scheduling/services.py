@@ -33,15 +33,15 @@ from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from chatbot.models import Conversation
+from config import zones
 from qualification import services as lead_services
 from qualification.models import Lead
 from qualification.parsing import email_in_text, email_normalized
-from scheduling import selectors, tasks, zones
+from scheduling import selectors, tasks
 from scheduling.availability import Slot, free_slots, load_schedules
 from scheduling.errors import SchedulingError
 from scheduling.models import (
@@ -51,7 +51,6 @@ from scheduling.models import (
     SalesRep,
     SlotOffer,
     new_feed_token,
-    validate_timezone,
 )
 from scheduling.routing import email_domain
 from scheduling.slot_text import Preference, nearest_first, ordinal_pick, parse_preference, slot_choice_parse
@@ -168,10 +167,7 @@ def meeting_book(
     visitor_email = visitor_email.strip()
     if email_normalized(visitor_email) is None:
         raise SchedulingError("invalid_email")
-    try:
-        validate_timezone(visitor_timezone)
-    except ValidationError:
-        visitor_timezone = "UTC"
+    visitor_timezone = zones.zone_name(visitor_timezone)
 
     sync_state = _initial_sync_state(rep_id)  # read before taking the lock: keep the locked part short
     # Fail fast without queueing for the lock when the answer is already clear (a retry of the

@@ -4,7 +4,7 @@ a typed preference ("next Tuesday afternoon").
 Pure functions (no ORM, no clock): the caller passes `now` and the visitor's IANA zone,
 so every rule here is unit-tested against a fixed instant in any zone. Slots are passed
 around in UTC; what a visitor types is read relative to *their* today. How a time is
-written for a person is `scheduling.zones`; the sentences around it are the bot's domain
+written for a person is `config.zones`; the sentences around it are the bot's domain
 responses. The one piece of wording built here is a preference's `description` ("next
 week (Mon 30 Nov to Fri 4 Dec)"), the bot's reading of the visitor's words, which the
 responses quote.
@@ -17,7 +17,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 import dateparser
 
-from scheduling.zones import day_text, zone_info
+from config.zones import day_text, zone_info
 
 # Parts of day, as wall-clock windows in the visitor's zone.
 PARTS_OF_DAY = {

@@ -14,7 +14,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
-from scheduling import services, zones
+from config import zones
+from scheduling import services
 from scheduling.errors import SchedulingError
 from scheduling.ics import rep_feed
 from scheduling.models import Meeting, SalesRep

@@ -1,6 +1,6 @@
 from django.db import migrations
 
-from analytics.groups import groups_sync, noop
+from access.groups import groups_sync, noop
 
 
 class Migration(migrations.Migration):

@@ -58,11 +58,12 @@ def clean_company(text: str) -> str | None:
 def visitor_type_for_company(name: str, competitors: Iterable[str] = ()) -> str:
     """ "competitor" when the company is one of the site's competitors (`SiteTerms.competitors`), else ''.
 
-    A competitor's name counts with words after it ("Clari Inc"), never as part of a longer word.
+    A competitor's name counts with words after it ("Clari Inc") or as its web domain ("clari.com",
+    from a work address), never as part of a longer word ("Clarity").
     """
     name = " ".join(name.lower().split())
     names = {" ".join(c.lower().split()) for c in competitors} - {""}
-    return "competitor" if any(name == c or name.startswith(c + " ") for c in names) else ""
+    return "competitor" if any(name == c or name.startswith(c + " ") or name.split(".")[0] == c for c in names) else ""
 
 
 INDUSTRIES = {

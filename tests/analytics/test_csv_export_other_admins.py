@@ -8,8 +8,8 @@ from django.contrib import admin
 from django.contrib.auth.models import Group, User
 from django.utils.text import capfirst
 
-from analytics.csv_export import CSVExportMixin
-from analytics.groups import SALES
+from access.groups import SALES
+from config.csv_export import CSVExportMixin
 from scheduling.models import Meeting
 
 MEETINGS = "/admin/scheduling/meeting/"

@@ -8,7 +8,7 @@ from django.contrib.auth.models import Group, User
 from django.test import Client
 from playwright.sync_api import sync_playwright
 
-from analytics.groups import MARKETING
+from access.groups import MARKETING
 from tests.conftest import ARTIFACTS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -25,7 +25,7 @@ def allow_orm_beside_playwright(monkeypatch):
 def test_marketing_user_sees_the_charts_drawn(live_server, known):
     from django.apps import apps
 
-    from analytics.groups import groups_sync
+    from access.groups import groups_sync
 
     groups_sync(apps)  # transaction=True tests start from an empty database: recreate the groups
     user = User.objects.create_user("mia", "mia@example.com", "pw", is_staff=True)

@@ -4,7 +4,7 @@ import pytest
 from django.contrib import admin
 from django.contrib.auth.models import Group, User
 
-from analytics.groups import MARKETING, SALES
+from access.groups import MARKETING, SALES
 from scheduling.models import SalesRep
 from tests.analytics.factories import SalesRepFactory
 

@@ -17,9 +17,10 @@ import websockets
 
 from chatbot.models import Conversation, Message
 from config.db import db
+from qualification.fact_fields import FACT_FIELDS
 from qualification.models import Lead
 from scheduling.models import Meeting
-from tests.bot_eval.personas import LEAD_FIELDS, Persona
+from tests.bot_eval.personas import Persona
 from tests.bot_eval.player import Leave, Progress, next_move, progress_record
 from tests.bot_eval.transcript import BotMessage, State, Transcript, Turn
 
@@ -76,7 +77,7 @@ def final_read(public_id: str) -> dict:
     conversation = Conversation.objects.get(public_id=public_id)
     lead = Lead.objects.filter(conversation=conversation).first()
     return {
-        "lead": {"outcome": lead.outcome, **{f: getattr(lead, f) for f in LEAD_FIELDS}} if lead else None,
+        "lead": {"outcome": lead.outcome, **{f: getattr(lead, f) for f in FACT_FIELDS}} if lead else None,
         "meeting_booked": Meeting.objects.filter(conversation=conversation, status=Meeting.Status.BOOKED).exists(),
         "handoff": conversation.handoff_requested,
     }

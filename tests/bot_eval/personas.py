@@ -14,6 +14,8 @@ from pathlib import Path
 
 import yaml
 
+from qualification.fact_fields import FACT_FIELDS
+
 # The facts a persona can state or be asked for (the qualification form's questions).
 FACTS = ("need", "role", "company_name", "company_size", "timeline", "budget", "name", "email")
 OUTCOMES = ("qualified", "nurture", "disqualified", "incomplete")
@@ -22,24 +24,6 @@ BOOKING_FIRST_SLOT = "first_slot"
 BOOKING_NONE = "none"
 # expected.stored keys → Lead fields. A fact name means its Lead field; any Lead field name is allowed too.
 STORED_ALIASES = {"need": "need_text"}
-LEAD_FIELDS = (
-    "visitor_type",
-    "need_text",
-    "use_case",
-    "company_name",
-    "company_size",
-    "industry",
-    "country",
-    "role",
-    "authority",
-    "timeline_months",
-    "buying_stage",
-    "budget",
-    "budget_amount",
-    "name",
-    "email",
-    "email_flag",
-)
 DEFAULT_TIMEZONE = "Europe/Berlin"
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
@@ -193,10 +177,10 @@ def _expected(value, where: str, problems: _Problems) -> Expected:
         problems.add(f"{where}.stored", f"must be a mapping of fact → value, got {stored!r}")
         stored = {}
     for key in stored:
-        if STORED_ALIASES.get(key, key) not in LEAD_FIELDS:
+        if STORED_ALIASES.get(key, key) not in FACT_FIELDS:
             problems.add(
                 f"{where}.stored.{key}",
-                f"not a stored lead fact; use one of {', '.join(sorted(set(LEAD_FIELDS) | set(STORED_ALIASES)))}",
+                f"not a stored lead fact; use one of {', '.join(sorted(set(FACT_FIELDS) | set(STORED_ALIASES)))}",
             )
     for key in ("meeting_booked", "handoff"):
         if key not in value:

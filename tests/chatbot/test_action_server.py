@@ -5,8 +5,11 @@ import subprocess
 import sys
 
 import pytest
+import yaml
 from channels.testing import HttpCommunicator
+from django.conf import settings as django_settings
 
+from chatbot.action_server import action_executor
 from chatbot.models import Conversation
 from config.asgi import application
 from tests.factories import ConversationFactory, acreate
@@ -109,3 +112,12 @@ def test_the_web_process_registers_the_bot_actions_before_the_first_action_call(
     probe = "import config.asgi; from chatbot.action_server import action_executor; print(action_executor.cache_info().currsize)"
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True)
     assert result.stdout.strip().splitlines()[-1] == "1"
+
+
+def test_every_custom_action_of_the_domain_is_served():
+    # chatbot names no app above it: each app registers its own actions from AppConfig.ready().
+    declared = set()
+    for path in (django_settings.BASE_DIR / "chatbot" / "bot" / "domain").glob("*.yml"):
+        declared.update((yaml.safe_load(path.read_text()) or {}).get("actions", []))
+    assert {"action_session_start", "action_qualification_decide", "action_book_slot"} <= declared
+    assert declared - set(action_executor().actions) == set()

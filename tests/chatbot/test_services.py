@@ -60,11 +60,6 @@ def test_visitor_message_is_stored_once_per_client_id():
     assert conversation.messages.filter(sender="visitor").count() == 1
 
 
-@pytest.mark.parametrize(("value", "tz"), [("Europe/Berlin", "Europe/Berlin"), ("Bogus/Zone", ""), (None, ""), (5, "")])
-def test_timezone_clean(value, tz):
-    assert services.timezone_clean(value) == tz
-
-
 def test_utm_clean_keeps_only_utm_keys():
     assert services.utm_clean({"utm_source": "x", "utm_medium": 3, "other": "y", "utm_term": ["a"]}) == {
         "utm_source": "x",

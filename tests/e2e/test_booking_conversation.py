@@ -7,9 +7,9 @@ import urllib.request
 import pytest
 from channels.db import database_sync_to_async
 
+from config import zones
 from qualification.models import Lead
 from scheduling import slot_text as words
-from scheduling import zones
 from scheduling.models import Meeting, SlotOffer
 from tests.e2e.chat import Chat
 from tests.factories import SiteFactory, acreate

@@ -164,3 +164,51 @@ async def test_a_whole_title_is_stored_and_a_sales_team_is_not_the_company_size(
     lead = await lead_of(chat)
     assert lead.role == "Senior Director, Inside Sales"
     assert lead.company_size != 40 and asks(after_company, ASK_SIZE)
+
+
+async def test_a_correction_while_another_question_is_open_puts_the_fact_right_and_goes_on(chat):
+    t = Transcript(chat)
+    await t.say("we need a simple way to forecast our pipeline")
+    await t.say("co-founder")
+    await t.say("ana@pebbleworks.example")  # the work email names the company
+    await t.say("about 90 people")
+    reply = await t.say("oops typo, we're 9 people not 90")
+
+    assert (await lead_of(chat)).company_size == 9
+    assert leaves_something_to_answer(reply) and t.repeats() == []
+
+
+async def test_a_correction_after_the_decision_decides_again(chat):
+    t = Transcript(chat)
+    await t.say("we want to stop forecasting in excel")
+    await t.say("Head of Sales Strategy")
+    await t.say("sigrid@nordvikenergy.example")
+    await t.say("1,100")
+    await t.say("probably next year")
+    assert (await lead_of(chat)).outcome == Lead.Outcome.NURTURE
+
+    reply = await t.say("wait, scratch what I said on timing - we need this live this quarter")
+
+    assert (await lead_of(chat)).outcome == Lead.Outcome.QUALIFIED
+    assert any(b["payload"].startswith("/choose_slot") for f in reply for b in f.get("buttons") or [])
+
+
+async def test_saying_who_you_are_while_declining_a_call_for_now_keeps_the_facts_and_asks_for_nobody(chat):
+    t = Transcript(chat)
+    await t.say("is there a free trial?")
+    reply = await t.say_text(
+        "got it. I'm director of sales at a 200-person company, wanted to try before talking to anyone"
+    )
+
+    lead = await lead_of(chat)
+    conversation = await database_sync_to_async(lambda: lead.conversation)()
+    assert (lead.role, lead.company_size) == ("director of sales", 200)
+    assert not conversation.handoff_requested
+    assert not asks(reply, ASK_ROLE) and not asks(reply, ASK_SIZE)
+
+
+async def test_someone_who_makes_the_same_kind_of_software_is_a_competitor(chat):
+    t = Transcript(chat)
+    await t.say("I'm a PM at Dealcast, we make forecasting software too. Do you publish your enterprise pricing?")
+
+    assert (await lead_of(chat)).visitor_type == Lead.VisitorType.COMPETITOR

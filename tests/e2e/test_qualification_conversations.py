@@ -63,13 +63,14 @@ async def test_one_message_with_several_facts_then_only_the_missing_questions(ch
     transcript = [await chat.say_text("hi")]
     first = await chat.say_text("I'm VP of Sales at a 300-person fintech and we need better forecasting this quarter")
     transcript.append(first)
-    assert asks(first, ASK_COMPANY)
-    transcript.append(await chat.say_text("Globex"))
-    # 95 points qualify whatever the budget: the question is left out, name and email come together
-    assert asks(transcript[-1], ASK_EMAIL) and not asks(transcript[-1], ASK_BUDGET)
-    final = await chat.say_text("Dana Kim, dana.kim@gmail.com")
+    assert asks(first, ASK_EMAIL)
+    # name and email come together; a free-mail address names no company, so the company is asked
+    transcript.append(await chat.say_text("Dana Kim, dana.kim@gmail.com"))
+    assert asks(transcript[-1], ASK_COMPANY)
+    final = await chat.say_text("Globex")
     transcript.append(final)
-    assert "everything I need" in final  # then action_offer_slots' booking offer
+    # 95 points qualify whatever the budget: the question is left out
+    assert "everything I need" in final and not asks(final, ASK_BUDGET)  # then the booking offer
     assert len(final.splitlines()) >= 2
     joined = "\n".join(transcript).lower()
     for known in (ASK_ROLE, ASK_SIZE, ASK_TIMELINE):
@@ -92,8 +93,8 @@ async def test_one_message_with_several_facts_then_only_the_missing_questions(ch
 
 async def test_a_correction_updates_the_stored_fact(chat, rasa_settings):
     assert asks(await chat.say_text("we want to know which deals will actually close"), ASK_ROLE)
-    assert asks(await chat.say_text("I'm the CRO"), ASK_COMPANY)
-    assert asks(await chat.say_text("Acme Corp"), ASK_SIZE)
+    assert asks(await chat.say_text("I'm the CRO"), ASK_EMAIL)
+    assert asks(await chat.say_text("dana@acmecorp.com"), ASK_SIZE)  # the work email names the company
     assert asks(await chat.say_text("about 200 people"), ASK_TIMELINE)
     assert (await lead_of(chat)).company_size == 200
     # Volunteered while another question is open: updates the fact, re-asks the open question.
@@ -105,7 +106,8 @@ async def test_a_correction_updates_the_stored_fact(chat, rasa_settings):
 
 async def test_faq_and_why_do_you_ask_mid_form_then_it_resumes_without_re_asking(chat, rasa_settings):
     assert asks(await chat.say_text("our pipeline reporting is a mess"), ASK_ROLE)
-    assert asks(await chat.say_text("head of revenue operations"), ASK_COMPANY)
+    assert asks(await chat.say_text("head of revenue operations"), ASK_EMAIL)
+    assert asks(await chat.say_text("rita.ops@gmail.com"), ASK_COMPANY)
     pricing = await chat.say_text("how much does it cost?")
     assert "$49" in pricing and asks(pricing, ASK_COMPANY)
     why = await chat.say_text("why do you need to know that?")
@@ -169,11 +171,10 @@ async def test_demo_request_first_then_a_qualified_visitor_gets_the_booking_offe
     demo = await chat.say_text("can I book a demo?")
     assert "A few quick questions first" in demo and asks(demo, "need")
     assert asks(await chat.say_text("our forecasts are always wrong and the board is unhappy"), ASK_ROLE)
-    assert asks(await chat.say_text("I'm the CFO"), ASK_COMPANY)
-    assert asks(await chat.say_text("Wayne Enterprises"), ASK_SIZE)
+    assert asks(await chat.say_text("I'm the CFO"), ASK_EMAIL)
+    assert asks(await chat.say_text("Bruce, bruce@wayne-enterprises.com"), ASK_SIZE)
     assert asks(await chat.say_text("a few thousand"), ASK_TIMELINE)
-    assert asks(await chat.say_text("in 2 months, and we have about $50k a year for it"), ASK_EMAIL)
-    final = await chat.say("Bruce, bruce@wayne-enterprises.com")
+    final = await chat.say("in 2 months, and we have about $50k a year for it")
     assert len(final) >= 2 and "everything I need" in final[0]["text"]  # then the booking offer
     lead = await lead_of(chat)
     assert (lead.company_size, lead.buying_stage, lead.timeline_months) == (3000, "active", 2)
@@ -185,11 +186,10 @@ async def test_demo_request_first_then_a_qualified_visitor_gets_the_booking_offe
 
 async def test_just_exploring_is_nurtured_with_consent(chat, rasa_settings):
     assert asks(await chat.say_text("I'm curious about pipeline analytics"), ASK_ROLE)
-    assert asks(await chat.say_text("VP Sales"), ASK_COMPANY)
-    assert asks(await chat.say_text("Hooli"), ASK_SIZE)
+    assert asks(await chat.say_text("VP Sales"), ASK_EMAIL)
+    assert asks(await chat.say_text("Gavin, gavin@hooli.com"), ASK_SIZE)
     assert asks(await chat.say_text("around 800"), ASK_TIMELINE)
-    assert asks(await chat.say_text("just exploring for now"), ASK_EMAIL)  # nurture whatever the budget
-    offer = await chat.say("Gavin, gavin@hooli.com")
+    offer = await chat.say("just exploring for now")  # nurture whatever the budget
     assert "send you" in offer[-1]["text"] and {b["payload"] for b in offer[-1]["buttons"]} == {"/affirm", "/deny"}
     assert "on their way" in await chat.say_text("yes please")
     lead = await lead_of(chat)

@@ -93,7 +93,7 @@ async def test_a_multi_fact_message_fills_every_fact_and_asks_only_what_is_missi
     assert slots["role"] == "VP of Sales" and slots["authority"] == "decision_maker"
     assert slots["company_size"] == 300.0 and slots["industry"] == "fintech"
     assert slots["buying_stage"] in {"immediate", "active"} and slots["use_case"] == "forecasting"
-    assert slots["requested_slot"] == "company_name"  # need, role, size, timeline are known
+    assert slots["requested_slot"] == "email"  # need, role, size, timeline are known; the email names the company
     assert said == ["utter_ack_facts"]  # "Got it: VP of Sales, about 300 people." before the next question
     lead = await actions.db(lead_of)(conversation)
     assert (lead.role, lead.authority, lead.company_size, lead.industry) == (
@@ -154,7 +154,7 @@ async def test_an_invalid_email_is_rejected_with_a_hint(conversation, default_ru
 
 
 async def test_an_unusable_answer_is_re_asked_and_the_second_miss_offers_email_or_a_person(conversation, default_rules):
-    known = {"need": "x", "role": "CRO", "company_name": "Acme"}
+    known = {"need": "x", "role": "CRO", "email": "cro@acme.example", "company_name": "Acme"}
     first, said = await run(validate, tracker(conversation, "hmm whatever", requested="company_size", slots=known))
     assert said == ["utter_didnt_get"] and slot_events(first)["requested_slot"] == "company_size"
     second, said = await run(
@@ -165,7 +165,7 @@ async def test_an_unusable_answer_is_re_asked_and_the_second_miss_offers_email_o
 
 
 async def test_a_digression_is_rejected_then_the_form_resumes_with_the_same_question(conversation, default_rules):
-    known = {"need": "x", "role": "CRO", "company_name": "Acme"}
+    known = {"need": "x", "role": "CRO", "email": "cro@acme.example", "company_name": "Acme"}
     events, said = await run(
         validate, tracker(conversation, "how much does it cost?", "faq_pricing", requested="company_size", slots=known)
     )
@@ -489,7 +489,7 @@ async def test_an_answer_that_reads_as_the_asked_fact_is_taken_whatever_the_nlu_
 
 
 async def test_an_answer_unreadable_twice_is_kept_as_typed_and_not_asked_again(conversation, default_rules):
-    slots = {"need": "x", "role": "CRO", "company_name": "Acme", "company_size": 300.0}
+    slots = {"need": "x", "role": "CRO", "email": "cro@acme.example", "company_name": "Acme", "company_size": 300.0}
     text = "whenever the board signs off on it"
     first, first_said = await run(validate, tracker(conversation, text, requested="timeline", slots=slots))
     second, second_said = await run(
@@ -514,10 +514,10 @@ async def test_budget_is_not_asked_when_no_answer_could_change_the_decision(conv
         "timeline_months": 2,
     }
     await Lead.objects.acreate(conversation=conversation, **facts)
-    slots = {"need": "x", "role": "VP Sales", "company_name": "Acme", "company_size": 300.0}
+    slots = {"need": "x", "role": "VP Sales", "email": "vp@acme.example", "company_name": "Acme", "company_size": 300.0}
     events, _ = await run(validate, tracker(conversation, "this quarter", requested="timeline", slots=slots))
 
-    assert slot_events(events)["requested_slot"] == "email"  # 95 points qualify with or without budget
+    assert slot_events(events)["requested_slot"] is None  # 95 points qualify with or without budget
 
 
 async def test_budget_is_asked_when_it_can_tip_the_decision(conversation, default_rules):
@@ -531,10 +531,22 @@ async def test_budget_is_asked_when_it_can_tip_the_decision(conversation, defaul
         "timeline_months": 5,
     }
     await Lead.objects.acreate(conversation=conversation, **facts)
-    slots = {"need": "x", "role": "Sales Manager", "company_name": "Acme", "company_size": 40.0}
+    slots = {"need": "x", "role": "Sales Manager", "email": "sm@acme.example", "company_name": "Acme", "company_size": 40.0}
     events, _ = await run(validate, tracker(conversation, "in 5 months", requested="timeline", slots=slots))
 
     assert slot_events(events)["requested_slot"] == "budget"  # 15 + 20 + 15 = 50: "no budget" makes it 40
+
+
+async def test_a_work_email_names_the_company_so_the_company_question_is_skipped(conversation, default_rules):
+    known = {"need": "x", "role": "CRO"}
+    events, said = await run(
+        validate, tracker(conversation, "Dana Kim, dana@mail.keswicktools.co.uk", requested="email", slots=known)
+    )
+    slots = slot_events(events)
+    assert slots["company_name"] == "keswicktools.co.uk" and slots["requested_slot"] == "company_size"
+
+    gmail, _ = await run(validate, tracker(conversation, "dana.kim@gmail.com", requested="email", slots=known))
+    assert "company_name" not in slot_events(gmail) and slot_events(gmail)["requested_slot"] == "company_name"
 
 
 async def test_facts_the_nlu_called_off_topic_start_the_form_instead_of_a_refusal(conversation, default_rules):

@@ -28,11 +28,18 @@ def test_competitors_are_the_sites_not_a_list_in_code():
     assert parsing.visitor_type_for_company("Gong Inc", DEMO.competitors) == "competitor"
     assert parsing.visitor_type_for_company("sales  loft", DEMO.competitors) == "competitor"  # several words
     assert parsing.visitor_type_for_company("Clarity Labs", DEMO.competitors) == ""  # not a word of the name
+    assert parsing.visitor_type_for_company("clari.com", DEMO.competitors) == "competitor"  # a work address's
+    assert parsing.visitor_type_for_company("People.ai", DEMO.competitors) == "competitor"  # a dot in the name
 
 
 def test_a_visitor_from_a_competitor_of_this_site_is_a_competitor():
     assert facts("I'm Head of Sales at Gong", site=DEMO)["visitor_type"] == "competitor"
     assert facts("I'm Head of Sales at Gong")["visitor_type"] == "prospect"  # another site: Gong is anyone
+
+
+def test_a_work_address_at_a_competitor_of_this_site_is_a_competitor():
+    assert facts("sam@eu.gong.io", requested="email", site=DEMO)["visitor_type"] == "competitor"
+    assert facts("sam@eu.gong.io", requested="email")["company_name"] == "gong.io"
 
 
 def test_working_at_the_sites_own_product_is_a_job_seekers_words():

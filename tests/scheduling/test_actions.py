@@ -15,9 +15,9 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from config import zones
 from qualification.models import Lead
 from scheduling import slot_text as words
-from scheduling import zones
 from scheduling.actions import (
     ActionBookSlot,
     ActionEmailFollowup,

@@ -10,8 +10,9 @@ from datetime import timezone as dt_timezone
 
 import pytest
 
+from config import zones
 from qualification.models import Lead
-from scheduling import services, zones
+from scheduling import services
 from scheduling.models import Meeting, SlotOffer
 from tests.factories import ConversationFactory
 from tests.scheduling.factories import LeadFactory, MeetingFactory, SalesRepFactory

@@ -24,7 +24,7 @@ from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import Group, Permission, User
 from django.db import connection
 
-from analytics.groups import MARKETING, SALES
+from access.groups import MARKETING, SALES
 from chatbot.models import Message
 from config.asgi import application
 from qualification.models import Lead

@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
-from analytics.groups import MARKETING
+from access.groups import MARKETING
 from tests.factories import ConversationFactory, SiteFactory
 from tests.scheduling.factories import UserFactory
 

@@ -11,8 +11,8 @@ from django.contrib.auth.models import Group, User
 from django.core import mail, serializers
 from django.core.management import CommandError, call_command
 
+from access.groups import MARKETING
 from analytics import rollups
-from analytics.groups import MARKETING
 from chatbot.models import Conversation, Message, Visitor
 from privacy.models import PrivacyRecord
 from privacy.selectors import email_hash

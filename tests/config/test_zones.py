@@ -4,7 +4,7 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from scheduling import zones
+from config import zones
 
 UTC = timezone.utc
 
@@ -75,3 +75,8 @@ def test_emails_pages_and_admin_write_the_year_and_the_zone_name():
 def test_days():
     assert zones.day_text(date(2026, 9, 1)) == "Tue 1 Sep"
     assert zones.day_long_text(date(2026, 9, 1)) == "Tuesday 1 September 2026"
+
+
+@pytest.mark.parametrize(("value", "tz"), [("Europe/Berlin", "Europe/Berlin"), ("Bogus/Zone", ""), (None, ""), (5, "")])
+def test_zone_clean_keeps_only_a_zone(value, tz):
+    assert zones.zone_clean(value) == tz

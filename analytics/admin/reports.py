@@ -14,9 +14,9 @@ from django.utils import timezone
 
 from access.selectors import may_view_reports
 from analytics import not_understood, selectors, snapshots, tables
-from analytics.csv_export import csv_response
 from analytics.models import Dashboard, NotUnderstood
 from chatbot.models import Site
+from config.csv_export import csv_response
 
 DEFAULT_DAYS = 30
 
@@ -86,6 +86,12 @@ class ReportAdmin(admin.ModelAdmin):
         info = self.opts.app_label, self.opts.model_name
         return [path("", self.admin_site.admin_view(self.changelist_view), name="{}_{}_changelist".format(*info))]
 
+    def report_scope(self, request) -> tuple[ScopeForm, selectors.Scope]:
+        """The dates and site the page reports on; PermissionDenied for a user who may not see reports."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return scope_from_request(request)
+
     def page_context(self, request, **extra):
         return {
             **self.admin_site.each_context(request),
@@ -99,9 +105,7 @@ class ReportAdmin(admin.ModelAdmin):
 @admin.register(Dashboard)
 class DashboardAdmin(ReportAdmin):
     def changelist_view(self, request, extra_context=None):
-        if not self.has_view_permission(request):
-            raise PermissionDenied
-        form, scope = scope_from_request(request)
+        form, scope = self.report_scope(request)
         with report_transaction():
             snapshot = snapshots.dashboard_snapshot(
                 scope, snapshot_id=request.GET.get("snapshot", ""), fresh=bool(request.GET.get("fresh"))
@@ -149,9 +153,7 @@ class DashboardAdmin(ReportAdmin):
 @admin.register(NotUnderstood)
 class NotUnderstoodAdmin(ReportAdmin):
     def changelist_view(self, request, extra_context=None):
-        if not self.has_view_permission(request):
-            raise PermissionDenied
-        form, scope = scope_from_request(request)
+        form, scope = self.report_scope(request)
         with report_transaction():
             groups = not_understood.fallback_groups(scope)
         export = request.GET.get("export")

@@ -82,7 +82,7 @@ def csv_cell(value) -> str:
 
 
 class CSVExportMixin:
-    change_list_template = "admin/analytics/csv_export_change_list.html"
+    change_list_template = "admin/csv_export_change_list.html"
     csv_export_max_rows: int | None = None
 
     def get_actions(self, request):

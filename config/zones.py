@@ -7,6 +7,9 @@ is told, so the bot can say "these times are in UTC"), never in each caller.
 
 The wording of dates and clock times comes from Babel's CLDR patterns (`LOCALE`), not from
 strftime, so a translated bot only has to change the locale.
+
+It sits in `config`, under every app, because the chat itself (`chatbot`, which imports no app
+above it) keeps a browser's zone only when it is one (`zone_clean`).
 """
 
 import zoneinfo
@@ -30,6 +33,15 @@ def zone_or_utc(name: str | None) -> tuple[str, bool]:
         else:
             return name, False
     return FALLBACK_ZONE, True
+
+
+def zone_clean(value: object) -> str:
+    """`value` when it is a real IANA name, else '': what a browser or Rasa sent, kept only if it is a zone.
+
+    Stored as '' it means "not told", which every reader above shows as UTC.
+    """
+    name, fallback = zone_or_utc(value if isinstance(value, str) else None)
+    return "" if fallback else name
 
 
 def zone_info(name: str | None) -> zoneinfo.ZoneInfo:

@@ -130,6 +130,8 @@ def miss_events(dispatcher: CollectingDispatcher, tracker: Tracker, *, response:
 def acknowledgement(extraction: parsing.Extraction, *, requested: str | None) -> dict:
     """The facts worth confirming: when a message said more than the one thing asked."""
     told = {slot: extraction.slots[slot] for slot in ACKNOWLEDGED if slot in extraction.slots}
+    if requested == "email":
+        told.pop("company_name", None)  # the company read off a work address: no need to say it back
     in_passing = set(told) - {requested}
     if not in_passing or (len(told) < 2 and requested is None and "need" not in extraction.slots):
         return {}
@@ -402,6 +404,8 @@ class ActionQualificationOffTopic(Action):
         text = message.get("text") or ""
         if parsing.states_facts(text) or parsing.corrects(text, known=tracker.current_slot_values()):
             return [FollowupAction(FORM)]  # the form takes the facts (the NLU was unsure, the parsers are not)
+        if parsing.asks_for_person(text):
+            return [FollowupAction("action_request_handoff")]  # "is there a live rep I can talk to?"
         intent = (message.get("intent") or {}).get("name")
         response = "utter_please_rephrase" if intent == "nlu_fallback" else "utter_out_of_scope"
         return miss_events(dispatcher, tracker, response=response)

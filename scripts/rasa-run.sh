@@ -11,6 +11,6 @@ if [ -n "${RASA_API_TOKEN:-}" ]; then
     echo "error: RASA_API_TOKEN must be at least 32 characters (or unset, which turns Rasa's HTTP API off)" >&2
     exit 2
   fi
-  api=(--enable-api --auth-token "$RASA_API_TOKEN")
+  api=(--enable-api "--auth-token=$RASA_API_TOKEN")  # one word: a token may start with "-"
 fi
 exec "$RASA" run "${api[@]}" "$@"

@@ -57,10 +57,24 @@ def clean_role(text: str, *, asked: bool = False) -> str:
     return role[:200]
 
 
+# A message that opens with the title as its own sentence: "Senior Director, Inside Sales. We need ..."
+TITLE_FIRST = re.compile(r"^\s*([^.!?\n]{2,60}?)\s*(?:[.!]\s|\s[-–]\s)")
+TITLE_HEAD = re.compile(
+    r"\b(?:manager|lead|director|head|specialist|coordinator|analyst|executive|officer|engineer|administrator|"
+    r"consultant)\b",
+    re.I,
+)
+NOT_A_TITLE = re.compile(r"\b(?:i|we|our|my|need|needs|want|wants|looking|is|are|have|has|hi|hello|hey)\b", re.I)
+
+
 def role_from_text(text: str) -> str:
-    """A job title mentioned in passing ("I'm VP of Sales at ..."), else ''."""
+    """A job title mentioned in passing ("I'm VP of Sales at ...", "Head of Sales, EMEA. We ..."), else ''."""
     if m := ROLE_IN_TEXT.search(text):
         return ROLE_STOP.sub("", m.group(1)).strip(" .!,")[:200]
+    if (m := TITLE_FIRST.match(text)) and len((title := m.group(1).strip(" ,")).split()) <= 6:
+        if (DECISION_MAKER.search(title) or TITLE_HEAD.search(title)) and not NOT_A_TITLE.search(title):
+            if not any(ch.isdigit() for ch in title):
+                return title[:200]
     if STUDENT.search(text) and re.search(r"\b(i'?m|i am|im)\b", text, re.I):
         return "student"
     return ""

@@ -87,7 +87,6 @@ async def test_the_simulator_plays_each_persona_through_the_widget_and_reads_the
     assert any(t.final["lead"] for t in run["transcripts"])
 
 
-@pytest.mark.xfail(strict=False, reason="issue 11: bot below targets")
 async def test_simulated_visitors_meet_the_targets_of_issue_11(live_servers):
     run = await played(live_servers)
     assert run["total"].passed, "\n" + report_text(run["results"], run["total"])

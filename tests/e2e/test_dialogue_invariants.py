@@ -8,6 +8,7 @@ twice, one question can be declined, an answer to the question asked is taken as
 import pytest
 from channels.db import database_sync_to_async
 
+from chatbot.models import Conversation
 from qualification.models import Lead, QualificationRule
 from tests.e2e.chat import Chat
 from tests.e2e.test_qualification_conversations import (
@@ -212,3 +213,18 @@ async def test_someone_who_makes_the_same_kind_of_software_is_a_competitor(chat)
     await t.say("I'm a PM at Dealcast, we make forecasting software too. Do you publish your enterprise pricing?")
 
     assert (await lead_of(chat)).visitor_type == Lead.VisitorType.COMPETITOR
+
+
+async def test_asking_for_a_live_rep_once_times_are_offered_flags_the_handoff_and_offers_a_way_on(chat):
+    t = Transcript(chat)
+    await t.say("We need better deal scoring")
+    await t.say("VP Sales")
+    await t.say("anton@corriedalefoods.example")
+    await t.say("600")
+    times = await t.say("this quarter")
+    assert any(b["payload"].startswith("/choose_slot") for f in times for b in f.get("buttons") or [])
+
+    reply = await t.say("this is a lot of questions, is there a live rep I can talk to?")
+
+    conversation = await database_sync_to_async(lambda: Conversation.objects.get(public_id=chat.conversation_id))()
+    assert conversation.handoff_requested and leaves_something_to_answer(reply)

@@ -105,6 +105,8 @@ def test_corrections_asking_for_a_person_and_competitors_in_passing():
     assert parsing.company_from_text("hey im vp revenue operations at brightwell, 650ish ppl") == "brightwell"
     assert parsing.company_from_text("we want it live at scale, soon") == ""
     assert parsing.parse_company_size("CRO here, just over two thousand employees.") == parsing.Size(2000, 2000)
+    assert parsing.role_from_text("Senior Director, Inside Sales. Sales team of 40 reps.") == "Senior Director, Inside Sales"
+    assert parsing.role_from_text("Sales team needs help. Now.") == ""
 
 
 def test_role_is_found_in_passing_and_cleaned_when_asked():

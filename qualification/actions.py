@@ -179,10 +179,11 @@ class ValidateQualificationForm(FormValidationAction):
                 SlotSet(REQUESTED_SLOT, next_question(slots, rules=rules)),
             ]
 
-        if intent == "request_human" and parsing.states_facts(text):
+        site = await db(site_terms_for_conversation)(public_id=tracker.sender_id)  # its product and competitors
+        if intent == "request_human" and parsing.states_facts(text, site=site):
             intent = "inform"  # "I'm the CRO at Acme, can I talk to a person?": the facts, and the handoff below
         if intent in {"out_of_scope", "nlu_fallback"} and (
-            parsing.states_facts(text) or parsing.corrects(text, known=slots)
+            parsing.states_facts(text, site=site) or parsing.corrects(text, known=slots)
         ):
             intent = "inform"  # who they are, what they need or a fact put right: not off-topic chatter
         answer = self.answers_anyway(intent=intent, text=text, requested=requested)
@@ -198,7 +199,7 @@ class ValidateQualificationForm(FormValidationAction):
                     entities=message.get("entities") or [],
                     requested=None,
                     known=slots,
-                    site=await db(site_terms_for_conversation)(public_id=tracker.sender_id),
+                    site=site,
                 )
                 if intent != "greet":
                     # a question's words are not facts ("does it work with Salesforce?" names no company)
@@ -220,7 +221,7 @@ class ValidateQualificationForm(FormValidationAction):
             entities=message.get("entities") or [],
             requested=requested,
             known=slots,
-            site=await db(site_terms_for_conversation)(public_id=tracker.sender_id),
+            site=site,
         )
         # an answer already given stays unless this message corrects it or answers its question again
         if not parsing.CORRECTION.search(text):
@@ -402,7 +403,8 @@ class ActionQualificationOffTopic(Action):
             return miss_events(dispatcher, tracker, response="utter_didnt_get")
         message = tracker.latest_message or {}
         text = message.get("text") or ""
-        if parsing.states_facts(text) or parsing.corrects(text, known=tracker.current_slot_values()):
+        site = await db(site_terms_for_conversation)(public_id=tracker.sender_id)
+        if parsing.states_facts(text, site=site) or parsing.corrects(text, known=tracker.current_slot_values()):
             return [FollowupAction(FORM)]  # the form takes the facts (the NLU was unsure, the parsers are not)
         if parsing.asks_for_person(text):
             return [FollowupAction("action_request_handoff")]  # "is there a live rep I can talk to?"
@@ -431,7 +433,8 @@ class ActionRequestHandoff(Action):
         return "action_request_handoff"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        if parsing.states_facts((tracker.latest_message or {}).get("text") or ""):
+        site = await db(site_terms_for_conversation)(public_id=tracker.sender_id)
+        if parsing.states_facts((tracker.latest_message or {}).get("text") or "", site=site):
             # who they are as well: the form keeps the facts and flags the handoff if a person was asked for
             return [FollowupAction(FORM)]
         await db(chat_services.conversation_request_handoff)(public_id=tracker.sender_id)

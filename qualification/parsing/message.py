@@ -22,6 +22,7 @@ from qualification.parsing.size import parse_company_size
 from qualification.parsing.timeline import parse_timeline
 from qualification.parsing.visitor import (
     COMPETITOR_SELF,
+    PITCH,
     VENDOR_WORDS,
     existing_customer,
     job_words,
@@ -202,21 +203,21 @@ def facts_from_message(
         out.slots["visitor_type"] = out.facts["visitor_type"] = "customer"
     elif intent == "job_seeking" and job_words(site.product_name).search(text):
         out.slots["visitor_type"] = out.facts["visitor_type"] = "job_seeker"
-    elif intent == "vendor_pitch" and VENDOR_WORDS.search(text):
+    elif intent == "vendor_pitch" and VENDOR_WORDS.search(text) or PITCH.search(text):
         out.slots["visitor_type"] = out.facts["visitor_type"] = "vendor"
     elif "visitor_type" not in out.slots and not known.get("visitor_type") and out.slots:
         out.slots["visitor_type"] = out.facts["visitor_type"] = "prospect"
     return out
 
 
-def states_facts(text: str) -> bool:
+def states_facts(text: str, *, site: SiteTerms = NO_SITE) -> bool:
     """Does the text tell us who the visitor is or what they need, whatever the NLU called it?
 
     "hey im vp revenue operations at brightwell, 650ish ppl" is no off-topic chatter even when the
     model, trained to reject other domains, is unsure of it.
     """
-    told = facts_from_message(text=text, intent="inform", entities=[], requested=None, known={}).slots
-    if told.keys() & {"role", "email"}:
+    told = facts_from_message(text=text, intent="inform", entities=[], requested=None, known={}, site=site).slots
+    if told.keys() & {"role", "email"} or told.get("visitor_type") in {"competitor", "customer", "vendor"}:
         return True
     # a headcount or a name alone may be anyone's ("a recipe for 12 people"): two signals, or a sales use case
     signals = len(told.keys() & {"company_size", "company_name"}) + bool(told.get("use_case") and BUSINESS.search(text))

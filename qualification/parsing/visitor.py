@@ -55,6 +55,13 @@ VENDOR_WORDS = re.compile(
     r"agency|collaborat\w*|white[- ]label|affiliate)\b",
     re.I,
 )
+# What only someone selling to us says, whatever the NLU made of it.
+PITCH = re.compile(
+    r"\b(?:(?:can|could|may) i send (?:you |over )?(?:a |our |my )?(?:deck|proposal|case stud\w*|portfolio)|"
+    r"we (?:help|work with) (?:companies|teams|startups|saas (?:companies|teams)) like yours|"
+    r"right person to (?:speak|talk) (?:to|with) about (?:a |our )?(?:partnership|pilot|our services))\b",
+    re.I,
+)
 # Saying you work for a competitor, without naming one we know.
 COMPETITOR_SELF = re.compile(
     r"\b(?:(?:i work|i'?m|i am|we are|we'?re)\s+(?:at|for|with|from)\s+(?:a |an )?(?:[\w-]+ ){0,3}?"

@@ -142,10 +142,10 @@ async def test_two_misses_in_a_row_offer_email_or_a_person(chat, rasa_settings):
 
 async def test_declining_one_question_skips_it_and_stop_keeps_the_facts_and_closes(chat, rasa_settings):
     assert asks(await chat.say_text("we need a forecasting tool"), ASK_ROLE)
-    assert asks(await chat.say_text("sales director"), ASK_COMPANY)
+    assert asks(await chat.say_text("sales director"), ASK_EMAIL)
     # declining one question skips it (issue 11); "stop" is what ends the chat
     skipped = await chat.say_text("I'd rather not say")
-    assert asks(skipped, ASK_SIZE) and not asks(skipped, ASK_COMPANY)
+    assert asks(skipped, ASK_COMPANY) and not asks(skipped, ASK_EMAIL)
     bye = await chat.say_text("stop, I don't have time for this now")
     assert "kept what you told me" in bye and not any(asks(bye, q) for q in ALL_QUESTIONS)
     lead = await lead_of(chat)
@@ -222,8 +222,8 @@ async def test_a_vendor_pitch_gets_the_partnerships_address(chat, rasa_settings)
 
 async def test_a_one_person_company_is_too_small(chat, rasa_settings):
     assert asks(await chat.say_text("I need help forecasting my revenue"), ASK_ROLE)
-    assert asks(await chat.say_text("founder"), ASK_COMPANY)
-    assert asks(await chat.say_text("Brightside Advisory"), ASK_SIZE)
+    assert asks(await chat.say_text("founder"), ASK_EMAIL)
+    assert asks(await chat.say_text("dana@brightsideadvisory.com"), ASK_SIZE)
     reply = await chat.say_text("just me")
     assert "10 or more" in reply and not any(asks(reply, q) for q in ALL_QUESTIONS)
     lead = await lead_of(chat)

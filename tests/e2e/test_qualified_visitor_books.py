@@ -91,7 +91,7 @@ async def test_a_visitor_qualifies_books_and_the_meeting_reaches_calendar_and_in
     [event] = invitation.walk("VEVENT")
     assert str(event["uid"]) == meeting.calendar_uid and event["dtstart"].dt == meeting.start
     briefing = to_rep[0].get_body(preferencelist=("plain",)).get_content()
-    for expected in ("Dana Kim", "Globex", lead.need_text, f"{lead.score}", "Berlin"):
+    for expected in ("Dana Kim", "globex-fintech.com", lead.need_text, f"{lead.score}", "Berlin"):
         assert expected in briefing, expected
     # The transcript shows the pressed button as the visitor saw it.
     assert chosen["title"] in briefing

@@ -107,6 +107,15 @@ def test_corrections_asking_for_a_person_and_competitors_in_passing():
     assert parsing.parse_company_size("CRO here, just over two thousand employees.") == parsing.Size(2000, 2000)
     assert parsing.role_from_text("Senior Director, Inside Sales. Sales team of 40 reps.") == "Senior Director, Inside Sales"
     assert parsing.role_from_text("Sales team needs help. Now.") == ""
+    pitch = "we build salesforce integrations and could help your team, can I send over a deck?"
+    assert parsing.facts_from_message(text=pitch, intent="inform", entities=[], requested=None, known={}).slots[
+        "visitor_type"
+    ] == "vendor"
+    buyer = "I run a marketing agency and our pipeline forecasts are a mess"
+    assert "visitor_type" not in parsing.facts_from_message(
+        text=buyer, intent="inform", entities=[], requested=None, known={"visitor_type": "prospect"}
+    ).slots
+    assert parsing.states_facts("Hi, I work for a competitor and wanted to see how your forecasting works")
 
 
 def test_role_is_found_in_passing_and_cleaned_when_asked():

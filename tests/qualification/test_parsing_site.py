@@ -37,6 +37,11 @@ def test_a_visitor_from_a_competitor_of_this_site_is_a_competitor():
     assert facts("I'm Head of Sales at Gong")["visitor_type"] == "prospect"  # another site: Gong is anyone
 
 
+def test_naming_a_competitor_of_this_site_is_stating_a_fact_not_off_topic():
+    assert parsing.states_facts("we're from Gong", site=DEMO)
+    assert not parsing.states_facts("we're from Gong")  # on another site, a company name alone says little
+
+
 def test_a_work_address_at_a_competitor_of_this_site_is_a_competitor():
     assert facts("sam@eu.gong.io", requested="email", site=DEMO)["visitor_type"] == "competitor"
     assert facts("sam@eu.gong.io", requested="email")["company_name"] == "gong.io"

@@ -209,6 +209,13 @@ class ValidateQualificationForm(FormValidationAction):
                 await db(services.lead_record_for_conversation)(
                     public_id=tracker.sender_id, facts=extraction.facts, raw=extraction.raw
                 )
+            if (
+                intent not in LEAVING
+                and parsing.asks_for_person(text)
+                and await db(chat_services.conversation_request_handoff)(public_id=tracker.sender_id)
+            ):
+                # "are you a bot? is there a live rep I can talk to?": answered, and the team is told
+                dispatcher.utter_message(response="utter_handoff_noted")
             rules = await db(rules_say)(public_id=tracker.sender_id)
             if intent in UNDERSTOOD_DIGRESSIONS and slots.get("off_topic_streak"):
                 events.append(SlotSet("off_topic_streak", 0.0))
@@ -242,6 +249,8 @@ class ValidateQualificationForm(FormValidationAction):
         ):
             # a person asked for along with facts: the team is told, and the questions go on to a booking
             dispatcher.utter_message(response="utter_handoff_noted")
+        if not intent.startswith("faq_") and not resuming and (faq := parsing.faq_asked(text)):
+            dispatcher.utter_message(response=f"utter_{faq}")  # the question in a need: answered too
         if intent == "request_demo" and tracker.active_loop_name == FORM and not resuming:
             dispatcher.utter_message(response="utter_demo_noted")  # not right after "a few questions first"
         if intent == "request_demo":
@@ -493,11 +502,17 @@ class ActionLeadOn(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         message = tracker.latest_message or {}
         intent = (message.get("intent") or {}).get("name")
+        text = message.get("text") or ""
         slots = tracker.current_slot_values()
+        if intent not in LEAVING and parsing.asks_for_person(text):
+            return [FollowupAction("action_request_handoff")]  # "are you a bot? can I talk to a live rep?"
         if intent == "greet":
-            # "hi": greeted; "hi, we need better forecasts": straight on to the form, which keeps the need
-            if not knows_anything(slots) and len((message.get("text") or "").split()) <= 4:
-                dispatcher.utter_message(response="utter_greet")
-                return []
-            dispatcher.utter_message(response="utter_welcome_back")
+            # "hi" or "hi, a question about your company": greeted; "hi, we need better forecasts": straight
+            # on to the form, which keeps the need; a visitor the bot already knows: welcomed back
+            if not knows_anything(slots):
+                if not (parsing.mentions_need(text) or parsing.states_facts(text)):
+                    dispatcher.utter_message(response="utter_greet")
+                    return []
+            else:
+                dispatcher.utter_message(response="utter_welcome_back")
         return lead_on_events(dispatcher, tracker)

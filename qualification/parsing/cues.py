@@ -48,6 +48,28 @@ CORRECTION = re.compile(
 )
 
 
+# A product question asked in a message the NLU read as something else ("We need X. How much is it?").
+FAQ_QUESTIONS = {
+    "faq_pricing": re.compile(r"\b(?:how much|price|pricing|prices|cost|costs|per (?:seat|user)|expensive)\b", re.I),
+    "faq_trial": re.compile(r"\b(?:free trial|trial|try it (?:out )?(?:first|for free))\b", re.I),
+    "faq_integrations": re.compile(
+        r"\b(?:integrat\w*|connect\w*|sync\w*|work with)\b.*\b(?:salesforce|hubspot|pipedrive|dynamics|crm|slack)\b",
+        re.I,
+    ),
+    "faq_security": re.compile(r"\b(?:secure|security|soc ?2|gdpr|sso|saml|encrypt\w*|iso ?27001)\b", re.I),
+}
+QUESTION_SENTENCE = re.compile(r"[^.!?]*\?")
+
+
+def faq_asked(text: str) -> str | None:
+    """The FAQ a question in the text asks (only its sentences that end in "?"), else None."""
+    for sentence in QUESTION_SENTENCE.findall(text or ""):
+        for intent, pattern in FAQ_QUESTIONS.items():
+            if pattern.search(sentence):
+                return intent
+    return None
+
+
 def asks_for_person(text: str) -> bool:
     return any(not NOT_ASKING.search(text[: m.start()]) for m in ASKS_FOR_PERSON.finditer(text or ""))
 

@@ -22,6 +22,7 @@ from qualification.parsing.size import parse_company_size
 from qualification.parsing.timeline import parse_timeline
 from qualification.parsing.visitor import (
     COMPETITOR_SELF,
+    JOB_SELF,
     PITCH,
     VENDOR_WORDS,
     existing_customer,
@@ -201,7 +202,7 @@ def facts_from_message(
         out.slots["visitor_type"] = out.facts["visitor_type"] = "competitor"
     elif existing_customer(site.product_name).search(text) or intent == "support_request":
         out.slots["visitor_type"] = out.facts["visitor_type"] = "customer"
-    elif intent == "job_seeking" and job_words(site.product_name).search(text):
+    elif intent == "job_seeking" and job_words(site.product_name).search(text) or JOB_SELF.search(text):
         out.slots["visitor_type"] = out.facts["visitor_type"] = "job_seeker"
     elif intent == "vendor_pitch" and VENDOR_WORDS.search(text) or PITCH.search(text):
         out.slots["visitor_type"] = out.facts["visitor_type"] = "vendor"
@@ -217,7 +218,12 @@ def states_facts(text: str, *, site: SiteTerms = NO_SITE) -> bool:
     model, trained to reject other domains, is unsure of it.
     """
     told = facts_from_message(text=text, intent="inform", entities=[], requested=None, known={}, site=site).slots
-    if told.keys() & {"role", "email"} or told.get("visitor_type") in {"competitor", "customer", "vendor"}:
+    if told.keys() & {"role", "email"} or told.get("visitor_type") in {
+        "competitor",
+        "customer",
+        "vendor",
+        "job_seeker",
+    }:
         return True
     # a headcount or a name alone may be anyone's ("a recipe for 12 people"): two signals, or a sales use case
     signals = len(told.keys() & {"company_size", "company_name"}) + bool(told.get("use_case") and BUSINESS.search(text))

@@ -55,6 +55,13 @@ VENDOR_WORDS = re.compile(
     r"agency|collaborat\w*|white[- ]label|affiliate)\b",
     re.I,
 )
+# What only someone looking for a job says, whatever the NLU made of it.
+JOB_SELF = re.compile(
+    r"\b(?:(?:are|if|whether) you(?:'re| are)? (?:still )?hiring|between jobs|(?:looking for|need) (?:a |some )?"
+    r"(?:job|work|new role|position)\b(?! (?:title|description)s?)|(?:send|share) (?:you )?my (?:cv|resume)|"
+    r"(?:open|any) (?:positions|roles|vacancies|job openings)|apply (?:for|to) (?:a |the |your )?(?:job|role|position))",
+    re.I,
+)
 # What only someone selling to us says, whatever the NLU made of it.
 PITCH = re.compile(
     r"\b(?:(?:can|could|may) i send (?:you |over )?(?:a |our |my )?(?:deck|proposal|case stud\w*|portfolio)|"

@@ -462,6 +462,14 @@ async def test_leading_on_after_a_digression(conversation, default_rules):
 
     assert fresh_said == ["utter_greet"] and fresh == []
     assert back_said == ["utter_welcome_back"] and back[-1]["name"] == FORM  # resumes, does not restart
+    question, question_said = await run(
+        lead_on, tracker(conversation, "hi, question about your company", "greet", active=False)
+    )
+    assert question_said == ["utter_greet"] and question == []  # first visit: greeted, not "welcome back"
+    need, need_said = await run(lead_on, tracker(conversation, "hi, we need better forecasts", "greet", active=False))
+    assert need_said == [] and need[-1]["name"] == FORM  # straight on: the form keeps the need
+    person, _ = await run(lead_on, tracker(conversation, "are you a bot? is there a live rep?", "bot_challenge"))
+    assert person[-1]["name"] == "action_request_handoff"
     assert answered[-1] == {"event": "followup", "name": FORM, "timestamp": None}
     assert qualified[-1]["name"] == "action_offer_slots"
     assert nurtured_said == ["utter_anything_else"]

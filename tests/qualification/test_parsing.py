@@ -116,6 +116,16 @@ def test_corrections_asking_for_a_person_and_competitors_in_passing():
         text=buyer, intent="inform", entities=[], requested=None, known={"visitor_type": "prospect"}
     ).slots
     assert parsing.states_facts("Hi, I work for a competitor and wanted to see how your forecasting works")
+    assert parsing.faq_asked("We want to qualify inbound visitors better. How much does it cost?") == "faq_pricing"
+    assert parsing.faq_asked("our costs are out of control, we need better forecasts") is None  # no question
+    seeker = "I'm not buying anything tbh, I'm an account executive between jobs and wanted to know if you're hiring"
+    assert parsing.facts_from_message(text=seeker, intent="inform", entities=[], requested="role", known={}).slots[
+        "visitor_type"
+    ] == "job_seeker"
+    hiring = "we're hiring 20 reps this year and need better forecasting"
+    assert "job_seeker" not in parsing.facts_from_message(
+        text=hiring, intent="describe_need", entities=[], requested=None, known={}
+    ).slots.values()
 
 
 def test_role_is_found_in_passing_and_cleaned_when_asked():

@@ -65,11 +65,31 @@ class Site(models.Model):
         ),
     )
 
+    # What the bot's parsers know of this customer (qualification/parsing/site.py).
+    product_name = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text=(
+            'The name visitors call you or your product by: "a job at <name>" marks a job seeker, '
+            '"we already use <name>" an existing customer.'
+        ),
+    )
+    competitors = models.TextField(
+        blank=True,
+        help_text=(
+            "Your competitors' names, one per line: a visitor who names one as their company is marked as a "
+            "competitor (for the qualification rules to act on)."
+        ),
+    )
+
     def __str__(self) -> str:
         return self.name
 
     def origin_list(self) -> list[str]:
         return [line.strip().rstrip("/").lower() for line in self.allowed_origins.splitlines() if line.strip()]
+
+    def competitor_list(self) -> list[str]:
+        return [line.strip() for line in self.competitors.splitlines() if line.strip()]
 
 
 class Visitor(models.Model):

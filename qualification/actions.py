@@ -1,7 +1,7 @@
 """The qualification conversation's bot actions.
 
 `ValidateQualificationForm` reads every visitor message for facts (entities plus
-the parsers in qualification/parsing.py), stores them on the Lead as they arrive
+the parsers in qualification/parsing/), stores them on the Lead as they arrive
 and picks the next missing question, so the bot never asks for what it knows.
 The other actions handle the ways out: a decision, stop, a person, email.
 Actions stay thin: every write goes through a service.
@@ -22,6 +22,7 @@ from config.db import db
 from qualification import parsing, services
 from qualification.models import Lead
 from qualification.scoring import lead_decide, lead_questions_moot, lead_score
+from qualification.selectors import site_terms_for_conversation
 
 FORM = "qualification_form"
 REQUESTED_SLOT = "requested_slot"
@@ -178,10 +179,11 @@ class ValidateQualificationForm(FormValidationAction):
                 SlotSet(REQUESTED_SLOT, next_question(slots, rules=rules)),
             ]
 
-        if intent == "request_human" and parsing.states_facts(text):
+        site = await db(site_terms_for_conversation)(public_id=tracker.sender_id)  # its product and competitors
+        if intent == "request_human" and parsing.states_facts(text, site=site):
             intent = "inform"  # "I'm the CRO at Acme, can I talk to a person?": the facts, and the handoff below
         if intent in {"out_of_scope", "nlu_fallback"} and (
-            parsing.states_facts(text) or parsing.corrects(text, known=slots)
+            parsing.states_facts(text, site=site) or parsing.corrects(text, known=slots)
         ):
             intent = "inform"  # who they are, what they need or a fact put right: not off-topic chatter
         answer = self.answers_anyway(intent=intent, text=text, requested=requested)
@@ -192,7 +194,12 @@ class ValidateQualificationForm(FormValidationAction):
             events: list[EventType] = []
             if intent in FACTS_IN_PASSING:
                 extraction = parsing.facts_from_message(
-                    text=text, intent="inform", entities=message.get("entities") or [], requested=None, known=slots
+                    text=text,
+                    intent="inform",
+                    entities=message.get("entities") or [],
+                    requested=None,
+                    known=slots,
+                    site=site,
                 )
                 if intent != "greet":
                     # a question's words are not facts ("does it work with Salesforce?" names no company)
@@ -221,6 +228,7 @@ class ValidateQualificationForm(FormValidationAction):
             entities=message.get("entities") or [],
             requested=requested,
             known=slots,
+            site=site,
         )
         # an answer already given stays unless this message corrects it or answers its question again
         if not parsing.CORRECTION.search(text):
@@ -404,7 +412,8 @@ class ActionQualificationOffTopic(Action):
             return miss_events(dispatcher, tracker, response="utter_didnt_get")
         message = tracker.latest_message or {}
         text = message.get("text") or ""
-        if parsing.states_facts(text) or parsing.corrects(text, known=tracker.current_slot_values()):
+        site = await db(site_terms_for_conversation)(public_id=tracker.sender_id)
+        if parsing.states_facts(text, site=site) or parsing.corrects(text, known=tracker.current_slot_values()):
             return [FollowupAction(FORM)]  # the form takes the facts (the NLU was unsure, the parsers are not)
         if parsing.asks_for_person(text):
             return [FollowupAction("action_request_handoff")]  # "is there a live rep I can talk to?"
@@ -433,7 +442,8 @@ class ActionRequestHandoff(Action):
         return "action_request_handoff"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        if parsing.states_facts((tracker.latest_message or {}).get("text") or ""):
+        site = await db(site_terms_for_conversation)(public_id=tracker.sender_id)
+        if parsing.states_facts((tracker.latest_message or {}).get("text") or "", site=site):
             # who they are as well: the form keeps the facts and flags the handoff if a person was asked for
             return [FollowupAction(FORM)]
         await db(chat_services.conversation_request_handoff)(public_id=tracker.sender_id)

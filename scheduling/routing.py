@@ -19,19 +19,11 @@ from django.utils import timezone
 
 from chatbot.models import Conversation
 from qualification.models import Lead
+from qualification.parsing import email_flag
 from qualification.rules import condition_matches, lead_facts
 from scheduling.models import Meeting, RoutingRule, SalesRep
 
 FAIRNESS_DAYS = 30
-
-# Mailbox providers: a shared domain says nothing about which account a visitor belongs to.
-FREE_MAIL_DOMAINS = frozenset(
-    """gmail.com googlemail.com yahoo.com yahoo.co.uk yahoo.fr yahoo.de hotmail.com hotmail.co.uk hotmail.fr
-    hotmail.de outlook.com outlook.de live.com live.co.uk msn.com aol.com icloud.com me.com mac.com
-    protonmail.com proton.me pm.me gmx.de gmx.net gmx.com web.de t-online.de freenet.de mail.com mail.ru
-    yandex.ru yandex.com zoho.com fastmail.com hey.com qq.com 163.com 126.com naver.com libero.it orange.fr
-    free.fr laposte.net wanadoo.fr seznam.cz wp.pl o2.pl interia.pl rediffmail.com tutanota.com""".split()
-)
 
 
 def email_domain(email: str) -> str:
@@ -49,8 +41,8 @@ def rule_matches(rule: RoutingRule, *, lead: Lead | None, conversation: Conversa
 def account_owner(*, email: str) -> SalesRep | None:
     """The active rep who most recently met someone from this email's company domain."""
     domain = email_domain(email)
-    if not domain or domain in FREE_MAIL_DOMAINS:
-        return None
+    if not domain or email_flag(domain):
+        return None  # a mailbox provider (free or disposable) says nothing about which account it is
     meeting = (
         Meeting.objects.filter(visitor_email_domain=domain, rep__is_active=True)
         .exclude(status=Meeting.Status.CANCELLED)

@@ -33,8 +33,6 @@ from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
@@ -42,6 +40,7 @@ from chatbot.models import Conversation
 from config import zones
 from qualification import services as lead_services
 from qualification.models import Lead
+from qualification.parsing import email_in_text, email_normalized
 from scheduling import selectors, tasks
 from scheduling.availability import Slot, free_slots, load_schedules
 from scheduling.errors import SchedulingError
@@ -166,10 +165,8 @@ def meeting_book(
     now = now or timezone.now()
     start = _as_utc(start)
     visitor_email = visitor_email.strip()
-    try:
-        validate_email(visitor_email)
-    except ValidationError as exc:
-        raise SchedulingError("invalid_email") from exc
+    if email_normalized(visitor_email) is None:
+        raise SchedulingError("invalid_email")
     visitor_timezone = zones.zone_name(visitor_timezone)
 
     sync_state = _initial_sync_state(rep_id)  # read before taking the lock: keep the locked part short
@@ -531,7 +528,6 @@ def meeting_book_offered(
 
 # ---- the invitation's address, and an email follow-up when nobody is free ------------------------------
 
-EMAIL_RE = re.compile(r"[^\s@<>(),;:\"]+@[^\s@<>(),;:\"]+\.[A-Za-z]{2,}")
 REFUSAL_RE = re.compile(r"\b(no|nope|skip|cancel|stop|never ?mind|not now|rather not|don'?t|no thanks)\b", re.I)
 
 
@@ -543,15 +539,8 @@ class EmailAnswer:
 
 def email_from_text(text: str) -> str | None:
     """The email address in a visitor's answer ("sure, it's Ada@Prospect.example"), lowercased; None when none."""
-    match = EMAIL_RE.search(text or "")
-    if not match:
-        return None
-    email = match.group(0).strip(".").lower()
-    try:
-        validate_email(email)
-    except ValidationError:
-        return None
-    return email
+    email = email_in_text(text)  # the one email pattern and validator (qualification/parsing/contact.py)
+    return email.lower() if email else None
 
 
 def booking_email_record(*, conversation: Conversation, text: str) -> EmailAnswer:

@@ -13,6 +13,7 @@ import pytest
 from channels.db import database_sync_to_async
 from django.apps import apps as django_apps
 
+from chatbot.management.commands.seed_demo import DEMO_SITE_TERMS
 from tests.bot_eval.driver import Endpoint, personas_play
 from tests.bot_eval.metrics import artifacts_write, persona_result, report_text, totals
 from tests.bot_eval.personas import personas_load, personas_select
@@ -49,7 +50,7 @@ def product_ready():
     for name, zone in (("Sim Berlin", "Europe/Berlin"), ("Sim New York", "America/New_York")):
         email = f"{name.lower().replace(' ', '-')}@bot-eval.example"
         SalesRepFactory(name=name, email=email, timezone=zone, min_notice_minutes=60)
-    return SiteFactory()
+    return SiteFactory(**DEMO_SITE_TERMS)
 
 
 async def played(live_servers):

@@ -149,6 +149,17 @@ def test_free_mail_domains_do_not_make_an_account():
     assert routed(lead_with(email="another@gmail.com")) == ["Other"]
 
 
+@pytest.mark.parametrize("domain", ["outlook.fr", "yopmail.com"])
+def test_free_and_disposable_domains_of_the_shared_lists_make_no_account(domain):
+    # one list with qualification's email flag (qualification/parsing/contact.py): outlook.fr was missing
+    # from routing's own list, and a throwaway domain is shared by strangers too
+    owner = SalesRepFactory(name="Owner")
+    other = SalesRepFactory(name="Other")
+    RoutingRuleFactory(is_default=True, reps=[other])
+    MeetingFactory(rep=owner, visitor_email=f"someone@{domain}", visitor_email_domain=domain)
+    assert routed(lead_with(email=f"another@{domain}")) == ["Other"]
+
+
 def test_an_account_owner_with_no_free_time_falls_back_to_the_pool(teams):
     owner = SalesRepFactory(name="Owner")
     MeetingFactory(rep=owner, visitor_email="ceo@acme.example", visitor_email_domain="acme.example")

@@ -9,6 +9,14 @@ from chatbot.models import Site
 from chatbot.views import DEMO_SITE_NAME
 
 DEMO_ORIGINS = "http://127.0.0.1:8000\nhttp://localhost:8000"
+# What the demo's bot knows of its customer (Site.product_name and Site.competitors, edited in admin):
+# the demo sells Northwind Pipeline, a revenue forecasting product, against these.
+DEMO_SITE_TERMS = {
+    "product_name": "Northwind",
+    "competitors": "\n".join(
+        ("Clari", "Gong", "Aviso", "InsightSquared", "BoostUp", "People.ai", "Salesloft", "Outreach", "Forecastio")
+    ),
+}
 
 
 class Command(BaseCommand):
@@ -18,10 +26,17 @@ class Command(BaseCommand):
         parser.add_argument("--origins", default=os.environ.get("DEMO_ORIGINS", DEMO_ORIGINS).replace(",", "\n"))
 
     def handle(self, *args, origins: str, **options):
-        site, created = Site.objects.get_or_create(name=DEMO_SITE_NAME, defaults={"allowed_origins": origins})
-        if not created and site.allowed_origins != origins:
-            site.allowed_origins = origins
-            site.save(update_fields=["allowed_origins"])
+        site, created = Site.objects.get_or_create(
+            name=DEMO_SITE_NAME, defaults={"allowed_origins": origins, **DEMO_SITE_TERMS}
+        )
+        # the origins follow the command line; the terms are filled only where empty (admin edits stay)
+        changes = {field: value for field, value in DEMO_SITE_TERMS.items() if not getattr(site, field)}
+        if site.allowed_origins != origins:
+            changes["allowed_origins"] = origins
+        if not created and changes:
+            for field, value in changes.items():
+                setattr(site, field, value)
+            site.save(update_fields=list(changes))
         User = get_user_model()
         password_file = os.path.join(os.environ.get("VAR_DIR", "var"), "admin-password")
         user = User.objects.filter(username="admin").first()

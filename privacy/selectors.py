@@ -17,8 +17,6 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -28,6 +26,7 @@ from chatbot.models import Conversation, Message, Site, Visitor
 from privacy.errors import PrivacyError
 from qualification.fact_fields import FACT_FIELDS
 from qualification.models import Lead
+from qualification.parsing import email_normalized
 from scheduling.models import Meeting
 
 EMAIL_HASH_SALT = "leadbot.privacy.email"
@@ -35,12 +34,10 @@ EMAIL_HASH_SALT = "leadbot.privacy.email"
 
 def email_normalize(email: str) -> str:
     """The address as we compare it (trimmed, lower case); PrivacyError("invalid_email") when it is none."""
-    normalized = (email or "").strip().lower()
-    try:
-        validate_email(normalized)
-    except ValidationError as exc:
-        raise PrivacyError("invalid_email", email=(email or "").strip()[:200]) from exc
-    return normalized
+    normalized = email_normalized(email or "")  # the one validator (qualification/parsing/contact.py)
+    if normalized is None:
+        raise PrivacyError("invalid_email", email=(email or "").strip()[:200])
+    return normalized.lower()
 
 
 def email_hash(email: str, *, secret: str | None = None) -> str:

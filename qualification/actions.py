@@ -60,7 +60,7 @@ STRUCTURED = {
     "company_size": lambda text: parsing.parse_company_size(text, asked=True),
     "email": parsing.parse_email,
 }
-LEAVING = {"stop", "goodbye", "request_human", "request_email_followup"}
+LEAVING = parsing.LEAVING
 RAW_FIELD = {"need": "need_text"}  # the Lead's raw-text key of each question, where it differs
 # An answer that fails to read twice is kept as typed (sales reads it) and the question is not asked again.
 MISSES_BEFORE_SKIP = 2
@@ -153,6 +153,17 @@ def lead_on_events(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[E
     return [FollowupAction(FORM)]
 
 
+async def reading_of(tracker: Tracker) -> parsing.Reading:
+    """The latest message as the parsers read it, with the site's own terms (its product, its competitors)."""
+    message = tracker.latest_message or {}
+    return parsing.read_message(
+        message.get("text") or "",
+        intent=(message.get("intent") or {}).get("name") or "",
+        known=tracker.current_slot_values(),
+        site=await db(site_terms_for_conversation)(public_id=tracker.sender_id),
+    )
+
+
 def knows_anything(slots: dict) -> bool:
     return any(slots.get(slot) not in (None, "") for slot in parsing.QUESTIONS)
 
@@ -179,13 +190,8 @@ class ValidateQualificationForm(FormValidationAction):
                 SlotSet(REQUESTED_SLOT, next_question(slots, rules=rules)),
             ]
 
-        site = await db(site_terms_for_conversation)(public_id=tracker.sender_id)  # its product and competitors
-        if intent == "request_human" and parsing.states_facts(text, site=site):
-            intent = "inform"  # "I'm the CRO at Acme, can I talk to a person?": the facts, and the handoff below
-        if intent in {"out_of_scope", "nlu_fallback"} and (
-            parsing.states_facts(text, site=site) or parsing.corrects(text, known=slots)
-        ):
-            intent = "inform"  # who they are, what they need or a fact put right: not off-topic chatter
+        reading = await reading_of(tracker)
+        intent, site = reading.intent, reading.site
         answer = self.answers_anyway(intent=intent, text=text, requested=requested)
         if intent in DIGRESSIONS and not answer:
             if not resuming:
@@ -209,10 +215,8 @@ class ValidateQualificationForm(FormValidationAction):
                 await db(services.lead_record_for_conversation)(
                     public_id=tracker.sender_id, facts=extraction.facts, raw=extraction.raw
                 )
-            if (
-                intent not in LEAVING
-                and parsing.asks_for_person(text)
-                and await db(chat_services.conversation_request_handoff)(public_id=tracker.sender_id)
+            if reading.person_unanswered and await db(chat_services.conversation_request_handoff)(
+                public_id=tracker.sender_id
             ):
                 # "are you a bot? is there a live rep I can talk to?": answered, and the team is told
                 dispatcher.utter_message(response="utter_handoff_noted")
@@ -244,7 +248,7 @@ class ValidateQualificationForm(FormValidationAction):
         await db(services.lead_record_for_conversation)(
             public_id=tracker.sender_id, facts=extraction.facts, raw=extraction.raw
         )
-        if parsing.asks_for_person(text) and await db(chat_services.conversation_request_handoff)(
+        if reading.asks_for_person and await db(chat_services.conversation_request_handoff)(
             public_id=tracker.sender_id
         ):
             # a person asked for along with facts: the team is told, and the questions go on to a booking
@@ -410,15 +414,12 @@ class ActionQualificationOffTopic(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         if tracker.active_loop_name == FORM:
             return miss_events(dispatcher, tracker, response="utter_didnt_get")
-        message = tracker.latest_message or {}
-        text = message.get("text") or ""
-        site = await db(site_terms_for_conversation)(public_id=tracker.sender_id)
-        if parsing.states_facts(text, site=site) or parsing.corrects(text, known=tracker.current_slot_values()):
+        reading = await reading_of(tracker)
+        if reading.tells_facts or reading.corrects:
             return [FollowupAction(FORM)]  # the form takes the facts (the NLU was unsure, the parsers are not)
-        if parsing.asks_for_person(text):
+        if reading.person_unanswered:
             return [FollowupAction("action_request_handoff")]  # "is there a live rep I can talk to?"
-        intent = (message.get("intent") or {}).get("name")
-        response = "utter_please_rephrase" if intent == "nlu_fallback" else "utter_out_of_scope"
+        response = "utter_please_rephrase" if reading.intent == "nlu_fallback" else "utter_out_of_scope"
         return miss_events(dispatcher, tracker, response=response)
 
 
@@ -442,8 +443,7 @@ class ActionRequestHandoff(Action):
         return "action_request_handoff"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        site = await db(site_terms_for_conversation)(public_id=tracker.sender_id)
-        if parsing.states_facts((tracker.latest_message or {}).get("text") or "", site=site):
+        if (await reading_of(tracker)).tells_facts:
             # who they are as well: the form keeps the facts and flags the handoff if a person was asked for
             return [FollowupAction(FORM)]
         await db(chat_services.conversation_request_handoff)(public_id=tracker.sender_id)
@@ -500,17 +500,15 @@ class ActionLeadOn(Action):
         return "action_lead_on"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        message = tracker.latest_message or {}
-        intent = (message.get("intent") or {}).get("name")
-        text = message.get("text") or ""
-        slots = tracker.current_slot_values()
-        if intent not in LEAVING and parsing.asks_for_person(text):
+        reading = await reading_of(tracker)
+        if reading.person_unanswered:
             return [FollowupAction("action_request_handoff")]  # "are you a bot? can I talk to a live rep?"
-        if intent == "greet":
+        if reading.intent == "greet":
             # "hi" or "hi, a question about your company": greeted; "hi, we need better forecasts": straight
             # on to the form, which keeps the need; a visitor the bot already knows: welcomed back
-            if not knows_anything(slots):
-                if not (parsing.mentions_need(text) or parsing.states_facts(text)):
+            if not knows_anything(tracker.current_slot_values()):
+                text = (tracker.latest_message or {}).get("text") or ""
+                if not (parsing.mentions_need(text) or reading.tells_facts):
                     dispatcher.utter_message(response="utter_greet")
                     return []
             else:

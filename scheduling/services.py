@@ -537,18 +537,14 @@ class EmailAnswer:
     email: str = ""
 
 
-def email_from_text(text: str) -> str | None:
-    """The email address in a visitor's answer ("sure, it's Ada@Prospect.example"), lowercased; None when none."""
-    email = email_in_text(text)  # the one email pattern and validator (qualification/parsing/contact.py)
-    return email.lower() if email else None
-
-
 def booking_email_record(*, conversation: Conversation, text: str) -> EmailAnswer:
     """The visitor's answer to "which email should the invitation go to?", stored on their lead.
 
     A refusal ("no thanks", "skip") is ``declined``: the visitor is never trapped in the question.
     """
-    email = email_from_text(text)
+    # the one email pattern and validator (qualification/parsing/contact.py): "sure, it's Ada@Prospect.example"
+    # gives "Ada@prospect.example", as the qualification questions store it
+    email = email_in_text(text)
     if email is None:
         return EmailAnswer("declined" if REFUSAL_RE.search(text or "") else "invalid_email")
     lead, _ = Lead.objects.get_or_create(conversation=conversation)

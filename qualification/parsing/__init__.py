@@ -61,7 +61,17 @@ from qualification.parsing.cues import (
     is_plain_answer,
     looks_like_words,
 )
-from qualification.parsing.message import CONTACT, QUESTIONS, Extraction, corrects, facts_from_message, states_facts
+from qualification.parsing.message import (
+    CONTACT,
+    LEAVING,
+    QUESTIONS,
+    Extraction,
+    Reading,
+    corrects,
+    facts_from_message,
+    read_message,
+    states_facts,
+)
 from qualification.parsing.need import BUSINESS, NEED_HINT, USE_CASES, mentions_need, use_case_from_text
 from qualification.parsing.numbers import (
     ARTICLES,
@@ -152,6 +162,7 @@ __all__ = [
     "INDUSTRIES",
     "INFLUENCER",
     "INTENT_WORDS",
+    "LEAVING",
     "JOB_SELF",
     "JOB_WORDS",
     "MONEY",
@@ -193,6 +204,7 @@ __all__ = [
     "Budget",
     "Email",
     "Extraction",
+    "Reading",
     "SiteTerms",
     "Size",
     "Timeline",
@@ -224,6 +236,7 @@ __all__ = [
     "parse_name",
     "parse_timeline",
     "plausible_role",
+    "read_message",
     "role_from_text",
     "stage_for_months",
     "states_facts",

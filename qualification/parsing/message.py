@@ -14,7 +14,7 @@ from qualification.parsing.company import (
     visitor_type_for_company,
 )
 from qualification.parsing.contact import EMAIL_RE, company_from_email, parse_email, parse_name
-from qualification.parsing.cues import CORRECTION, looks_like_words
+from qualification.parsing.cues import CORRECTION, asks_for_person, looks_like_words
 from qualification.parsing.need import BUSINESS, USE_CASES, mentions_need, use_case_from_text
 from qualification.parsing.role import authority_for_role, clean_role, looks_like_title, plausible_role, role_from_text
 from qualification.parsing.site import NO_SITE, SiteTerms
@@ -34,6 +34,11 @@ from qualification.parsing.visitor import (
 # The work email comes third: it names the company (no company question for most buyers) and a
 # visitor who leaves mid-way can still be followed up.
 QUESTIONS = ("need", "role", "email", "company_name", "company_size", "timeline", "budget")
+# Intents that end or leave the questions; their rules answer them.
+LEAVING = frozenset({"stop", "goodbye", "request_human", "request_email_followup"})
+# Intents the parsers overrule when the message plainly tells facts: the NLU, trained to reject other
+# domains, is unsure of "hey im vp revenue operations at brightwell", not the parsers.
+OVERRULED = frozenset({"out_of_scope", "nlu_fallback"})
 # The last question asks for the name with the email ("Dana Kim, dana@acme.com"); a name alone is kept too.
 CONTACT = ("email", "name")
 
@@ -233,9 +238,41 @@ def states_facts(text: str, *, site: SiteTerms = NO_SITE) -> bool:
     return signals >= 2 or bool(told.get("use_case") and BUSINESS.search(text))
 
 
-def corrects(text: str, *, known: dict) -> bool:
+def corrects(text: str, *, known: dict, site: SiteTerms = NO_SITE) -> bool:
     """ "oops, we're 9 people not 90": a correction word and a new value for a fact already given."""
     if not CORRECTION.search(text or ""):
         return False
-    told = facts_from_message(text=text, intent="inform", entities=[], requested=None, known=known).slots
+    told = facts_from_message(text=text, intent="inform", entities=[], requested=None, known=known, site=site).slots
     return any(slot in QUESTIONS and known.get(slot) not in (None, "") for slot in told)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What one message does by the parsers' reading, beside the NLU's intent.
+
+    Worked out once per message (`read_message`) and read by every bot action, so "the NLU said
+    noise but the visitor told us who they are" is decided in one place.
+    """
+
+    intent: str  # the NLU's intent, or "inform" where the message tells or corrects facts
+    tells_facts: bool
+    corrects: bool
+    asks_for_person: bool  # in so many words, whatever the intent
+    site: SiteTerms = NO_SITE
+
+    @property
+    def person_unanswered(self) -> bool:
+        """A person asked for in a message whose intent's own rule will not answer that."""
+        return self.asks_for_person and self.intent not in LEAVING
+
+
+def read_message(text: str, *, intent: str, known: dict, site: SiteTerms = NO_SITE) -> Reading:
+    text = text or ""
+    tells = states_facts(text, site=site)
+    fixes = corrects(text, known=known, site=site)
+    understood = intent
+    if intent == "request_human" and tells:
+        understood = "inform"  # "I'm the CRO at Acme, can I talk to a person?": the facts, and the person
+    elif intent in OVERRULED and (tells or fixes):
+        understood = "inform"  # who they are, what they need or a fact put right: not off-topic chatter
+    return Reading(understood, tells, fixes, asks_for_person(text), site)

@@ -341,3 +341,33 @@ def test_saying_you_work_for_a_competitor_is_recognised_without_a_name():
 )
 def test_text_that_tells_who_the_visitor_is_is_not_off_topic(text, facts):
     assert parsing.states_facts(text) is facts
+
+
+@pytest.mark.parametrize(
+    ("text", "nlu", "known", "intent", "person_unanswered"),
+    [
+        # the NLU unsure, the parsers sure: an answer
+        ("hey im vp revenue operations at brightwell, 650ish ppl", "out_of_scope", {}, "inform", False),
+        ("oops typo, we're 9 people not 90", "nlu_fallback", {"company_size": 90.0}, "inform", False),
+        # who they are and a person: the facts are kept and the person is asked for still
+        ("I'm the CRO at Acme, can I talk to a person?", "request_human", {}, "inform", True),
+        # a plain request for a person: its own rule answers it
+        ("can I talk to a human", "request_human", {}, "request_human", False),
+        # a person asked for in what the NLU took for small talk
+        ("are you a bot? is there a live rep I can talk to?", "chitchat", {}, "chitchat", True),
+        # off-topic stays off-topic
+        ("what's the weather forecast for tomorrow", "out_of_scope", {}, "out_of_scope", False),
+        # a correction word with nothing to correct is no answer
+        ("oops typo, we're 9 people", "nlu_fallback", {}, "nlu_fallback", False),
+    ],
+)
+def test_a_message_is_read_once_for_every_action(text, nlu, known, intent, person_unanswered):
+    reading = parsing.read_message(text, intent=nlu, known=known)
+    assert reading.intent == intent
+    assert reading.person_unanswered is person_unanswered
+
+
+def test_the_reading_uses_the_sites_competitors():
+    demo = parsing.SiteTerms.of(product_name="Leadbot", competitors=["Gong"])
+    assert parsing.read_message("we're from Gong", intent="out_of_scope", known={}, site=demo).intent == "inform"
+    assert parsing.read_message("we're from Gong", intent="out_of_scope", known={}).intent == "out_of_scope"

@@ -243,8 +243,8 @@ def test_the_email_answer_is_stored_on_the_lead_declined_or_refused():
     assert services.booking_email_record(conversation=conversation, text="ada at example").code == "invalid_email"
     assert services.booking_email_record(conversation=conversation, text="no thanks").code == "declined"
     answer = services.booking_email_record(conversation=conversation, text="sure, it's Ada@Prospect.example")
-    assert (answer.code, answer.email) == ("recorded", "ada@prospect.example")
-    assert Lead.objects.get(pk=lead.pk).email == "ada@prospect.example"
+    assert (answer.code, answer.email) == ("recorded", "Ada@prospect.example")  # as the questions store it
+    assert Lead.objects.get(pk=lead.pk).email == "Ada@prospect.example"
 
 
 def test_follow_up_needs_an_email_and_records_consent():

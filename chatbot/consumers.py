@@ -10,7 +10,7 @@ from django.conf import settings
 
 from chatbot import abuse, rasa_client, selectors, services
 from chatbot.bot_input import text_clean
-from chatbot.errors import MESSAGES, ChatError
+from chatbot.errors import ChatError, error_text
 from config import zones
 from config.db import db
 
@@ -226,7 +226,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             )
         except rasa_client.BotUnavailable:
             notice = await db(services.message_record_bot_unavailable)(
-                visitor_message=message, text=MESSAGES["bot_unavailable"]
+                visitor_message=message, text=error_text("bot_unavailable")
             )
             await self.bot_frames_send([selectors.message_frame(notice)])
             return

@@ -43,3 +43,16 @@ def test_no_bot_action_writes_text_itself():
     writers = [str(m.relative_to(ROOT)) for m in ACTION_MODULES if "utter_message(text=" in m.read_text()]
 
     assert writers == []
+
+
+def test_every_widget_error_has_its_own_text_in_the_template_unescaped():
+    """The widget's error and notice texts are a template (templates/chatbot/error_message.txt), not Python."""
+    from chatbot.errors import CODES, error_text
+
+    texts = {code: error_text(code, limit=500) for code in CODES}
+    assert all(text and "Something went wrong" not in text for text in texts.values()), texts
+    assert len(set(texts.values())) == len(CODES)  # one text per code
+    assert "500 characters" in texts["text_too_long"]
+    assert "can't" in texts["bot_unavailable"]  # shown as text: no HTML escaping
+    errors_py = (ROOT / "chatbot/errors.py").read_text()
+    assert not any(text in errors_py for text in texts.values())

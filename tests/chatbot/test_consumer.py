@@ -10,7 +10,7 @@ import socket
 import pytest
 from channels.layers import get_channel_layer
 
-from chatbot.errors import MESSAGES
+from chatbot.errors import error_text
 from chatbot.models import Conversation, Message, Visitor
 from tests.conftest import chat_communicator
 from tests.factories import TEST_ORIGIN, SiteFactory, acreate
@@ -144,7 +144,7 @@ async def test_bad_frames_before_start_get_error_and_connection_survives(rasa_do
     try:
         await communicator.send_to(text_data=raw)
         error = await communicator.receive_json_from(timeout=5)
-        assert error == {"type": "error", "code": code, "message": MESSAGES[code]}
+        assert error == {"type": "error", "code": code, "message": error_text(code)}
         # Still usable afterwards.
         await communicator.send_json_to(start_frame(site))
         assert (await communicator.receive_json_from(timeout=5))["type"] == "session"
@@ -271,7 +271,7 @@ async def test_rasa_down_keeps_the_message_and_answers_politely(rasa_down):
         assert (await communicator.receive_json_from(timeout=5))["type"] == "typing"
         notice = await communicator.receive_json_from(timeout=5)
         assert notice["type"] == "bot" and notice["sender"] == "system"
-        assert notice["text"] == MESSAGES["bot_unavailable"]
+        assert notice["text"] == error_text("bot_unavailable")
         stored = await Message.objects.aget(sender="visitor")
         assert stored.text == "Do you integrate with Salesforce?"
         assert stored.delivery == Message.Delivery.FAILED
@@ -295,7 +295,7 @@ async def test_the_asking_tab_gets_its_answer_even_when_the_channel_layer_loses_
         await communicator.send_json_to({"type": "message", "text": "Anyone there?", "id": "q"})
         assert (await communicator.receive_json_from(timeout=5))["type"] == "typing"
         notice = await communicator.receive_json_from(timeout=5)
-        assert notice["type"] == "bot" and notice["text"] == MESSAGES["bot_unavailable"]
+        assert notice["type"] == "bot" and notice["text"] == error_text("bot_unavailable")
         assert await communicator.receive_nothing(timeout=0.3)  # once, not again through the layer
     finally:
         await communicator.disconnect()
@@ -308,7 +308,7 @@ async def test_slow_rasa_times_out_politely(rasa_silent):
         await communicator.send_json_to({"type": "message", "text": "hello?", "id": "q"})
         assert (await communicator.receive_json_from(timeout=5))["type"] == "typing"
         notice = await communicator.receive_json_from(timeout=5)
-        assert notice["text"] == MESSAGES["bot_unavailable"]
+        assert notice["text"] == error_text("bot_unavailable")
         assert (await Message.objects.aget(sender="visitor")).delivery == Message.Delivery.FAILED
     finally:
         await communicator.disconnect()

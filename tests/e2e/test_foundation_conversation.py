@@ -3,7 +3,7 @@
 import pytest
 from channels.db import database_sync_to_async
 
-from chatbot.errors import MESSAGES
+from chatbot.errors import error_text
 from chatbot.models import Conversation, Message
 from tests.e2e.chat import Chat
 from tests.factories import SiteFactory, acreate
@@ -87,7 +87,7 @@ async def test_conversation_continues_once_rasa_is_back(rasa_settings, settings)
     chat = await Chat.open(site)
     try:
         down = await chat.say("hello")
-        assert [r["text"] for r in down] == [MESSAGES["bot_unavailable"]]
+        assert [r["text"] for r in down] == [error_text("bot_unavailable")]
         settings.RASA_URL = live_rasa
         assert "Northwind assistant" in await chat.say_text("hi again")
     finally:

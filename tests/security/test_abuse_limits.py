@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from chatbot.errors import MESSAGES
+from chatbot.errors import error_text
 from chatbot.models import Conversation, Message, Visitor
 from tests.factories import SiteFactory, acreate
 from tests.security.conftest import communicator_from
@@ -42,7 +42,7 @@ def start(site, visitor=None) -> dict:
 
 
 def error(code: str) -> dict:
-    return {"type": "error", "code": code, "message": MESSAGES[code]}
+    return {"type": "error", "code": code, "message": error_text(code)}
 
 
 async def open_socket(ip: str):

@@ -369,8 +369,8 @@ async def test_missing_email_is_asked_for_then_the_booking_is_made():
     good = await validate.validate_booking_email(
         "sure, it's Ada@Prospect.example", CollectingDispatcher(), tracker(conversation), {}
     )
-    assert good == {"booking_email": "ada@prospect.example"}
-    assert (await Lead.objects.aget(pk=lead.pk)).email == "ada@prospect.example"
+    assert good == {"booking_email": "Ada@prospect.example"}  # as typed, the domain in lower case
+    assert (await Lead.objects.aget(pk=lead.pk)).email == "Ada@prospect.example"
 
     # The form is done: the rule runs action_book_slot again, which books the remembered choice.
     [confirmation], _ = await run(

@@ -374,8 +374,9 @@ def calendar_follow_changes(*, rep: SalesRep, now: dt.datetime | None = None) ->
             rep=rep, status=Meeting.Status.BOOKED, end__gt=start - dt.timedelta(days=1), start__lt=end
         ).exclude(sync_state=Meeting.SyncState.NOT_CONNECTED)
     }
-    # A cursor belongs to the calendar it was read from: another target calendar is read afresh.
-    cursor = connection.changes_cursor if connection.changes_calendar == connection.target_calendar else ""
+    # A cursor belongs to the calendar it was read from: another kind or target calendar is read afresh.
+    read_from = f"{connection.kind}:{connection.target_calendar}"
+    cursor = connection.changes_cursor if connection.changes_calendar == read_from else ""
     try:
         found = calendar_for(connection).event_changes(
             cursor=cursor, known={uid: m.calendar_event_id for uid, m in meetings.items()}, start=start, end=end
@@ -390,7 +391,7 @@ def calendar_follow_changes(*, rep: SalesRep, now: dt.datetime | None = None) ->
         if meeting is not None:
             _follow(services, meeting, change, run)
     CalendarConnection.objects.filter(pk=connection.pk).update(
-        changes_cursor=found.cursor, changes_calendar=connection.target_calendar, changes_read_at=timezone.now()
+        changes_cursor=found.cursor, changes_calendar=read_from, changes_read_at=timezone.now()
     )
     return run
 

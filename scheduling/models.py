@@ -154,8 +154,8 @@ class CalendarConnection(models.Model):
     # The account's calendars as it listed them (Google calendarList, Graph /me/calendars), offered in admin
     # for busy_calendars and target_calendar: [{"id", "name", "primary", "can_write", "video"}].
     account_calendars = models.JSONField(default=list, blank=True, editable=False)
-    # Where reading the changes made on the calendar resumes (a Google sync token, a Graph delta link),
-    # and the calendar it belongs to: another target calendar starts afresh.
+    # Where reading the changes made on the calendar resumes (a Google sync token, a Graph delta link,
+    # a CalDAV sync token), and "<kind>:<target calendar>" it belongs to: another one starts afresh.
     changes_cursor = models.TextField(blank=True, editable=False)
     changes_calendar = models.CharField(max_length=500, blank=True, editable=False)
     changes_read_at = models.DateTimeField(null=True, blank=True, editable=False)

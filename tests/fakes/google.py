@@ -166,7 +166,9 @@ class FakeGoogle:
         self.version = 0
         self.changed: dict[tuple[str, str], int] = {}
         self.oldest_valid_token = 0  # tokens older than this are answered 410 Gone
-        self.latency = 0.0  # seconds each answer waits (a simulated round trip)
+        self.latency = 0.0
+        self.in_flight = 0
+        self.max_in_flight = 0  # the most requests it was answering at once (parallel clients)  # seconds each answer waits (a simulated round trip)
         self.faults: list[Fault] = []
         self.calls: list[tuple[str, dict, dict | None]] = []  # (method id, query, body) of accepted requests
         self.violations: list[str] = []
@@ -305,8 +307,18 @@ class FakeGoogle:
         return {"error": {"code": status, "message": message, "errors": [detail], "status": names.get(status, "")}}
 
     def _serve(self, handler, http_method: str) -> None:
-        if self.latency:
-            time.sleep(self.latency)
+        with self.lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if self.latency:
+                time.sleep(self.latency)
+            self._answer(handler, http_method)
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+
+    def _answer(self, handler, http_method: str) -> None:
         url = urlsplit(handler.path)
         length = int(handler.headers.get("Content-Length") or 0)
         raw = handler.rfile.read(length) if length else b""

@@ -177,6 +177,8 @@ class FakeMicrosoft:
         self.removed: dict[str, tuple[str, int]] = {}  # event id -> (calendar, version when deleted)
         self.delta_states: dict[str, dict] = {}  # $deltatoken / $skiptoken -> the round's state
         self.latency = 0.0
+        self.in_flight = 0
+        self.max_in_flight = 0  # the most requests it was answering at once (parallel clients)
         self.transactions: dict[str, str] = {}  # transactionId -> event id
         self.codes: dict[str, dict] = {}  # authorization code -> what the consent request asked
         self.schedule_items: dict[str, list[dict]] = {}  # address -> items the rep made elsewhere
@@ -334,8 +336,18 @@ class FakeMicrosoft:
         self._reply(handler, fault.status, self._error(code, "Fault injected by the test"), headers)
 
     def _serve(self, handler, method: str) -> None:
-        if self.latency:
-            time.sleep(self.latency)
+        with self.lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if self.latency:
+                time.sleep(self.latency)
+            self._answer(handler, method)
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+
+    def _answer(self, handler, method: str) -> None:
         url = urlsplit(handler.path)
         length = int(handler.headers.get("Content-Length") or 0)
         raw = handler.rfile.read(length) if length else b""

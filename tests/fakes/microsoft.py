@@ -668,7 +668,7 @@ class FakeMicrosoft:
             if calendar not in self.calendars:
                 return 404, self._error("ErrorItemNotFound", "The specified object was not found in the store.")
             low, high = self._window(query)
-            state = {"calendar": calendar, "low": low, "high": high, "since": 0, "pending": None}
+            state = {"calendar": calendar, "low": low, "high": high, "since": 0, "first": True, "pending": None}
         if state["pending"] is None:
             # A new page run: everything in the window changed after ``since`` (the first round: everything).
             items = []
@@ -678,9 +678,9 @@ class FakeMicrosoft:
                     continue
                 if self._in_window(event, state["low"], state["high"]):
                     items.append({k: v for k, v in event.items() if not k.startswith("_")})
-                elif state["since"]:
+                elif not state["first"]:
                     items.append({"id": event_id, "@removed": {"reason": "deleted"}})  # moved out of the window
-            if state["since"]:
+            if not state["first"]:
                 items += [
                     {"id": event_id, "@removed": {"reason": "deleted"}}
                     for event_id, (cal, version) in self.removed.items()
@@ -697,7 +697,7 @@ class FakeMicrosoft:
         if rest:
             self.delta_states[new_token] = state | {"pending": rest}
             return 200, {"value": page, "@odata.nextLink": f"{base}/calendarView/delta?$skiptoken={new_token}"}
-        self.delta_states[new_token] = state | {"pending": None, "since": state["until"]}
+        self.delta_states[new_token] = state | {"pending": None, "since": state["until"], "first": False}
         return 200, {"value": page, "@odata.deltaLink": f"{base}/calendarView/delta?$deltatoken={new_token}"}
 
     def _schedule(self, body: dict, prefer: str) -> dict:

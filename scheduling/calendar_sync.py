@@ -21,6 +21,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -125,17 +126,12 @@ def _record_connection_error(connection: CalendarConnection, exc: CalendarUnavai
             transaction.on_commit(lambda: tasks.calendar_grant_revoked_notify.delay(connection_id))
 
 
-def _without_own_meetings(busy: list[BusyTime], rep: SalesRep, start: dt.datetime, end: dt.datetime) -> list[BusyTime]:
-    """Busy times that name no event (free/busy answers) minus the rep's own live meetings.
+def _without_meetings(busy: list[BusyTime], meetings: list[tuple[dt.datetime, dt.datetime]]) -> list[BusyTime]:
+    """Busy times that name no event (free/busy answers) minus the rep's own live ``meetings``.
 
     Availability counts our meetings already; a busy block left where a meeting was would
     keep a cancelled or moved meeting's time blocked until the next refresh.
     """
-    meetings = list(
-        Meeting.objects.filter(rep=rep, status=Meeting.Status.BOOKED, start__lt=end, end__gt=start)
-        .order_by("start")
-        .values_list("start", "end")
-    )
     if not meetings:
         return busy
     kept = []
@@ -207,26 +203,57 @@ def calendar_refresh_busy(*, rep: SalesRep, start: dt.datetime, end: dt.datetime
     except CalendarUnavailable as exc:
         _record_connection_error(connection, exc)
         raise
-    return _store_busy(connection=connection, busy=busy, start=start, end=end)
+    return _store_busy([_BusyAnswer(connection=connection, busy=busy, start=start, end=end)])[rep.pk]
 
 
-def _store_busy(*, connection: CalendarConnection, busy: list[BusyTime], start: dt.datetime, end: dt.datetime) -> int:
-    rep = connection.rep
-    busy = _without_own_meetings(busy, rep, start, end)
-    uids = {b.uid for b in busy if b.uid}
-    own_uids = set(Meeting.objects.filter(calendar_uid__in=uids).values_list("calendar_uid", flat=True))
-    blocks = [
-        BusyBlock(rep=rep, start=b.start, end=b.end, source_uid=b.uid[:500])
-        for b in busy
-        if b.uid not in own_uids or not b.uid
-    ]
-    for block in blocks:
-        block.full_clean(exclude=["rep"])
+@dataclass(frozen=True)
+class _BusyAnswer:
+    connection: CalendarConnection
+    busy: list[BusyTime]
+    start: dt.datetime
+    end: dt.datetime
+
+
+def _store_busy(answers: list[_BusyAnswer]) -> dict[int, int]:
+    """Replace the busy blocks of the answering reps, each over its own window, in one transaction and a
+    constant number of queries however many reps answered. Returns the blocks stored, by rep id."""
+    if not answers:
+        return {}
+    rep_ids = [a.connection.rep_id for a in answers]
+    low, high = min(a.start for a in answers), max(a.end for a in answers)
+    meetings: dict[int, list[tuple[dt.datetime, dt.datetime]]] = {rep_id: [] for rep_id in rep_ids}
+    for rep_id, m_start, m_end in (
+        Meeting.objects.filter(rep_id__in=rep_ids, status=Meeting.Status.BOOKED, start__lt=high, end__gt=low)
+        .order_by("start")
+        .values_list("rep_id", "start", "end")
+    ):
+        meetings[rep_id].append((m_start, m_end))
+    # Our own meetings' events (by UID) are left out: availability already counts meetings.
+    uids = {b.uid for a in answers for b in a.busy if b.uid}
+    own_uids = (
+        set(Meeting.objects.filter(calendar_uid__in=uids).values_list("calendar_uid", flat=True)) if uids else set()
+    )
+    blocks, counts, windows = [], {}, Q()
+    for answer in answers:
+        rep_id = answer.connection.rep_id
+        inside = [(s, e) for s, e in meetings[rep_id] if s < answer.end and e > answer.start]
+        rep_blocks = [
+            BusyBlock(rep_id=rep_id, start=b.start, end=b.end, source_uid=b.uid[:500])
+            for b in _without_meetings(answer.busy, inside)
+            if not b.uid or b.uid not in own_uids
+        ]
+        for block in rep_blocks:
+            block.full_clean(exclude=["rep"])
+        blocks += rep_blocks
+        counts[rep_id] = len(rep_blocks)
+        windows |= Q(rep_id=rep_id, start__lt=answer.end, end__gt=answer.start)
     with transaction.atomic():
-        BusyBlock.objects.filter(rep=rep, start__lt=end, end__gt=start).delete()
+        BusyBlock.objects.filter(windows).delete()
         BusyBlock.objects.bulk_create(blocks)
-        CalendarConnection.objects.filter(pk=connection.pk).update(last_synced_at=timezone.now(), last_error="")
-    return len(blocks)
+        CalendarConnection.objects.filter(pk__in=[a.connection.pk for a in answers]).update(
+            last_synced_at=timezone.now(), last_error=""
+        )
+    return counts
 
 
 def busy_window(rep: SalesRep, now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
@@ -250,6 +277,12 @@ class StaleRefresh:
     refreshed: list[int] = field(default_factory=list)
     failed: list[int] = field(default_factory=list)  # the calendar was down or slow: its cache is used
     fresh: list[int] = field(default_factory=list)  # cached recently enough (or someone else is refreshing)
+
+
+@functools.cache
+def _pool(workers: int) -> ThreadPoolExecutor:
+    """The process's threads that wait for calendars (kept, with their kept-alive connections, between offers)."""
+    return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="busy-refresh")
 
 
 def _claim_key(rep_id: int) -> str:
@@ -289,11 +322,20 @@ def reps_refresh_stale_busy(*, reps: Iterable[SalesRep], now: dt.datetime | None
     if not jobs:
         return run
     try:
-        workers = max(1, min(len(jobs), settings.SCHEDULING_BUSY_REFRESH_THREADS))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="busy-refresh") as pool:
-            list(pool.map(_BusyFetch.run, jobs))
+        list(_pool(max(1, settings.SCHEDULING_BUSY_REFRESH_THREADS)).map(_BusyFetch.run, jobs))
+        answers = []
         for job in jobs:
-            job.store(run)
+            if job.tokens:
+                token_store(job.connection)(job.tokens[-1])
+            if job.error is not None or job.busy is None:
+                _record_connection_error(job.connection, job.error or CalendarUnavailable("no answer"))
+                run.failed.append(job.connection.rep_id)
+            else:
+                answers.append(
+                    _BusyAnswer(connection=job.connection, busy=job.busy, start=job.window[0], end=job.window[1])
+                )
+        _store_busy(answers)
+        run.refreshed += [answer.connection.rep_id for answer in answers]
     finally:
         cache.delete_many([_claim_key(job.connection.rep_id) for job in jobs])
     return run
@@ -322,17 +364,6 @@ class _BusyFetch:
         except Exception as exc:  # noqa: BLE001 - a backend's bug must not cost the visitor their times
             logger.exception("Busy times of %s could not be read", self.connection)
             self.error = CalendarUnavailable(f"busy times: {exc!r}")
-
-    def store(self, run: StaleRefresh) -> None:
-        if self.tokens:
-            token_store(self.connection)(self.tokens[-1])
-        rep_id = self.connection.rep_id
-        if self.error is not None or self.busy is None:
-            _record_connection_error(self.connection, self.error or CalendarUnavailable("no answer"))
-            run.failed.append(rep_id)
-            return
-        _store_busy(connection=self.connection, busy=self.busy, start=self.window[0], end=self.window[1])
-        run.refreshed.append(rep_id)
 
 
 # ---- changes made on the rep's calendar -------------------------------------------------------------

@@ -420,11 +420,13 @@ def _offer(
         return made("already_booked", meeting=meeting)
 
     # Busy times cached too long ago are read again first (a calendar that is down: its cache is used).
-    _owner, pool = route_lead_with_owner(lead=visit.lead, conversation=conversation, now=now)
-    calendar_sync.reps_refresh_stale_busy(reps=pool, now=now)
+    routed = route_lead_with_owner(lead=visit.lead, conversation=conversation, now=now)
+    calendar_sync.reps_refresh_stale_busy(reps=routed[1], now=now)
 
     def find(**window) -> list[Slot]:
-        found = selectors.slots_for_lead(lead=visit.lead, conversation=conversation, zone=zone, now=now, **window)
+        found = selectors.slots_for_lead(
+            lead=visit.lead, conversation=conversation, zone=zone, now=now, routed=routed, **window
+        )
         return [s for s in found if exclude is None or (s.rep_id, s.start) != exclude]
 
     text = (preference_text or "").strip()

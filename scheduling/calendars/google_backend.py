@@ -35,6 +35,7 @@ import datetime as dt
 import functools
 import hashlib
 import json
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -72,6 +73,18 @@ MEET = "hangoutsMeet"
 WRITER_ROLES = {"writer", "owner"}
 PAGE_SIZE = 250
 MAX_PAGES = 200  # a listing that never ends is a server fault, not a reason to loop forever
+
+
+_local = threading.local()
+
+
+def _http(timeout: float) -> httplib2.Http:
+    """This thread's HTTP client (httplib2 is not thread-safe): its kept-alive connections to Google are
+    reused by the next call on the same thread instead of a new TCP and TLS handshake each time."""
+    clients = _local.__dict__.setdefault("clients", {})
+    if timeout not in clients:
+        clients[timeout] = httplib2.Http(timeout=timeout)
+    return clients[timeout]
 
 
 @functools.cache
@@ -156,7 +169,7 @@ class GoogleCalendar:
     def _call(self, what: str, request: Callable) -> dict:
         """Run ``request(service)`` and store a refreshed access token, mapping failures."""
         credentials = self._credentials()
-        http = google_auth_httplib2.AuthorizedHttp(credentials, http=httplib2.Http(timeout=self.timeout))
+        http = google_auth_httplib2.AuthorizedHttp(credentials, http=_http(self.timeout))
         options = {"api_endpoint": self.app.api_endpoint} if self.app.api_endpoint else None
         try:
             service = build_from_document(_discovery(), http=http, client_options=options)

@@ -33,6 +33,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -99,6 +100,17 @@ def _retry_after(response: requests.Response) -> float | None:
         return None
 
 
+_local = threading.local()
+
+
+def _session() -> requests.Session:
+    """This thread's HTTP session: its kept-alive connections to Graph and the identity platform are
+    reused by the next call on the same thread instead of a new TCP and TLS handshake each time."""
+    if not hasattr(_local, "session"):
+        _local.session = requests.Session()
+    return _local.session
+
+
 def transaction_id(calendar_uid: str) -> str:
     return hashlib.sha1(calendar_uid.encode()).hexdigest()
 
@@ -126,7 +138,10 @@ class MicrosoftCalendar:
         self.video_meetings = video_meetings
         self.timezone = zones.zone_info(timezone)  # all-day events are in the rep's zone
         self.timeout = timeout
-        self.session = requests.Session()
+
+    @property
+    def session(self) -> requests.Session:
+        return _session()  # the calling thread's: a backend built on one thread may be used on another
 
     # -- OAuth ---------------------------------------------------------------------------------
 

@@ -6,7 +6,14 @@ It creates a scratch database next to the one DATABASE_URL names (``<name>_bench
 migrates it, fills it, times ``pool_free_slots`` for the whole pool and ``slots_for_lead``
 (routing + fairness + availability), prints the timings (best and median of --runs) and
 the query counts, and drops the scratch database. Target: under 100 ms for the pool.
-Options: --reps, --days, --busy, --meetings, --runs, --keep (do not drop the database).
+
+Then, with the reps' calendars on Google and Microsoft 365 (half of the reps on each, played by the
+tests' fake servers with a --latency-ms round trip, 50 ms by default), it times what a visitor waits
+for when offered times (``services.slots_offer``): with busy times cached (target under 150 ms) and
+with every rep's cache stale, so that all are read first, in parallel (target under 1 s), and, for
+comparison, the same read one rep after another (SCHEDULING_BUSY_REFRESH_THREADS=1).
+Options: --reps, --days, --busy, --meetings, --runs, --latency-ms, --no-calendars, --keep (do not
+drop the database).
 """
 
 import argparse
@@ -14,6 +21,7 @@ import os
 import random
 import statistics
 import sys
+import tempfile
 import time as clock
 from contextlib import contextmanager
 from datetime import datetime, time, timedelta
@@ -133,6 +141,140 @@ def timed(fn, runs: int):
     return result, min(times), statistics.median(times), queries
 
 
+def serve_fakes(pipe, latency_ms: int, grants: int, now: datetime) -> None:
+    """In a process of its own (as the real services are elsewhere): the tests' fake Google and Microsoft
+    365, answering after ``latency_ms``, with ``grants`` account grants each and some busy times. Sends
+    what our settings need, then serves until told to stop, and answers with how it was used."""
+    from tests.fakes.google import FakeGoogle
+    from tests.fakes.microsoft import FakeMicrosoft
+
+    google = FakeGoogle().start()
+    microsoft = FakeMicrosoft(Path(tempfile.mkdtemp(prefix="bench-microsoft-"))).start()
+    google.latency = microsoft.latency = latency_ms / 1000
+    for day in range(1, 10, 2):
+        start = now + timedelta(days=day, hours=2)
+        google.add_event(
+            "primary",
+            {"start": {"dateTime": start.isoformat()}, "end": {"dateTime": (start + timedelta(hours=1)).isoformat()}},
+        )
+        microsoft.add_busy(start + timedelta(hours=3), start + timedelta(hours=4))
+    pipe.send(
+        {
+            "settings": {
+                "GOOGLE_OAUTH_CLIENT_ID": google.client_id,
+                "GOOGLE_OAUTH_CLIENT_SECRET": google.client_secret,
+                "GOOGLE_OAUTH_TOKEN_URI": google.token_uri,
+                "GOOGLE_CALENDAR_API_ENDPOINT": google.api_endpoint,
+                "MICROSOFT_OAUTH_CLIENT_ID": microsoft.client_id,
+                "MICROSOFT_OAUTH_CLIENT_SECRET": microsoft.client_secret,
+                "MICROSOFT_OAUTH_AUTHORITY": microsoft.authority,
+                "MICROSOFT_GRAPH_ENDPOINT": microsoft.graph_endpoint,
+            },
+            "ca_bundle": str(microsoft.cert_path),
+            "google": {"email": google.account_email, "grants": [google.grant() for _ in range(grants)]},
+            "microsoft": {"email": microsoft.account_email, "grants": [microsoft.grant() for _ in range(grants)]},
+        }
+    )
+    pipe.recv()
+    pipe.send(
+        {
+            "in_flight": (google.max_in_flight, microsoft.max_in_flight),
+            "violations": google.violations[:3] + microsoft.violations[:3],
+        }
+    )
+    google.stop()
+    microsoft.stop()
+
+
+def connect_calendars(reps: list, fakes: dict) -> None:
+    """Half of the reps on Google, half on Microsoft 365, each with its own grant; our settings point at the fakes."""
+    from django.conf import settings
+
+    from scheduling.calendars import connection_store_oauth_grant
+    from scheduling.models import CalendarConnection
+
+    for name, value in fakes["settings"].items():
+        setattr(settings, name, value)
+    os.environ["REQUESTS_CA_BUNDLE"] = fakes["ca_bundle"]  # requests (msal's and ours) trusts the fake
+    for i, rep in enumerate(reps):
+        provider, kind = ("google", CalendarConnection.Kind.GOOGLE) if i % 2 == 0 else ("microsoft", "microsoft")
+        access, refresh, expiry = fakes[provider]["grants"][i // 2]
+        connection_store_oauth_grant(
+            connection=CalendarConnection(rep=rep, account_email=fakes[provider]["email"]),
+            kind=kind,
+            access_token=access,
+            refresh_token=refresh,
+            expires_at=expiry,
+        )
+
+
+def time_offers(conversation, now: datetime, runs: int, *, stale: bool) -> tuple[float, float, int]:
+    """(best ms, median ms, calendar reads per offer) of ``slots_offer`` for a qualified visitor."""
+    from django.db import connection
+
+    from scheduling.models import CalendarConnection, SlotOffer
+    from scheduling.services import slots_offer
+
+    times, reads = [], 0
+    for _ in range(runs):
+        CalendarConnection.objects.update(last_synced_at=None if stale else datetime.now(UTC))
+        before = CalendarConnection.objects.filter(last_synced_at__isnull=True).count()
+        started = clock.perf_counter()
+        offer = slots_offer(conversation=conversation, now=now)
+        times.append((clock.perf_counter() - started) * 1000)
+        reads = before - CalendarConnection.objects.filter(last_synced_at__isnull=True).count()
+        assert offer.slots, offer.code
+        SlotOffer.objects.filter(conversation=conversation).delete()
+    connection.close()
+    return min(times), statistics.median(times), reads
+
+
+def bench_calendars(rep_rows: list, conversation, now: datetime, args) -> None:
+    import multiprocessing
+
+    from django.conf import settings
+    from django.db import connections
+
+    from qualification.models import Lead
+
+    connections.close_all()  # nothing of the database crosses the fork
+    ours, theirs = multiprocessing.Pipe()
+    server = multiprocessing.get_context("fork").Process(
+        target=serve_fakes, args=(theirs, args.latency_ms, len(rep_rows), now), daemon=True
+    )
+    server.start()
+    try:
+        connect_calendars(rep_rows, ours.recv())
+        Lead.objects.create(conversation=conversation, outcome=Lead.Outcome.QUALIFIED, email="ada@prospect.example")
+        print(
+            f"calendars: {len(rep_rows) - len(rep_rows) // 2} reps on the fake Google, {len(rep_rows) // 2} on the "
+            f"fake Microsoft 365 (in a process of their own), {args.latency_ms} ms round trip; slots_offer for a "
+            "qualified visitor:"
+        )
+        best, median, reads = time_offers(conversation, now, args.runs, stale=False)
+        verdict = "OK" if median < 150 else "OVER the 150 ms target"
+        print(f"  busy times cached:   best {best:.1f} ms, median {median:.1f} ms, {reads} calendars read  [{verdict}]")
+        best, median, reads = time_offers(conversation, now, max(3, args.runs // 2), stale=True)
+        verdict = "OK" if median < 1000 else "OVER the 1 s target"
+        print(
+            f"  all caches stale:    best {best:.1f} ms, median {median:.1f} ms, {reads} calendars read on "
+            f"{settings.SCHEDULING_BUSY_REFRESH_THREADS} threads  [{verdict}]"
+        )
+        threads, settings.SCHEDULING_BUSY_REFRESH_THREADS = settings.SCHEDULING_BUSY_REFRESH_THREADS, 1
+        _, median, reads = time_offers(conversation, now, 1, stale=True)
+        settings.SCHEDULING_BUSY_REFRESH_THREADS = threads
+        print(f"  stale, one by one:   {median:.1f} ms, {reads} calendars read on 1 thread (for comparison)")
+        ours.send("stop")
+        used = ours.recv()
+        print(f"  most requests in flight at once: Google {used['in_flight'][0]}, Microsoft {used['in_flight'][1]}")
+        if used["violations"]:
+            print(f"  REQUESTS THE FAKES REFUSED: {used['violations']}")
+    finally:
+        server.join(timeout=10)
+        if server.is_alive():
+            server.terminate()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--reps", type=int, default=50)
@@ -140,6 +282,8 @@ def main() -> None:
     parser.add_argument("--busy", type=int, default=2000)
     parser.add_argument("--meetings", type=int, default=500)
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--latency-ms", type=int, default=50)
+    parser.add_argument("--no-calendars", action="store_true", help="skip the run with Google and Microsoft calendars")
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
     now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
@@ -169,6 +313,8 @@ def main() -> None:
             f"slots_for_lead (route + fairness + availability): {len(slots)} slots, "
             f"best {best:.1f} ms, median {median:.1f} ms, {queries} queries"
         )
+        if not args.no_calendars:
+            bench_calendars(reps, conversation, now, args)
 
 
 if __name__ == "__main__":

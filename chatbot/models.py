@@ -82,6 +82,16 @@ class Site(models.Model):
         ),
     )
 
+    # What the booking writes on the rep's calendar (scheduling/ics.py, scheduling/calendars/).
+    calendar_invites_visitor = models.BooleanField(
+        "visitor on the rep's calendar event",
+        default=False,
+        help_text=(
+            "Name the visitor as an attendee of the meeting on the rep's own calendar (Google, Microsoft 365, "
+            "CalDAV). The visitor always gets our invitation by email; Microsoft 365 also sends its own."
+        ),
+    )
+
     def __str__(self) -> str:
         return self.name
 

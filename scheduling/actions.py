@@ -87,12 +87,16 @@ def zone_variables(*, zone: str, zone_is_fallback: bool) -> dict[str, str]:
 
 
 def meeting_variables(meeting: Meeting, *, zone: str) -> dict[str, Any]:
-    return {
+    """The variables of the responses that describe a booked meeting; ``video_link`` (the video meeting
+    the rep's calendar made, else the rep's own room) only when there is one, so a variation naming it
+    is said only then."""
+    variables = {
         "when": zones.slot_text(meeting.start, zone),
         "rep_name": meeting.rep.name,
         "minutes": int((meeting.end - meeting.start).total_seconds() // 60),
         "email": meeting.visitor_email,
     }
+    return variables | ({"video_link": meeting.video_link} if meeting.video_link else {})
 
 
 def say_needs_qualification(reply: Reply) -> None:

@@ -28,7 +28,8 @@ from config import zones
 from config.csv_export import CSVExportMixin
 from qualification.rules import condition_help
 from scheduling import services, tasks
-from scheduling.calendars import CalendarUnavailable
+from scheduling.calendar_sync import calendar_follow_changes, rep_refresh_busy_horizon
+from scheduling.calendars import CalendarUnavailable, connection_list_calendars
 from scheduling.errors import SchedulingError
 from scheduling.models import CalendarConnection, Meeting, RoutingRule, SalesRep, TimeOff, WorkingHours
 from scheduling.notifications import public_url
@@ -60,16 +61,69 @@ OAUTH_KINDS = (CalendarConnection.Kind.GOOGLE, CalendarConnection.Kind.MICROSOFT
 
 
 class CalendarConnectionForm(forms.ModelForm):
+    """A rep's calendar. Once a Google or Microsoft account is connected and has listed its calendars,
+    "busy calendars" and "target calendar" are chosen from that list (several count as busy, one
+    receives meetings) instead of typed."""
+
     password = forms.CharField(
         required=False, widget=forms.PasswordInput, help_text="Leave empty to keep the stored password."
     )
 
     class Meta:
         model = CalendarConnection
-        fields = ("kind", "url", "username", "password", "busy_calendars", "target_calendar", "is_active")
+        fields = (
+            "kind",
+            "url",
+            "username",
+            "password",
+            "busy_calendars",
+            "target_calendar",
+            "video_meetings",
+            "is_active",
+        )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        listed = self.instance.account_calendars if self.instance.pk else []
+        if not listed:
+            return
+        names = {entry["id"]: entry.get("name") or entry["id"] for entry in listed}
+        chosen = [item for item in self.instance.busy_calendars or [] if item not in names]
+        self.fields["busy_calendars"] = forms.MultipleChoiceField(
+            required=False,
+            widget=forms.CheckboxSelectMultiple,
+            choices=[(entry["id"], _calendar_label(entry)) for entry in listed]
+            + [(item, f"{item} (not in the account's list)") for item in chosen],
+            label="Calendars that count as busy",
+            help_text="Times taken on any of these are not offered. None ticked: the account's own calendar.",
+        )
+        target = self.instance.target_calendar
+        self.fields["target_calendar"] = forms.ChoiceField(
+            required=False,
+            choices=[("", "The primary calendar")]
+            + [(entry["id"], _calendar_label(entry)) for entry in listed if entry.get("can_write")]
+            + ([(target, f"{target} (not in the account's list)")] if target and target not in names else []),
+            label="Calendar that receives meetings",
+        )
 
     def clean_password(self) -> str:
         return self.cleaned_data["password"] or (self.instance.password if self.instance.pk else "")
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if cleaned.get("video_meetings") and self.instance.pk and self.instance.account_calendars:
+            entry = self.instance.account_calendar(cleaned.get("target_calendar") or "")
+            if entry is not None and not entry.get("video"):
+                self.add_error(
+                    "video_meetings", "The calendar that receives meetings offers no video meetings (Meet or Teams)."
+                )
+        return cleaned
+
+
+def _calendar_label(entry: dict) -> str:
+    notes = [note for note, on in (("primary", entry.get("primary")), ("read only", not entry.get("can_write"))) if on]
+    notes += ["video meetings"] if entry.get("video") else []
+    return f"{entry.get('name') or entry['id']}" + (f" ({', '.join(notes)})" if notes else "")
 
 
 class CalendarConnectionInline(admin.StackedInline):
@@ -77,7 +131,7 @@ class CalendarConnectionInline(admin.StackedInline):
     form = CalendarConnectionForm
     extra = 0
     # The OAuth tokens are never shown (not even encrypted): only whose grant it is and its state.
-    readonly_fields = ("account_email", "grant_state", "last_synced_at", "last_error")
+    readonly_fields = ("account_email", "grant_state", "last_synced_at", "changes_read_at", "last_error")
 
 
 @admin.register(SalesRep)
@@ -104,7 +158,7 @@ class SalesRepAdmin(VisibleRowsAdminMixin, admin.ModelAdmin):
         ),
     ]
 
-    actions = ["rotate_feed_token"]
+    actions = ["rotate_feed_token", "read_calendars"]
 
     def get_fieldsets(self, request: HttpRequest, obj: SalesRep | None = None):
         fieldsets = list(super().get_fieldsets(request, obj))
@@ -145,6 +199,13 @@ class SalesRepAdmin(VisibleRowsAdminMixin, admin.ModelAdmin):
         connection = CalendarConnection.objects.filter(rep=rep, kind__in=OAUTH_KINDS).first()
         if connection is None:
             return format_html("{} (busy times are read from it, meetings written to it)", links)
+        reload = format_html(
+            '<a href="{}">Reload the account\'s calendars</a> ({} listed: choose below which count as busy and '
+            "which receives meetings)",
+            reverse("admin:scheduling_salesrep_calendar_list", args=[rep.pk]),
+            len(connection.account_calendars or []),
+        )
+        links = format_html("{} · {}", links, reload)
         account = connection.account_email or connection.get_kind_display()
         if connection.grant_state == CalendarConnection.GrantState.REVOKED:
             return format_html(
@@ -168,6 +229,11 @@ class SalesRepAdmin(VisibleRowsAdminMixin, admin.ModelAdmin):
                 "calendar/<str:provider>/callback/",
                 view(self.calendar_callback),
                 name="scheduling_salesrep_calendar_callback",
+            ),
+            path(
+                "<int:rep_id>/calendar/calendars/",
+                view(self.calendar_list),
+                name="scheduling_salesrep_calendar_list",
             ),
             *super().get_urls(),
         ]
@@ -232,6 +298,41 @@ class SalesRepAdmin(VisibleRowsAdminMixin, admin.ModelAdmin):
             messages.SUCCESS,
         )
         return redirect(change_page)
+
+    def calendar_list(self, request: HttpRequest, rep_id: int) -> HttpResponse:
+        """Fetch the connected account's calendars again (offered for busy and receiving meetings)."""
+        rep = self._changeable_rep(request, rep_id)
+        change_page = reverse("admin:scheduling_salesrep_change", args=[rep.pk])
+        connection = CalendarConnection.objects.filter(rep=rep, kind__in=OAUTH_KINDS).first()
+        if connection is None:
+            raise Http404
+        try:
+            calendars = connection_list_calendars(connection=connection)
+        except CalendarUnavailable as exc:
+            self.message_user(request, f"The account's calendars could not be read: {exc}", messages.ERROR)
+        else:
+            self.message_user(request, f"{len(calendars)} calendar(s) listed for {rep}.", messages.SUCCESS)
+        return redirect(change_page)
+
+    @admin.action(
+        description="Read their calendars now (busy times, moved or deleted meetings)", permissions=["change"]
+    )
+    def read_calendars(self, request: HttpRequest, queryset: QuerySet[SalesRep]) -> None:
+        for rep in queryset.filter(calendar__is_active=True):
+            if not may_change_rep(user=request.user, rep=rep):
+                continue
+            try:
+                busy = rep_refresh_busy_horizon(rep=rep)
+                followed = calendar_follow_changes(rep=rep)
+            except CalendarUnavailable as exc:
+                self.message_user(request, f"{rep}'s calendar could not be read: {exc}", messages.ERROR)
+                continue
+            self.message_user(
+                request,
+                f"{rep}: {busy} busy time(s); {len(followed.moved)} meeting(s) moved and "
+                f"{len(followed.cancelled)} cancelled as on the calendar.",
+                messages.SUCCESS,
+            )
 
     @admin.action(description="Rotate calendar feed link (the old link stops working)", permissions=["change"])
     def rotate_feed_token(self, request: HttpRequest, queryset: QuerySet[SalesRep]) -> None:

@@ -19,6 +19,7 @@ MESSAGES = {
     "already_booked": "You already have a meeting booked; you can reschedule it instead.",
     "no_rep": "Nobody is available to meet right now.",
     "meeting_not_active": "This meeting was cancelled or has already taken place.",
+    "meeting_changed": "This meeting was changed meanwhile; nothing was done.",
     "invalid_status": "That status can't be set on a meeting.",
     "try_again": "Many bookings are being made right now; please try again in a moment.",
     "link_expired": "This link has expired. Please use the link in your latest email.",

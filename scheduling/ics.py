@@ -7,7 +7,8 @@ user's zone: no VTIMEZONE needed and no room for a zone mistake.
   ORGANIZER the rep, ATTENDEE the visitor, SEQUENCE from ``Meeting.sequence`` and the
   same UID for the meeting's whole life, so a reschedule moves the event in place.
 - ``meeting_calendar_resource``: the object stored on the rep's CalDAV calendar
-  (no METHOD, as RFC 4791 requires), whose description carries the lead summary.
+  (no METHOD, as RFC 4791 requires), whose description carries the lead summary; the
+  visitor is an ATTENDEE there only when their site says so (``visitor_on_rep_calendar``).
 - ``rep_feed``: the rep's read-only subscription feed.
 """
 
@@ -57,8 +58,19 @@ def meeting_title(meeting: Meeting, *, audience: str) -> str:
     return f"Meeting: {who}" + (f" ({company})" if company else "")
 
 
-def meeting_event(meeting: Meeting, *, audience: str, description: str, cancelled: bool = False) -> Event:
-    """One VEVENT for the meeting. ``audience`` is "visitor" (invitation) or "rep" (calendar)."""
+def visitor_on_rep_calendar(meeting: Meeting) -> bool:
+    """Whether the rep's calendar event names the visitor as an attendee: only when the visitor's site
+    says so (``Site.calendar_invites_visitor``, off by default). Every calendar backend asks this."""
+    if not meeting.visitor_email or not meeting.conversation_id:
+        return False
+    return bool(meeting.conversation.site.calendar_invites_visitor)
+
+
+def meeting_event(
+    meeting: Meeting, *, audience: str, description: str, cancelled: bool = False, with_visitor: bool = True
+) -> Event:
+    """One VEVENT for the meeting. ``audience`` is "visitor" (invitation) or "rep" (calendar);
+    ``with_visitor`` names the visitor as ATTENDEE."""
     event = Event()
     event.add("uid", meeting.calendar_uid)
     event.add("sequence", meeting.sequence)
@@ -70,14 +82,14 @@ def meeting_event(meeting: Meeting, *, audience: str, description: str, cancelle
     event.add("description", description)
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
     event.add("transp", "OPAQUE")
-    if meeting.rep.video_link:
-        event.add("location", meeting.rep.video_link)
-        event.add("url", meeting.rep.video_link)
+    if meeting.video_link:
+        event.add("location", meeting.video_link)
+        event.add("url", meeting.video_link)
     # On the rep's own calendar, SCHEDULE-AGENT=CLIENT (RFC 6638) stops servers with implicit
     # scheduling (Nextcloud, iCloud, ...) from mailing the visitor a second invitation: we send it.
     agent = {"schedule_agent": "CLIENT"} if audience == "rep" else {}
     event.add("organizer", _address(meeting.rep.email, meeting.rep.name, **agent))
-    if meeting.visitor_email:
+    if meeting.visitor_email and with_visitor:
         event.add(
             "attendee",
             _address(
@@ -107,7 +119,10 @@ def meeting_calendar_resource(meeting: Meeting) -> str:
     from scheduling.notifications import rep_summary_text
 
     cal = _calendar()
-    cal.add_component(meeting_event(meeting, audience="rep", description=rep_summary_text(meeting)))
+    event = meeting_event(
+        meeting, audience="rep", description=rep_summary_text(meeting), with_visitor=visitor_on_rep_calendar(meeting)
+    )
+    cal.add_component(event)
     return cal.to_ical().decode()
 
 

@@ -143,12 +143,35 @@ class CalendarConnection(models.Model):
     target_calendar = models.CharField(
         max_length=500, blank=True, help_text="The calendar id meetings are written to; empty: the primary calendar"
     )
+    video_meetings = models.BooleanField(
+        "add a video meeting",
+        default=False,
+        help_text=(
+            "Google: a Google Meet link on each meeting; Microsoft 365: a Teams meeting. Only for a calendar that "
+            "offers them (see the account's calendars); the link goes to the visitor and the rep."
+        ),
+    )
+    # The account's calendars as it listed them (Google calendarList, Graph /me/calendars), offered in admin
+    # for busy_calendars and target_calendar: [{"id", "name", "primary", "can_write", "video"}].
+    account_calendars = models.JSONField(default=list, blank=True, editable=False)
+    # Where reading the changes made on the calendar resumes (a Google sync token, a Graph delta link,
+    # a CalDAV sync token), and "<kind>:<target calendar>" it belongs to: another one starts afresh.
+    changes_cursor = models.TextField(blank=True, editable=False)
+    changes_calendar = models.CharField(max_length=500, blank=True, editable=False)
+    changes_read_at = models.DateTimeField(null=True, blank=True, editable=False)
     is_active = models.BooleanField(default=True)
-    last_synced_at = models.DateTimeField(null=True, blank=True)
+    last_synced_at = models.DateTimeField(null=True, blank=True, help_text="When the busy times were last read")
     last_error = models.TextField(blank=True)
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} calendar of {self.rep}"
+
+    def account_calendar(self, calendar_id: str) -> dict | None:
+        """The fetched entry of one of the account's calendars ("" : the primary one), if it was listed."""
+        for entry in self.account_calendars or []:
+            if entry.get("id") == calendar_id or (not calendar_id and entry.get("primary")):
+                return entry
+        return None
 
     def clean(self) -> None:
         if self.kind == self.Kind.CALDAV and not self.url:
@@ -242,6 +265,11 @@ class Meeting(models.Model):
     # Stable across reschedules: the same event is updated on the rep's calendar and in the visitor's.
     calendar_uid = models.CharField(max_length=200, unique=True, default=new_calendar_uid, editable=False)
     sequence = models.PositiveIntegerField(default=0, help_text="iCalendar SEQUENCE, bumped on every change")
+    # The event's id on the rep's calendar, as the calendar named it when it was written (Google's is
+    # derived from calendar_uid; Microsoft's is Graph's own), and the join link of the video meeting the
+    # calendar created for it (Google Meet, Teams), if any.
+    calendar_event_id = models.CharField(max_length=1024, blank=True, editable=False)
+    video_join_url = models.URLField(max_length=2000, blank=True)
     sync_state = models.CharField(max_length=20, choices=SyncState.choices, default=SyncState.PENDING)
     sync_error = models.TextField(blank=True)
     synced_at = models.DateTimeField(null=True, blank=True)
@@ -268,6 +296,11 @@ class Meeting(models.Model):
         return (
             f"{self.visitor_name or self.visitor_email or 'Visitor'} with {self.rep} at {self.start:%Y-%m-%d %H:%M} UTC"
         )
+
+    @property
+    def video_link(self) -> str:
+        """Where to join: the video meeting the rep's calendar made for it, else the rep's own room."""
+        return self.video_join_url or self.rep.video_link
 
 
 class SlotOffer(models.Model):

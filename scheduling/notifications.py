@@ -114,7 +114,7 @@ def meeting_context(meeting: Meeting) -> dict:
         "when_visitor": zones.span_text(meeting.start, meeting.end, meeting.visitor_timezone),
         "visitor_zone": zones.zone_name(meeting.visitor_timezone),
         "rep_zone": zones.zone_name(rep.timezone),
-        "video_link": rep.video_link,
+        "video_link": meeting.video_link,
         "transcript": transcript(meeting),
         "admin_url": admin_url,
         "manage_url": manage_url(meeting),

@@ -70,6 +70,7 @@ def slots_for_lead(
     limit: int = 5,
     zone: str | None = None,
     now: datetime | None = None,
+    routed: tuple[SalesRep | None, list[SalesRep]] | None = None,
 ) -> list[Slot]:
     """Up to ``limit`` slots to offer this lead, spread over the coming days; [] when nobody is free.
 
@@ -78,10 +79,11 @@ def slots_for_lead(
     fair round-robin order who has one (so a rep who is away does not hold up the pool).
     ``start``/``end`` narrow the window to a stated preference; without one, reps with times
     inside the visitor's 08:00-20:00 are preferred, and only those times are offered.
-    ``zone`` is the visitor's (default: the conversation's).
+    ``zone`` is the visitor's (default: the conversation's). ``routed`` is the routing's answer
+    (owner, reps) when the caller already has it.
     """
     now = now or timezone.now()
-    owner, reps = route_lead_with_owner(lead=lead, conversation=conversation, now=now)
+    owner, reps = routed or route_lead_with_owner(lead=lead, conversation=conversation, now=now)
     if not reps:
         return []
     window_start = max(start or now, now)

@@ -41,7 +41,7 @@ from config import zones
 from qualification import services as lead_services
 from qualification.models import Lead
 from qualification.parsing import email_in_text, email_normalized
-from scheduling import selectors, tasks
+from scheduling import calendar_sync, selectors, tasks
 from scheduling.availability import Slot, free_slots, load_schedules
 from scheduling.errors import SchedulingError
 from scheduling.models import (
@@ -52,7 +52,7 @@ from scheduling.models import (
     SlotOffer,
     new_feed_token,
 )
-from scheduling.routing import email_domain
+from scheduling.routing import email_domain, route_lead_with_owner
 from scheduling.slot_text import Preference, nearest_first, ordinal_pick, parse_preference, slot_choice_parse
 
 UTC = dt_timezone.utc
@@ -219,8 +219,22 @@ def meeting_book(
     return Booking(meeting=meeting, created=True)
 
 
-def meeting_reschedule(*, meeting: Meeting, start: datetime, now: datetime | None = None) -> Meeting:
-    """Move a live meeting to another free slot of the same rep; bumps the iCalendar SEQUENCE."""
+def meeting_reschedule(
+    *,
+    meeting: Meeting,
+    start: datetime,
+    end: datetime | None = None,
+    now: datetime | None = None,
+    on_rep_calendar: bool = False,
+    if_sequence: int | None = None,
+) -> Meeting:
+    """Move a live meeting to another free slot of the same rep; bumps the iCalendar SEQUENCE.
+
+    ``on_rep_calendar``: the rep already moved the meeting's event on their own calendar (to
+    ``start``-``end``), so the time is theirs to choose: it is not checked against their
+    availability, only against their other meetings (the database's exclusion constraint).
+    ``if_sequence``: move only the version the caller saw (``meeting_changed`` otherwise).
+    """
     now = now or timezone.now()
     start = _as_utc(start)
     try:
@@ -228,11 +242,15 @@ def meeting_reschedule(*, meeting: Meeting, start: datetime, now: datetime | Non
             current = Meeting.objects.select_for_update().get(pk=meeting.pk)
             if current.status != Meeting.Status.BOOKED:
                 raise SchedulingError("meeting_not_active", meeting=current)
-            if current.start == start:
+            if if_sequence is not None and current.sequence != if_sequence:
+                raise SchedulingError("meeting_changed", meeting=current)
+            end = _as_utc(end) if end is not None else start + timedelta(minutes=rep.meeting_minutes)
+            if current.start == start and current.end == end:
                 return current
-            _check_bookable(rep=rep, start=start, now=now, exclude_meeting_id=current.pk)
+            if not on_rep_calendar:
+                _check_bookable(rep=rep, start=start, now=now, exclude_meeting_id=current.pk)
             current.start = start
-            current.end = start + timedelta(minutes=rep.meeting_minutes)
+            current.end = end
             current.sequence += 1
             current.reminder_24h_sent_at = current.reminder_1h_sent_at = None
             if current.sync_state != Meeting.SyncState.NOT_CONNECTED:
@@ -247,14 +265,19 @@ def meeting_reschedule(*, meeting: Meeting, start: datetime, now: datetime | Non
     return current
 
 
-def meeting_cancel(*, meeting: Meeting, reason: str = "") -> Meeting:
-    """Cancel a live meeting (frees its slot); cancelling twice is a no-op."""
+def meeting_cancel(*, meeting: Meeting, reason: str = "", if_sequence: int | None = None) -> Meeting:
+    """Cancel a live meeting (frees its slot); cancelling twice is a no-op.
+
+    ``if_sequence``: cancel only the version the caller saw (``meeting_changed`` otherwise).
+    """
     with transaction.atomic():
         current = Meeting.objects.select_for_update().get(pk=meeting.pk)
         if current.status == Meeting.Status.CANCELLED:
             return current
         if current.status != Meeting.Status.BOOKED:
             raise SchedulingError("meeting_not_active", meeting=current)
+        if if_sequence is not None and current.sequence != if_sequence:
+            raise SchedulingError("meeting_changed", meeting=current)
         current.status = Meeting.Status.CANCELLED
         current.cancelled_at = timezone.now()
         current.cancel_reason = reason.strip()[:500]
@@ -396,8 +419,14 @@ def _offer(
     if meeting is not None:
         return made("already_booked", meeting=meeting)
 
+    # Busy times cached too long ago are read again first (a calendar that is down: its cache is used).
+    routed = route_lead_with_owner(lead=visit.lead, conversation=conversation, now=now)
+    calendar_sync.reps_refresh_stale_busy(reps=routed[1], now=now)
+
     def find(**window) -> list[Slot]:
-        found = selectors.slots_for_lead(lead=visit.lead, conversation=conversation, zone=zone, now=now, **window)
+        found = selectors.slots_for_lead(
+            lead=visit.lead, conversation=conversation, zone=zone, now=now, routed=routed, **window
+        )
         return [s for s in found if exclude is None or (s.rep_id, s.start) != exclude]
 
     text = (preference_text or "").strip()

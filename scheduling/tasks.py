@@ -2,6 +2,9 @@
 
 Calendar writes and emails are separate tasks so that a calendar that is down and
 retried never re-sends an email, and a mail server hiccup never re-writes the calendar.
+Where the rep's calendar makes a video meeting (Google Meet, Teams), the visitor's email waits
+for the calendar write, whose answer carries the join link; a calendar that is down does not
+hold the email (it goes without the link, and the write is retried on its own).
 Every task is safe to run twice (calendar writes go by the meeting's UID, emails and
 reminders are claimed once).
 """
@@ -11,7 +14,12 @@ import smtplib
 from celery import shared_task
 from django.conf import settings
 
-from scheduling.calendar_sync import meeting_calendar_sync, meetings_sync_unsynced, rep_refresh_busy_horizon
+from scheduling.calendar_sync import (
+    calendar_follow_changes,
+    meeting_calendar_sync,
+    meetings_sync_unsynced,
+    rep_refresh_busy_horizon,
+)
 from scheduling.calendars import CalendarUnavailable
 from scheduling.models import CalendarConnection, Meeting, SalesRep
 from scheduling.notifications import meeting_notify, rep_notify_calendar_revoked
@@ -20,7 +28,7 @@ from scheduling.reminders import meetings_send_due_reminders
 MAX_RETRIES = 8
 
 
-def _retry_later(task, exc: Exception) -> None:
+def _retry_later(task, exc: Exception, **kwargs) -> None:
     """Retry with exponential backoff (30 s, 1 min, 2 min, ... capped at 30 min), or later when
     the calendar said when (HTTP Retry-After).
 
@@ -33,25 +41,38 @@ def _retry_later(task, exc: Exception) -> None:
     retry_after = getattr(exc, "retry_after", None)
     if retry_after is not None:
         countdown = max(countdown, min(3600, int(retry_after)))
-    raise task.retry(exc=exc, countdown=countdown, max_retries=MAX_RETRIES)
+    raise task.retry(exc=exc, countdown=countdown, max_retries=MAX_RETRIES, kwargs=kwargs or None)
 
 
 @shared_task
 def meeting_changed(meeting_id: int, change: str) -> None:
     """After a meeting is booked, rescheduled or cancelled (queued on commit by the booking services)."""
+    video_by_calendar = CalendarConnection.objects.filter(
+        rep__meetings=meeting_id, is_active=True, video_meetings=True
+    ).exists()
+    if change in {"booked", "rescheduled"} and video_by_calendar:
+        meeting_calendar_write.delay(meeting_id, notify=change)  # the email follows the write, with its link
+        return
     meeting_calendar_write.delay(meeting_id)
     meeting_send_notifications.delay(meeting_id, change)
 
 
 @shared_task(bind=True)
-def meeting_calendar_write(self, meeting_id: int) -> None:
+def meeting_calendar_write(self, meeting_id: int, notify: str | None = None) -> None:
+    """Write the meeting to the rep's calendar; ``notify`` (a change) queues its emails after the write
+    (or at once when the calendar is down: the retries then go without it)."""
     meeting = Meeting.objects.filter(pk=meeting_id).first()
     if meeting is None:
         return
     try:
         meeting_calendar_sync(meeting=meeting)  # records sync_state failed before raising
     except CalendarUnavailable as exc:
-        _retry_later(self, exc)
+        if notify:
+            meeting_send_notifications.delay(meeting_id, notify)
+        _retry_later(self, exc, notify=None)
+        return
+    if notify:
+        meeting_send_notifications.delay(meeting_id, notify)
 
 
 @shared_task(bind=True)
@@ -87,7 +108,7 @@ def calendar_retry_unsynced() -> None:
 
 @shared_task
 def calendar_refresh_all_busy() -> None:
-    """Periodic: one busy-time refresh task per active rep with a calendar."""
+    """Periodic: one task per active rep with a calendar (busy times and the changes made on it)."""
     rep_ids = SalesRep.objects.filter(is_active=True, calendar__is_active=True).values_list("pk", flat=True)
     for rep_id in rep_ids:
         calendar_refresh_rep_busy.delay(rep_id)
@@ -95,13 +116,19 @@ def calendar_refresh_all_busy() -> None:
 
 @shared_task
 def calendar_refresh_rep_busy(rep_id: int) -> None:
-    """One rep's busy times; a calendar that is down keeps its old blocks until the next run."""
+    """One rep's calendar: its busy times, then the changes the rep made there to their meetings' events.
+    A calendar that is down keeps its old blocks, and its changes wait, until the next run."""
     rep = SalesRep.objects.filter(pk=rep_id, is_active=True).first()
-    if rep is not None:
-        try:
-            rep_refresh_busy_horizon(rep=rep)
-        except CalendarUnavailable:
-            pass  # recorded on the connection (last_error); the next periodic run tries again
+    if rep is None:
+        return
+    try:
+        rep_refresh_busy_horizon(rep=rep)
+    except CalendarUnavailable:
+        pass  # recorded on the connection (last_error); the next periodic run tries again
+    try:
+        calendar_follow_changes(rep=rep)
+    except CalendarUnavailable:
+        pass  # likewise; the cursor is kept, so no change is missed
 
 
 @shared_task

@@ -40,7 +40,18 @@ def live_fake_google():
 
 
 @pytest.fixture(scope="session")
-def live_servers(django_db_setup, django_db_blocker, live_fake_google):
+def live_fake_microsoft(tmp_path_factory):
+    """The fake Microsoft identity platform and Graph (tests/fakes/microsoft.py) the live web process's
+    Microsoft 365 calendars talk to (it trusts the fake's certificate through REQUESTS_CA_BUNDLE)."""
+    from tests.fakes.microsoft import FakeMicrosoft
+
+    fake = FakeMicrosoft(tmp_path_factory.mktemp("fake-microsoft")).start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture(scope="session")
+def live_servers(django_db_setup, django_db_blocker, live_fake_google, live_fake_microsoft):
     """The real web process and the real Rasa server on the trained model, on the test database."""
     with django_db_blocker.unblock():
         db = connection.settings_dict
@@ -53,7 +64,16 @@ def live_servers(django_db_setup, django_db_blocker, live_fake_google):
         "GOOGLE_OAUTH_TOKEN_URI": live_fake_google.token_uri,
         "GOOGLE_CALENDAR_API_ENDPOINT": live_fake_google.api_endpoint,
     }
-    servers = start_servers(database_url=database_url, logs=ARTIFACTS / f"servers-{os.getpid()}", env_extra=google)
+    microsoft = {
+        "MICROSOFT_OAUTH_CLIENT_ID": live_fake_microsoft.client_id,
+        "MICROSOFT_OAUTH_CLIENT_SECRET": live_fake_microsoft.client_secret,
+        "MICROSOFT_OAUTH_AUTHORITY": live_fake_microsoft.authority,
+        "MICROSOFT_GRAPH_ENDPOINT": live_fake_microsoft.graph_endpoint,
+        "REQUESTS_CA_BUNDLE": str(live_fake_microsoft.cert_path),
+    }
+    servers = start_servers(
+        database_url=database_url, logs=ARTIFACTS / f"servers-{os.getpid()}", env_extra=google | microsoft
+    )
     yield servers
     servers.stop()
 

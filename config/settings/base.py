@@ -187,6 +187,12 @@ MICROSOFT_OAUTH_AUTHORITY = os.environ.get("MICROSOFT_OAUTH_AUTHORITY", "https:/
 MICROSOFT_GRAPH_ENDPOINT = os.environ.get("MICROSOFT_GRAPH_ENDPOINT", "https://graph.microsoft.com/v1.0")
 # A failed calendar write or email is retried after this many seconds, doubling up to 30 minutes.
 SCHEDULING_RETRY_BASE_SECONDS = int(os.environ.get("SCHEDULING_RETRY_BASE_SECONDS", "30"))
+# Right before a visitor is offered times, reps whose cached busy times are older than this are read
+# again from their calendars (in parallel, on this many threads, each request bounded by the timeout);
+# a calendar that does not answer in time is offered from its cache.
+SCHEDULING_BUSY_MAX_AGE_SECONDS = int(os.environ.get("SCHEDULING_BUSY_MAX_AGE_SECONDS", "300"))
+SCHEDULING_BUSY_REFRESH_THREADS = int(os.environ.get("SCHEDULING_BUSY_REFRESH_THREADS", "16"))
+SCHEDULING_BUSY_REFRESH_TIMEOUT_SECONDS = float(os.environ.get("SCHEDULING_BUSY_REFRESH_TIMEOUT_SECONDS", "3"))
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

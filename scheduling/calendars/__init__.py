@@ -5,14 +5,34 @@ Google or Microsoft 365. The rest of scheduling talks only to that interface.
 """
 
 import datetime as dt
+from collections.abc import Callable
 
 from django.conf import settings
 
-from scheduling.calendars.base import BusyTime, CalendarBackend, CalendarGrantRevoked, CalendarUnavailable, OAuthTokens
+from scheduling.calendars.base import (
+    BusyTime,
+    CalendarBackend,
+    CalendarGrantRevoked,
+    CalendarInfo,
+    CalendarUnavailable,
+    ChangeSet,
+    EventChange,
+    OAuthTokens,
+    WrittenEvent,
+)
 from scheduling.models import CalendarConnection
 
+DEFAULT_TIMEOUT_SECONDS = 15
 
-def calendar_for(connection: CalendarConnection) -> CalendarBackend:
+
+def calendar_for(
+    connection: CalendarConnection,
+    *,
+    timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    on_tokens: Callable[[OAuthTokens], None] | None = None,
+) -> CalendarBackend:
+    """The backend of ``connection``. ``timeout`` bounds each request (seconds); ``on_tokens`` receives
+    a refreshed OAuth grant instead of storing it at once (for callers on other threads)."""
     if connection.kind == CalendarConnection.Kind.CALDAV:
         from scheduling.calendars.caldav_backend import CalDAVCalendar
 
@@ -21,6 +41,7 @@ def calendar_for(connection: CalendarConnection) -> CalendarBackend:
             username=connection.username,
             password=connection.password,
             timezone=connection.rep.timezone,
+            timeout=timeout,
         )
     if connection.kind == CalendarConnection.Kind.GOOGLE:
         from scheduling.calendars.google_backend import GoogleAppConfig, GoogleCalendar
@@ -35,7 +56,9 @@ def calendar_for(connection: CalendarConnection) -> CalendarBackend:
             tokens=_tokens(connection),
             busy_calendars=list(connection.busy_calendars or []),
             target_calendar=connection.target_calendar,
-            on_tokens=_token_store(connection),
+            on_tokens=on_tokens or token_store(connection),
+            video_meetings=connection.video_meetings,
+            timeout=timeout,
         )
     if connection.kind == CalendarConnection.Kind.MICROSOFT:
         from scheduling.calendars.microsoft_backend import MicrosoftAppConfig, MicrosoftCalendar
@@ -48,10 +71,13 @@ def calendar_for(connection: CalendarConnection) -> CalendarBackend:
                 graph_endpoint=settings.MICROSOFT_GRAPH_ENDPOINT,
             ),
             tokens=_tokens(connection),
-            busy_addresses=list(connection.busy_calendars or [])
+            busy_calendars=list(connection.busy_calendars or [])
             or ([connection.account_email] if connection.account_email else []),
             target_calendar=connection.target_calendar,
-            on_tokens=_token_store(connection),
+            on_tokens=on_tokens or token_store(connection),
+            video_meetings=connection.video_meetings,
+            timezone=connection.rep.timezone,
+            timeout=timeout,
         )
     raise ValueError(f"Unknown calendar kind {connection.kind!r}")
 
@@ -66,7 +92,8 @@ def _tokens(connection: CalendarConnection) -> OAuthTokens:
     )
 
 
-def _token_store(connection: CalendarConnection):
+def token_store(connection: CalendarConnection) -> Callable[[OAuthTokens], None]:
+    """Stores a refreshed grant on the connection, encrypted."""
     from scheduling.calendars.token_crypto import token_encrypt
 
     def store(tokens: OAuthTokens) -> None:
@@ -124,12 +151,30 @@ def connections_reencrypt_tokens() -> int:
     return count
 
 
+def connection_list_calendars(*, connection: CalendarConnection) -> list[CalendarInfo]:
+    """Fetch the account's calendars and keep them on the connection (offered in admin). Raises
+    CalendarUnavailable when the account cannot be read."""
+    calendars = calendar_for(connection).list_calendars()
+    listed = [
+        {"id": c.id, "name": c.name, "primary": c.primary, "can_write": c.can_write, "video": c.video}
+        for c in calendars
+    ]
+    CalendarConnection.objects.filter(pk=connection.pk).update(account_calendars=listed)
+    connection.account_calendars = listed
+    return calendars
+
+
 __all__ = [
     "BusyTime",
     "CalendarBackend",
     "CalendarGrantRevoked",
+    "CalendarInfo",
     "CalendarUnavailable",
+    "ChangeSet",
+    "EventChange",
+    "WrittenEvent",
     "calendar_for",
+    "connection_list_calendars",
     "connection_store_oauth_grant",
     "connections_reencrypt_tokens",
 ]

@@ -2,18 +2,32 @@
 
 Our meetings live at ``<calendar>/<quoted UID>.ics``: writing the same UID again replaces
 the event, so a retried or duplicated write never creates a second one.
+
+Changes made on the calendar are read with a WebDAV sync-collection report (RFC 6578, the
+library's ``get_objects_by_sync_token``): only members whose href is one of our meetings' UIDs are
+downloaded. A server without sync tokens, or with an expired one, lists every member instead
+(the library's fallback), which reports no removals.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
+from urllib.parse import unquote
 
 import caldav
 from caldav.lib import error as caldav_error
 
 from config import zones
-from scheduling.calendars.base import BusyTime, CalendarUnavailable
+from scheduling.calendars.base import (
+    BusyTime,
+    CalendarInfo,
+    CalendarUnavailable,
+    ChangeSet,
+    EventChange,
+    WrittenEvent,
+)
 
 if TYPE_CHECKING:
     from scheduling.models import Meeting
@@ -24,10 +38,19 @@ TRANSIENT = (caldav_error.DAVError, OSError, TimeoutError)
 
 
 class CalDAVCalendar:
-    def __init__(self, *, url: str, username: str = "", password: str = "", timezone: str = "UTC") -> None:
+    def __init__(
+        self,
+        *,
+        url: str,
+        username: str = "",
+        password: str = "",
+        timezone: str = "UTC",
+        timeout: float = TIMEOUT_SECONDS,
+    ) -> None:
         self.url = url
         self.username = username
         self.password = password
+        self.timeout = timeout
         # All-day and floating events have no zone of their own: they are in the rep's.
         self.timezone = zones.zone_info(timezone)
 
@@ -39,7 +62,7 @@ class CalDAVCalendar:
             url=self.url,
             username=self.username or None,
             password=self.password or None,
-            timeout=TIMEOUT_SECONDS,
+            timeout=self.timeout,
         )
 
     def busy_times(self, start: dt.datetime, end: dt.datetime) -> list[BusyTime]:
@@ -81,7 +104,7 @@ class CalDAVCalendar:
             value = value.replace(tzinfo=self.timezone)
         return value.astimezone(dt.timezone.utc)
 
-    def upsert_event(self, meeting: Meeting) -> None:
+    def upsert_event(self, meeting: Meeting) -> WrittenEvent:
         from scheduling.ics import meeting_calendar_resource
 
         try:
@@ -90,6 +113,7 @@ class CalDAVCalendar:
                 self._calendar(client).add_event(meeting_calendar_resource(meeting), increase_seqno=False)
         except TRANSIENT as exc:
             raise CalendarUnavailable(f"CalDAV write to {self.url}: {exc}") from exc
+        return WrittenEvent(event_id=meeting.calendar_uid)
 
     def delete_event(self, meeting: Meeting) -> None:
         try:
@@ -101,3 +125,39 @@ class CalDAVCalendar:
                 event.delete()
         except TRANSIENT as exc:
             raise CalendarUnavailable(f"CalDAV delete on {self.url}: {exc}") from exc
+
+    def event_changes(
+        self, *, cursor: str, known: Mapping[str, str], start: dt.datetime, end: dt.datetime
+    ) -> ChangeSet:
+        changes = []
+        try:
+            with self._client() as client:
+                found = self._calendar(client).get_objects_by_sync_token(sync_token=cursor or None, load_objects=False)
+                for member in found:
+                    uid = unquote(str(member.url).rstrip("/").rsplit("/", 1)[-1]).removesuffix(".ics")
+                    if uid not in known:
+                        continue  # not one of our meetings: never downloaded
+                    if member.url.canonical() in found.deleted_urls:
+                        changes.append(EventChange(uid=uid, deleted=True))
+                        continue
+                    try:
+                        member.load()
+                    except caldav_error.NotFoundError:
+                        changes.append(EventChange(uid=uid, deleted=True))
+                        continue
+                    changes.append(self._change(uid, member.icalendar_component))
+                token = str(found.sync_token or "")
+        except TRANSIENT as exc:
+            raise CalendarUnavailable(f"CalDAV changes of {self.url}: {exc}") from exc
+        return ChangeSet(changes=changes, cursor=token)
+
+    def _change(self, uid: str, component) -> EventChange:
+        if str(component.get("STATUS", "")).upper() == "CANCELLED":
+            return EventChange(uid=uid, deleted=True)
+        span = self._span(component)
+        if span is None:
+            return EventChange(uid=uid)
+        return EventChange(uid=uid, start=span[0], end=span[1])
+
+    def list_calendars(self) -> list[CalendarInfo]:
+        return []  # a CalDAV connection names its one calendar by URL

@@ -22,6 +22,7 @@ from requests.exceptions import RequestException
 from scheduling.calendars import (
     CalendarUnavailable,
     calendar_for,
+    connection_list_calendars,
     connection_store_oauth_grant,
     google_backend,
     microsoft_backend,
@@ -123,6 +124,7 @@ def oauth_finish(*, provider: str, rep: SalesRep, redirect_uri: str, pending: di
         connection.url, connection.username, connection.password = "", "", ""
         connection.busy_calendars, connection.target_calendar = [], ""
     connection.is_active = True
+    connection.changes_cursor = ""  # a new grant (perhaps another account): its changes are read afresh
     connection = connection_store_oauth_grant(
         connection=connection, kind=kind, access_token=access, refresh_token=refresh, expires_at=expiry
     )
@@ -130,4 +132,10 @@ def oauth_finish(*, provider: str, rep: SalesRep, redirect_uri: str, pending: di
     email = calendar_for(connection).account_email()
     CalendarConnection.objects.filter(pk=connection.pk).update(account_email=email)
     connection.account_email = email
+    # The account's calendars, offered in admin for what counts as busy and what receives meetings;
+    # an account that cannot list them now is still connected (the list can be reloaded from admin).
+    try:
+        connection_list_calendars(connection=connection)
+    except CalendarUnavailable:
+        pass
     return connection

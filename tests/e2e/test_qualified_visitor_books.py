@@ -159,3 +159,74 @@ async def test_a_visitor_books_a_google_connected_rep_whose_busy_days_are_skippe
     assert len(ours) == 1
     assert datetime.fromisoformat(ours[0]["start"]["dateTime"].replace("Z", "+00:00")) == meeting.start
     assert fake.violations == []
+
+
+async def test_a_visitor_books_a_microsoft_connected_rep_and_a_deletion_in_outlook_cancels_it(
+    rasa_settings, live_fake_microsoft, settings, monkeypatch, mailoutbox
+):
+    """The same chat with a rep on Microsoft 365 (the fake Graph the web process is pointed at): the
+    rep's busy days in Outlook are not offered, the meeting lands in Outlook once, tagged with its
+    UID; then the rep deletes it in Outlook, and reading the calendar's changes cancels the meeting
+    and emails the visitor, as a cancel in admin does."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from scheduling.calendar_sync import calendar_follow_changes, rep_refresh_busy_horizon
+    from scheduling.calendars.microsoft_backend import UID_PROPERTY
+    from tests.scheduling.conftest import connect_rep_microsoft
+
+    fake = live_fake_microsoft
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(fake.cert_path))
+    for name, value in {
+        "MICROSOFT_OAUTH_CLIENT_ID": fake.client_id,
+        "MICROSOFT_OAUTH_CLIENT_SECRET": fake.client_secret,
+        "MICROSOFT_OAUTH_AUTHORITY": fake.authority,
+        "MICROSOFT_GRAPH_ENDPOINT": fake.graph_endpoint,
+    }.items():
+        setattr(settings, name, value)
+    busy_until = (timezone.now() + timedelta(days=4)).replace(microsecond=0)
+
+    @database_sync_to_async
+    def microsoft_rep():
+        importlib.import_module("qualification.migrations.0004_default_rules").add_defaults(django_apps, None)
+        rep = SalesRepFactory(name="Mia Microsoft", email="mia@northwind.example", min_notice_minutes=60)
+        connect_rep_microsoft(fake, rep)
+        fake.add_busy(timezone.now(), busy_until, "oof")  # away in Outlook for the next four days
+        rep_refresh_busy_horizon(rep=rep)
+        calendar_follow_changes(rep=rep)  # the first read of the calendar's changes
+        return rep
+
+    rep = await microsoft_rep()
+    site = await acreate(SiteFactory)
+    chat = await Chat.open(site, timezone="Europe/Berlin")
+    try:
+        await chat.say_text("hi")
+        await chat.say_text("I'm VP of Sales at a 300-person fintech and we need better forecasting this quarter")
+        offer = await chat.say(f"Dana Kim, {VISITOR_EMAIL}")
+        buttons = slot_buttons(offer)
+        assert 3 <= len(buttons) <= 5, offer
+        confirmation = await chat.say_text(buttons[0]["payload"])
+        assert f"You're booked: {buttons[0]['title']} with Mia Microsoft" in confirmation
+    finally:
+        await chat.close()
+
+    meetings, _lead = await booked(chat.conversation_id)
+    assert len(meetings) == 1
+    meeting = meetings[0]
+    assert meeting.rep_id == rep.pk and meeting.start >= busy_until
+    assert meeting.sync_state == Meeting.SyncState.SYNCED, meeting.sync_error
+    tag = {"id": UID_PROPERTY, "value": meeting.calendar_uid}
+    ours = [e for e in fake.live_events() if tag in e.get("singleValueExtendedProperties", [])]
+    assert [e["id"] for e in ours] == [meeting.calendar_event_id]
+    assert ours[0]["start"] == {"dateTime": f"{meeting.start:%Y-%m-%dT%H:%M:%S}", "timeZone": "UTC"}
+
+    fake.rep_deletes(meeting.calendar_event_id)
+    run = await database_sync_to_async(calendar_follow_changes)(rep=rep)
+
+    assert run.cancelled == [meeting.pk]
+    meetings, _lead = await booked(chat.conversation_id)
+    assert meetings[0].status == Meeting.Status.CANCELLED
+    cancelled = [m for m in mailoutbox if m.to == [VISITOR_EMAIL]]
+    assert len(cancelled) == 1 and cancelled[0].subject.startswith("Cancelled: your meeting with Mia Microsoft")
+    assert fake.violations == []

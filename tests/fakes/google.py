@@ -6,10 +6,16 @@ google-api-python-client (method and path, query parameters and their types, req
 parameters, the request body against the method's schema, no unknown fields), and a request
 Google would reject is answered 400 and recorded in ``violations``, which the fixture fails
 the test on. It answers the documented subset: freeBusy.query, events insert (client-supplied
-id; 409 for an id already used)/get/patch/delete (410 for a deleted event), the token
-endpoint's refresh_token grant (invalid_grant once revoked) and revoke; 401 for an unknown
-or expired access token; and faults queued by the test (429 with Retry-After, 5xx, before or
-after the change is applied).
+id; 409 for an id already used)/get/patch/delete (410 for a deleted event), events.list with
+incremental sync (``syncToken``: the parameters Google refuses alongside one are refused, deleted
+events always come back, an expired token is 410 Gone ``fullSyncRequired``; pages with
+``maxResults``/``pageToken``, the next sync token on the last page), calendarList.list, Google
+Meet conferences (``conferenceData.createRequest`` honoured only with ``conferenceDataVersion=1``,
+as Google ignores it otherwise; a request id already seen on the event is ignored; a calendar
+without ``hangoutsMeet`` refuses it with 400), the token endpoint's refresh_token grant
+(invalid_grant once revoked) and revoke; 401 for an unknown or expired access token; faults
+queued by the test (429 with Retry-After, 5xx, before or after the change is applied); and a
+round-trip delay (``latency``) for benchmarks.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import json
 import re
 import secrets
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -33,6 +40,10 @@ DISCOVERY = json.loads(
 )
 SERVICE_PATH = "/" + DISCOVERY["servicePath"].strip("/") + "/"  # /calendar/v3/
 EVENT_ID_RE = re.compile(r"^[a-v0-9]{5,1024}$")  # base32hex, as events.insert documents
+# events.list parameters Google refuses together with a syncToken (the parameter's own documentation).
+NOT_WITH_SYNC_TOKEN = {"iCalUID", "orderBy", "privateExtendedProperty", "q", "sharedExtendedProperty"}
+NOT_WITH_SYNC_TOKEN |= {"timeMin", "timeMax", "updatedMin"}
+MEET = "hangoutsMeet"
 
 
 def _methods(resources: dict) -> list[dict]:
@@ -143,9 +154,21 @@ class FakeGoogle:
         self.codes: dict[str, dict] = {}  # authorization code -> what the consent request asked
         self.lock = threading.Lock()
         self.accounts: list[Account] = []
-        # (calendarId, eventId) -> event resource; "primary" is its own calendar id here.
+        # (calendarId, eventId) -> event resource; "primary" is its own calendar id here (the account's
+        # address names it too, as in Google).
         self.events: dict[tuple[str, str], dict] = {}
         self.calendars: set[str] = {"primary"}
+        # What calendarList.list says of a calendar beyond its id (summary, accessRole, Meet allowed).
+        self.calendar_names: dict[str, str] = {"primary": self.account_email}
+        self.read_only_calendars: set[str] = set()
+        self.calendars_without_meet: set[str] = set()
+        # Incremental sync: every change to an event gets the next number; a sync token names one.
+        self.version = 0
+        self.changed: dict[tuple[str, str], int] = {}
+        self.oldest_valid_token = 0  # tokens older than this are answered 410 Gone
+        self.latency = 0.0
+        self.in_flight = 0
+        self.max_in_flight = 0  # the most requests it was answering at once (parallel clients)  # seconds each answer waits (a simulated round trip)
         self.faults: list[Fault] = []
         self.calls: list[tuple[str, dict, dict | None]] = []  # (method id, query, body) of accepted requests
         self.violations: list[str] = []
@@ -185,16 +208,47 @@ class FakeGoogle:
         with self.lock:
             self.faults.append(Fault(method, status, retry_after, after_applying))
 
-    def add_event(self, calendar_id: str, event: dict) -> None:
+    def add_event(self, calendar_id: str, event: dict) -> dict:
         """An event the rep made in Google Calendar themselves."""
         with self.lock:
             self.calendars.add(calendar_id)
             event = {"status": "confirmed", "id": secrets.token_hex(8), **event}
             self.events[(calendar_id, event["id"])] = event
+            self._touch(calendar_id, event["id"])
+            return event
+
+    def rep_moves(self, calendar_id: str, event_id: str, start: dt.datetime, end: dt.datetime) -> None:
+        """The rep drags the event to another time in Google Calendar."""
+        with self.lock:
+            event = self.events[(calendar_id, event_id)]
+            event["start"] = {"dateTime": start.isoformat(), "timeZone": "Europe/Berlin"}
+            event["end"] = {"dateTime": end.isoformat(), "timeZone": "Europe/Berlin"}
+            event["sequence"] = event.get("sequence", 0) + 1
+            self._touch(calendar_id, event_id)
+
+    def rep_deletes(self, calendar_id: str, event_id: str) -> None:
+        """The rep deletes the event in Google Calendar (it stays, cancelled, for sync clients)."""
+        with self.lock:
+            self.events[(calendar_id, event_id)]["status"] = "cancelled"
+            self._touch(calendar_id, event_id)
+
+    def expire_sync_tokens(self) -> None:
+        """Google invalidates every sync token given so far (the client must sync fully again)."""
+        with self.lock:
+            self.oldest_valid_token = self.version + 1
+
+    def _touch(self, calendar_id: str, event_id: str) -> None:
+        self.version += 1
+        self.changed[(calendar_id, event_id)] = self.version
+        self.events[(calendar_id, event_id)]["updated"] = dt.datetime.now(dt.timezone.utc).isoformat()
 
     def live_events(self, calendar_id: str = "primary") -> list[dict]:
+        calendar_id = self._calendar_key(calendar_id)
         with self.lock:
             return [e for (cal, _), e in self.events.items() if cal == calendar_id and e["status"] != "cancelled"]
+
+    def _calendar_key(self, calendar_id: str | None) -> str | None:
+        return "primary" if calendar_id == self.account_email else calendar_id
 
     def called(self, method: str) -> int:
         return sum(1 for call in self.calls if call[0] == method)
@@ -253,6 +307,18 @@ class FakeGoogle:
         return {"error": {"code": status, "message": message, "errors": [detail], "status": names.get(status, "")}}
 
     def _serve(self, handler, http_method: str) -> None:
+        with self.lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if self.latency:
+                time.sleep(self.latency)
+            self._answer(handler, http_method)
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+
+    def _answer(self, handler, http_method: str) -> None:
         url = urlsplit(handler.path)
         length = int(handler.headers.get("Content-Length") or 0)
         raw = handler.rfile.read(length) if length else b""
@@ -422,13 +488,22 @@ class FakeGoogle:
         with self.lock:
             if method == "calendar.freebusy.query":
                 return self._freebusy(body)
-            calendar_id = path.get("calendarId")
-            if method == "calendar.calendars.get" and calendar_id in {"primary", self.account_email}:
+            if method == "calendar.calendarList.list":
+                return self._calendar_list(query)
+            calendar_id = self._calendar_key(path.get("calendarId"))
+            if method == "calendar.calendars.get" and calendar_id == "primary":
                 return 200, {"kind": "calendar#calendar", "id": self.account_email, "summary": self.account_email}
             if calendar_id not in self.calendars:
                 return 404, self._error(404, "Not Found", "notFound")
+            if method == "calendar.events.list":
+                return self._list(calendar_id, query)
+            if (
+                method in {"calendar.events.insert", "calendar.events.patch"}
+                and calendar_id in self.read_only_calendars
+            ):
+                return 403, self._error(403, "You need to have writer access to this calendar.", "requiredAccessLevel")
             if method == "calendar.events.insert":
-                return self._insert(calendar_id, body)
+                return self._insert(calendar_id, body, query)
             key = (calendar_id, path.get("eventId"))
             event = self.events.get(key)
             if event is None:
@@ -441,16 +516,110 @@ class FakeGoogle:
                 merged = {**event, **body}
                 if _when(merged["end"])[0] <= _when(merged["start"])[0]:
                     return 400, self._error(400, "The specified time range is empty.", "timeRangeEmpty")
+                problem = self._conference(calendar_id, merged, body, query, previous=event.get("conferenceData"))
+                if problem:
+                    return problem
                 merged["sequence"] = event.get("sequence", 0) + 1
                 self.events[key] = merged
+                self._touch(*key)
                 return 200, merged
             if method == "calendar.events.delete":
                 event["status"] = "cancelled"
+                self._touch(*key)
                 return 204, None
         self.violations.append(f"{method}: not played by the fake")
         return 501, self._error(501, f"{method} is not played by the fake")
 
-    def _insert(self, calendar_id: str, body: dict) -> tuple[int, dict]:
+    def _conference(self, calendar_id: str, event: dict, body: dict, query: dict, previous: dict | None):
+        """Google Meet for ``event`` as Google does it; an (status, error) answer when Google refuses."""
+        asked = (body.get("conferenceData") or {}).get("createRequest")
+        if query.get("conferenceDataVersion") != "1":
+            # Version 0 (the default) ignores conference data in the body.
+            if previous is None:
+                event.pop("conferenceData", None)
+            else:
+                event["conferenceData"] = previous
+            return None
+        if asked is None:
+            if previous is not None:
+                event["conferenceData"] = previous
+            return None
+        if (previous or {}).get("createRequest", {}).get("requestId") == asked.get("requestId"):
+            event["conferenceData"] = previous  # a request id already seen: ignored
+            return None
+        kind = (asked.get("conferenceSolutionKey") or {}).get("type")
+        if kind != MEET or calendar_id in self.calendars_without_meet:
+            return 400, self._error(400, "Invalid conference type value.", "invalid")
+        code = "-".join(secrets.token_hex(2)[:n] for n in (3, 4, 3))
+        uri = f"https://meet.google.com/{code}"
+        event["conferenceData"] = {
+            "createRequest": {**asked, "status": {"statusCode": "success"}},
+            "conferenceSolution": {"key": {"type": MEET}, "name": "Google Meet"},
+            "conferenceId": code,
+            "entryPoints": [{"entryPointType": "video", "uri": uri, "label": uri[len("https://") :]}],
+        }
+        event["hangoutLink"] = uri
+        return None
+
+    def _calendar_list(self, query: dict) -> tuple[int, dict]:
+        items = []
+        for calendar_id in sorted(self.calendars, key=lambda c: (c != "primary", c)):
+            entry = {
+                "kind": "calendar#calendarListEntry",
+                "id": self.account_email if calendar_id == "primary" else calendar_id,
+                "summary": self.calendar_names.get(calendar_id, calendar_id),
+                "accessRole": "reader" if calendar_id in self.read_only_calendars else "owner",
+                "conferenceProperties": {
+                    "allowedConferenceSolutionTypes": [] if calendar_id in self.calendars_without_meet else [MEET]
+                },
+            }
+            if calendar_id == "primary":
+                entry["primary"] = True
+            items.append(entry)
+        return self._page(items, query, {"kind": "calendar#calendarList"})
+
+    def _page(self, items: list[dict], query: dict, answer: dict, last: dict | None = None) -> tuple[int, dict]:
+        size = int(query.get("maxResults", 250))
+        offset = int(query.get("pageToken", "0") or 0)
+        answer = answer | {"items": items[offset : offset + size]}
+        if offset + size < len(items):
+            answer["nextPageToken"] = str(offset + size)
+        else:
+            answer |= last or {}
+        return 200, answer
+
+    def _list(self, calendar_id: str, query: dict) -> tuple[int, dict]:
+        token = query.get("syncToken")
+        if token is not None:
+            refused = sorted(NOT_WITH_SYNC_TOKEN & set(query))
+            if refused or query.get("showDeleted") == "false":
+                self.violations.append(f"events.list: {refused or 'showDeleted=false'} together with a syncToken")
+                return 400, self._error(400, f"{refused} cannot be used with a sync token", "invalid")
+            try:
+                token_calendar, since = base64.urlsafe_b64decode(token.encode()).decode().rsplit(":", 1)
+                since_version = int(since)
+            except ValueError:
+                return 400, self._error(400, "Invalid sync token value.", "invalid")
+            if token_calendar != calendar_id or since_version < self.oldest_valid_token:
+                return 410, self._error(
+                    410, "Sync token is no longer valid, a full sync is required.", "fullSyncRequired"
+                )
+            keys = [key for key, version in self.changed.items() if key[0] == calendar_id and version > since_version]
+            items = [self.events[key] for key in sorted(keys, key=self.changed.get)]
+        else:
+            low = _time(query["timeMin"]) if "timeMin" in query else None
+            show_deleted = query.get("showDeleted") == "true"
+            items = [
+                event
+                for (cal, _), event in self.events.items()
+                if cal == calendar_id
+                and (show_deleted or event["status"] != "cancelled")
+                and (low is None or _when(event["end"])[0] > low)
+            ]
+        next_token = base64.urlsafe_b64encode(f"{calendar_id}:{self.version}".encode()).decode()
+        return self._page(items, query, {"kind": "calendar#events"}, last={"nextSyncToken": next_token})
+
+    def _insert(self, calendar_id: str, body: dict, query: dict) -> tuple[int, dict]:
         for part in ("start", "end"):
             if not isinstance(body.get(part), dict) or not ({"date", "dateTime"} & set(body[part])):
                 self.violations.append(f"events.insert: {part} needs date or dateTime")
@@ -464,7 +633,11 @@ class FakeGoogle:
         if (calendar_id, event_id) in self.events:
             return 409, self._error(409, "The requested identifier already exists.", "duplicate")
         event = {**body, "id": event_id, "status": body.get("status", "confirmed"), "sequence": 0}
+        problem = self._conference(calendar_id, event, body, query, previous=None)
+        if problem:
+            return problem
         self.events[(calendar_id, event_id)] = event
+        self._touch(calendar_id, event_id)
         return 200, event
 
     def _freebusy(self, body: dict) -> tuple[int, dict]:
@@ -476,9 +649,9 @@ class FakeGoogle:
             return 400, self._error(400, "The specified time range is empty.", "timeRangeEmpty")
         calendars = {}
         for item in body["items"]:
-            calendar_id = item["id"]
+            calendar_id = self._calendar_key(item["id"])
             if calendar_id not in self.calendars:
-                calendars[calendar_id] = {"busy": [], "errors": [{"domain": "global", "reason": "notFound"}]}
+                calendars[item["id"]] = {"busy": [], "errors": [{"domain": "global", "reason": "notFound"}]}
                 continue
             spans = []
             for (cal, _), event in self.events.items():
@@ -493,7 +666,7 @@ class FakeGoogle:
                     merged[-1][1] = max(merged[-1][1], end)
                 else:
                     merged.append([start, end])
-            calendars[calendar_id] = {
+            calendars[item["id"]] = {
                 "busy": [
                     {"start": s.isoformat().replace("+00:00", "Z"), "end": e.isoformat().replace("+00:00", "Z")}
                     for s, e in merged

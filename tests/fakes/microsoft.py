@@ -9,9 +9,14 @@ recording it in ``violations``, which the fixture fails the test on, as Graph an
 unknown property with 400 too. It answers: the OpenID configuration msal reads, the token
 endpoint's refresh_token grant (invalid_grant once revoked), GET /me, POST
 /me/calendar/getSchedule, events list with the extended-property $filter, create
-(``transactionId``: a repeated POST returns the event it created), PATCH and DELETE; 401 for
-an unknown or expired token; and faults queued by the test (429 with Retry-After, 5xx,
-before or after the change is applied).
+(``transactionId``: a repeated POST returns the event it created; ``isOnlineMeeting`` with
+``teamsForBusiness`` makes a Teams meeting with its ``onlineMeeting.joinUrl``), GET, PATCH and
+DELETE of an event, GET /me/calendars, calendarView of a calendar (paged with ``@odata.nextLink``),
+and ``calendarView/delta`` rounds (the window on the first request only, ``$select`` refused as
+Graph documents, ``Prefer: odata.maxpagesize`` pages, removed events as ``@removed``, an expired
+round 410 Gone ``SyncStateNotFound``); 401 for an unknown or expired token; faults queued by the
+test (429 with Retry-After, 5xx, before or after the change is applied); and a round-trip delay
+(``latency``) for benchmarks.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import re
 import secrets
 import ssl
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -53,7 +59,14 @@ EVENT_FIELDS = {
     "showAs": "showAs",
     "transactionId": "string",
     "singleValueExtendedProperties": "extendedProperties",
+    "isOnlineMeeting": "boolean",
+    "onlineMeetingProvider": "onlineMeetingProviderType",
+    "attendees": "attendees",
 }
+ONLINE_MEETING_PROVIDERS = {"unknown", "teamsForBusiness", "skypeForBusiness", "skypeForConsumer"}
+ATTENDEE_TYPES = {"required", "optional", "resource"}
+TEAMS = "teamsForBusiness"
+UTC_DATE_TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,7})?Z$")
 
 
 def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
@@ -105,6 +118,23 @@ def _check_event(body, *, creating: bool) -> list[str]:
             errors.append(f"{key} must be a location {{displayName}}")
         elif kind == "showAs" and value not in SHOW_AS:
             errors.append(f"showAs {value!r} not one of {sorted(SHOW_AS)}")
+        elif kind == "boolean" and not isinstance(value, bool):
+            errors.append(f"{key} must be true or false")
+        elif kind == "onlineMeetingProviderType" and value not in ONLINE_MEETING_PROVIDERS:
+            errors.append(f"onlineMeetingProvider {value!r} not one of {sorted(ONLINE_MEETING_PROVIDERS)}")
+        elif kind == "attendees" and (
+            not isinstance(value, list)
+            or not all(
+                isinstance(a, dict)
+                and set(a) <= {"emailAddress", "type"}
+                and a.get("type", "required") in ATTENDEE_TYPES
+                and isinstance(a.get("emailAddress"), dict)
+                and set(a["emailAddress"]) <= {"address", "name"}
+                and "@" in str(a["emailAddress"].get("address", ""))
+                for a in value
+            )
+        ):
+            errors.append(f"{key} must be a list of attendees {{emailAddress: {{address, name}}, type}}")
         elif kind == "extendedProperties" and (
             not isinstance(value, list)
             or not all(isinstance(p, dict) and set(p) == {"id", "value"} and FILTER_RE.pattern for p in value)
@@ -138,6 +168,17 @@ class FakeMicrosoft:
         self.accounts: list[Account] = []
         self.events: dict[str, dict] = {}  # id -> event (with its calendar id under "_calendar")
         self.calendars: set[str] = {"default"}
+        self.calendar_names: dict[str, str] = {"default": "Calendar"}
+        self.read_only_calendars: set[str] = set()
+        self.calendars_without_teams: set[str] = set()
+        # Change tracking for delta rounds: every change to an event gets the next number.
+        self.version = 0
+        self.changed: dict[str, int] = {}  # event id -> version of its last change
+        self.removed: dict[str, tuple[str, int]] = {}  # event id -> (calendar, version when deleted)
+        self.delta_states: dict[str, dict] = {}  # $deltatoken / $skiptoken -> the round's state
+        self.latency = 0.0
+        self.in_flight = 0
+        self.max_in_flight = 0  # the most requests it was answering at once (parallel clients)
         self.transactions: dict[str, str] = {}  # transactionId -> event id
         self.codes: dict[str, dict] = {}  # authorization code -> what the consent request asked
         self.schedule_items: dict[str, list[dict]] = {}  # address -> items the rep made elsewhere
@@ -188,6 +229,47 @@ class FakeMicrosoft:
             self.schedule_items.setdefault(address or self.account_email, []).append(
                 {"status": status, "start": start, "end": end}
             )
+
+    def add_event(self, start: dt.datetime, end: dt.datetime, *, calendar: str = "default", **fields) -> dict:
+        """An event the rep made in Outlook (shown by calendarView and getSchedule)."""
+        with self.lock:
+            self.calendars.add(calendar)
+            event = {
+                "id": secrets.token_urlsafe(12),
+                "_calendar": calendar,
+                "subject": "Busy",
+                "showAs": "busy",
+                "start": {"dateTime": start.strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"},
+                "end": {"dateTime": end.strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"},
+                **fields,
+            }
+            self.events[event["id"]] = event
+            self._touch(event["id"])
+            return event
+
+    def rep_moves(self, event_id: str, start: dt.datetime, end: dt.datetime) -> None:
+        """The rep drags the event to another time in Outlook."""
+        with self.lock:
+            event = self.events[event_id]
+            event["start"] = {"dateTime": start.strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"}
+            event["end"] = {"dateTime": end.strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"}
+            self._touch(event_id)
+
+    def rep_deletes(self, event_id: str) -> None:
+        """The rep deletes the event in Outlook."""
+        with self.lock:
+            event = self.events.pop(event_id)
+            self.version += 1
+            self.removed[event_id] = (event["_calendar"], self.version)
+
+    def expire_delta_rounds(self) -> None:
+        """Graph forgets every delta round (the client must start a new one)."""
+        with self.lock:
+            self.delta_states.clear()
+
+    def _touch(self, event_id: str) -> None:
+        self.version += 1
+        self.changed[event_id] = self.version
 
     def live_events(self) -> list[dict]:
         with self.lock:
@@ -254,6 +336,18 @@ class FakeMicrosoft:
         self._reply(handler, fault.status, self._error(code, "Fault injected by the test"), headers)
 
     def _serve(self, handler, method: str) -> None:
+        with self.lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if self.latency:
+                time.sleep(self.latency)
+            self._answer(handler, method)
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+
+    def _answer(self, handler, method: str) -> None:
         url = urlsplit(handler.path)
         length = int(handler.headers.get("Content-Length") or 0)
         raw = handler.rfile.read(length) if length else b""
@@ -279,7 +373,16 @@ class FakeMicrosoft:
         if route is None:
             return self._reject(handler, f"{method} {path}: not a Graph call we make")
         what, params = route
-        allowed_query = {"list": {"$filter", "$select"}, "me": {"$select"}}.get(what, set())
+        allowed_query = {
+            "list": {"$filter", "$select"},
+            "me": {"$select"},
+            "calendars": {"$select", "$top", "$skip"},
+            "calendarView": {"startDateTime", "endDateTime", "$select", "$top", "$skip"},
+        }.get(what, set())
+        if what == "delta":
+            # The first request of a round names the window; the links Graph gives carry one token only.
+            tokens = {"$deltatoken", "$skiptoken"} & set(query)
+            allowed_query = tokens if len(tokens) == 1 else {"startDateTime", "endDateTime"}
         if set(query) - allowed_query:
             return self._reject(handler, f"{what}: unexpected query options {sorted(set(query) - allowed_query)}")
         body = None
@@ -316,6 +419,11 @@ class FakeMicrosoft:
             ("POST", r"/me/calendars/(?P<calendar>[^/]+)/events", "create"),
             ("PATCH", r"/me/events/(?P<event>[^/]+)", "patch"),
             ("DELETE", r"/me/events/(?P<event>[^/]+)", "delete"),
+            ("GET", r"/me/events/(?P<event>[^/]+)", "read"),
+            ("GET", r"/me/calendars", "calendars"),
+            ("GET", r"/me/calendars/(?P<calendar>[^/]+)/calendarView", "calendarView"),
+            ("GET", r"/me/calendarView/delta", "delta"),
+            ("GET", r"/me/calendars/(?P<calendar>[^/]+)/calendarView/delta", "delta"),
         ]
         for verb, pattern, what in routes:
             match = re.fullmatch(pattern, path)
@@ -326,6 +434,13 @@ class FakeMicrosoft:
     def _check(self, what: str, body, query: dict) -> list[str]:
         if what == "list" and "$filter" in query and not FILTER_RE.match(query["$filter"]):
             return [f"$filter {query['$filter']!r} is not a supported filter"]
+        if what in {"calendarView", "delta"} and not ({"$deltatoken", "$skiptoken"} & set(query)):
+            errors = [
+                f"{key} must be an ISO 8601 UTC date-time, e.g. 2026-12-07T00:00:00Z"
+                for key in ("startDateTime", "endDateTime")
+                if not UTC_DATE_TIME_RE.match(query.get(key, ""))
+            ]
+            return errors
         if what == "create":
             return _check_event(body, creating=True)
         if what == "patch":
@@ -437,9 +552,17 @@ class FakeMicrosoft:
             return 200, {"mail": self.account_email, "userPrincipalName": self.account_email}
         if what == "getSchedule":
             return 200, self._schedule(body, prefer)
+        if what == "calendars":
+            return 200, self._calendars()
+        if what == "delta":
+            return self._delta(params.get("calendar", "default"), query, prefer)
         calendar = params.get("calendar", "default")
-        if what in {"list", "create"} and calendar not in self.calendars:
+        if what in {"list", "create", "calendarView"} and calendar not in self.calendars:
             return 404, self._error("ErrorItemNotFound", "The specified object was not found in the store.")
+        if what == "calendarView":
+            return 200, self._calendar_view(calendar, query, prefer)
+        if what == "create" and calendar in self.read_only_calendars:
+            return 403, self._error("ErrorAccessDenied", "Access is denied. Check credentials and try again.")
         if what == "list":
             match = FILTER_RE.match(query.get("$filter", ""))
             found = [
@@ -456,18 +579,126 @@ class FakeMicrosoft:
             if existing and existing in self.events:
                 return 201, self.events[existing]  # the retried POST: the event it already created
             event = {**body, "id": secrets.token_urlsafe(12), "_calendar": calendar}
+            self._online_meeting(event)
             self.events[event["id"]] = event
+            self._touch(event["id"])
             if body.get("transactionId"):
                 self.transactions[body["transactionId"]] = event["id"]
             return 201, event
         event = self.events.get(params["event"])
         if event is None:
             return 404, self._error("ErrorItemNotFound", "The specified object was not found in the store.")
+        if what == "read":
+            return 200, event
         if what == "patch":
             event.update(body)
+            self._online_meeting(event)
+            self._touch(event["id"])
             return 200, event
         del self.events[params["event"]]
+        self.version += 1
+        self.removed[params["event"]] = (event["_calendar"], self.version)
         return 204, None
+
+    def _online_meeting(self, event: dict) -> None:
+        """A Teams meeting for an event that asks for one (on a calendar that offers Teams)."""
+        wanted = event.get("isOnlineMeeting") and event.get("onlineMeetingProvider", TEAMS) == TEAMS
+        if wanted and not event.get("onlineMeeting") and event["_calendar"] not in self.calendars_without_teams:
+            event["onlineMeeting"] = {"joinUrl": f"https://teams.microsoft.com/l/meetup-join/{secrets.token_hex(12)}"}
+            event["onlineMeetingProvider"] = TEAMS
+        elif not wanted or event["_calendar"] in self.calendars_without_teams:
+            event["isOnlineMeeting"] = False
+
+    def _calendars(self) -> dict:
+        return {
+            "value": [
+                {
+                    "id": calendar,
+                    "name": self.calendar_names.get(calendar, calendar),
+                    "isDefaultCalendar": calendar == "default",
+                    "canEdit": calendar not in self.read_only_calendars,
+                    "allowedOnlineMeetingProviders": [] if calendar in self.calendars_without_teams else [TEAMS],
+                }
+                for calendar in sorted(self.calendars, key=lambda c: (c != "default", c))
+            ]
+        }
+
+    @staticmethod
+    def _window(query: dict) -> tuple[dt.datetime, dt.datetime]:
+        return tuple(
+            dt.datetime.fromisoformat(query[k].replace("Z", "+00:00")) for k in ("startDateTime", "endDateTime")
+        )
+
+    @staticmethod
+    def _span(event: dict) -> tuple[dt.datetime, dt.datetime]:
+        return tuple(
+            dt.datetime.fromisoformat(event[k]["dateTime"][:19]).replace(tzinfo=dt.timezone.utc)
+            for k in ("start", "end")
+        )
+
+    def _in_window(self, event: dict, low: dt.datetime, high: dt.datetime) -> bool:
+        start, end = self._span(event)
+        return start < high and end > low
+
+    def _calendar_view(self, calendar: str, query: dict, prefer: str) -> dict:
+        if 'outlook.timezone="UTC"' not in prefer:
+            self.violations.append('calendarView asked without Prefer: outlook.timezone="UTC"')
+        low, high = self._window(query)
+        found = [
+            {k: v for k, v in e.items() if not k.startswith("_")}
+            for e in self.events.values()
+            if e["_calendar"] == calendar and self._in_window(e, low, high)
+        ]
+        top, skip = int(query.get("$top", 10)), int(query.get("$skip", 0))
+        answer = {"value": found[skip : skip + top]}
+        if skip + top < len(found):
+            rest = {k: v for k, v in query.items() if k != "$skip"} | {"$skip": str(skip + top)}
+            answer["@odata.nextLink"] = f"{self.graph_endpoint}/me/calendars/{calendar}/calendarView?{urlencode(rest)}"
+        return answer
+
+    def _delta(self, calendar: str, query: dict, prefer: str) -> tuple[int, dict]:
+        if 'outlook.timezone="UTC"' not in prefer:
+            self.violations.append('calendarView/delta asked without Prefer: outlook.timezone="UTC"')
+        token = query.get("$deltatoken") or query.get("$skiptoken")
+        if token is not None:
+            state = self.delta_states.pop(token, None) if "$skiptoken" in query else self.delta_states.get(token)
+            if state is None or state["calendar"] != calendar:
+                return 410, self._error("SyncStateNotFound", "The sync state generation is not found.")
+        else:
+            if calendar not in self.calendars:
+                return 404, self._error("ErrorItemNotFound", "The specified object was not found in the store.")
+            low, high = self._window(query)
+            state = {"calendar": calendar, "low": low, "high": high, "since": 0, "first": True, "pending": None}
+        if state["pending"] is None:
+            # A new page run: everything in the window changed after ``since`` (the first round: everything).
+            items = []
+            for event_id, version in sorted(self.changed.items(), key=lambda kv: kv[1]):
+                event = self.events.get(event_id)
+                if version <= state["since"] or event is None or event["_calendar"] != calendar:
+                    continue
+                if self._in_window(event, state["low"], state["high"]):
+                    items.append({k: v for k, v in event.items() if not k.startswith("_")})
+                elif not state["first"]:
+                    items.append({"id": event_id, "@removed": {"reason": "deleted"}})  # moved out of the window
+            if not state["first"]:
+                items += [
+                    {"id": event_id, "@removed": {"reason": "deleted"}}
+                    for event_id, (cal, version) in self.removed.items()
+                    if cal == calendar and version > state["since"]
+                ]
+            state = state | {"pending": items, "until": self.version}
+        size = 10
+        match = re.search(r"odata\.maxpagesize=(\d+)", prefer)
+        if match:
+            size = int(match.group(1))
+        page, rest = state["pending"][:size], state["pending"][size:]
+        new_token = secrets.token_urlsafe(16)
+        base = f"{self.graph_endpoint}/me" + (f"/calendars/{calendar}" if calendar != "default" else "")
+        if rest:
+            self.delta_states[new_token] = state | {"pending": rest}
+            return 200, {"value": page, "@odata.nextLink": f"{base}/calendarView/delta?$skiptoken={new_token}"}
+        self.delta_states[new_token] = state | {"pending": None, "since": state["until"], "first": False}
+        return 200, {"value": page, "@odata.deltaLink": f"{base}/calendarView/delta?$deltatoken={new_token}"}
 
     def _schedule(self, body: dict, prefer: str) -> dict:
         if 'outlook.timezone="UTC"' not in prefer:

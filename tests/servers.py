@@ -109,8 +109,6 @@ def web_command(port: int) -> list[str]:
         "127.0.0.1",
         "--port",
         str(port),
-        "--ws",
-        "wsproto",
         "--no-proxy-headers",
         "--log-level",
         "warning",

@@ -64,7 +64,7 @@ test-rasa: train
 # `make lint` checks the code, then audits the web environment's pins (which needs the network).
 lint: lint-code audit
 
-lint-code: venv
+lint-code: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports --no-cache --no-logo
@@ -82,11 +82,11 @@ lock: $(VENV)/.installed
 	$(VENV)/bin/uv pip compile -q --python-version 3.12 $(UPGRADE) requirements.in -o requirements.txt
 	$(VENV)/bin/uv pip compile -q --python-version 3.10 $(RASA_UPGRADE) requirements-rasa.in -o requirements-rasa.txt
 
-format: venv
+format: $(VENV)/.installed
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-validate: venv
+validate: $(RASA_VENV)/.installed
 	$(RASA) data validate --domain chatbot/bot/domain --data chatbot/bot/data --config chatbot/bot/config.yml
 
 nlu-eval: train
@@ -111,17 +111,17 @@ bench: train
 	$(VENV)/bin/python bench/chat_load.py $(BENCH_ARGS)
 
 # Against a running `make run`: one attacker opening conversations while 20 visitors chat.
-bench-abuse: venv
+bench-abuse: $(VENV)/.installed
 	$(VENV)/bin/python bench/abuse.py $(BENCH_ARGS)
 
 BENCH_PG := $${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/leadbot}
-bench-scheduling: venv
+bench-scheduling: $(VENV)/.installed
 	scripts/ensure-services.sh
 	DJANGO_SETTINGS_MODULE=$(LOCAL_SETTINGS) DATABASE_URL=$(BENCH_PG) $(VENV)/bin/python bench/availability.py
 	DJANGO_SETTINGS_MODULE=$(LOCAL_SETTINGS) DATABASE_URL=$(BENCH_PG) $(VENV)/bin/python bench/booking_contention.py --threads 50 --attempts 1000
 
 BENCH_DB := $${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/leadbot_bench}
-bench-dashboard: venv
+bench-dashboard: $(VENV)/.installed
 	scripts/ensure-services.sh
 	dropdb --if-exists -h 127.0.0.1 -U postgres "$$(basename $(BENCH_DB))"
 	createdb -h 127.0.0.1 -U postgres "$$(basename $(BENCH_DB))"

@@ -1,28 +1,34 @@
 # Two commands matter: `make run` (the product on the embedded default) and `make test`.
 SHELL := /bin/bash
+# Two environments (README, "Two Python environments"): the web and the worker on a supported Python,
+# the Rasa server on the Python 3.10 Rasa 3.6 needs. Each is built from its locked requirements file.
 VENV := .venv
+RASA_VENV := .venv-rasa
 PY := $(VENV)/bin/python
+RASA := $(RASA_VENV)/bin/rasa
 TEST_ENV := DJANGO_SETTINGS_MODULE=config.settings.test \
 	DATABASE_URL=$${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/leadbot} \
 	REDIS_URL=$${TEST_REDIS_URL:-redis://127.0.0.1:6379/15} \
 	RASA_TRACKER_DATABASE_URL=$${TEST_RASA_TRACKER_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/leadbot_rasa_test}
 
-.PHONY: run test venv train lint format bench bench-abuse bench-scheduling bench-dashboard nlu-eval bot-eval validate clean
+.PHONY: run test test-web test-rasa venv train lint lint-code audit lock format bench bench-abuse bench-scheduling bench-dashboard nlu-eval bot-eval validate clean
 
 # `make run` is the local demo: it names its settings (manage.py, config.asgi and
 # config.celery default to production, which refuses to start unconfigured).
 LOCAL_SETTINGS := config.settings.local
 
 $(VENV)/.installed: requirements.txt
-	@PY310=$$(scripts/find-python310.sh) && { [ -x $(PY) ] || "$$PY310" -m venv $(VENV); }
-	$(VENV)/bin/pip install -q --upgrade 'pip==24.0' 'setuptools<70' 'wheel==0.42.0'
-	$(VENV)/bin/pip install -q -r requirements.txt
-	touch $@
+	scripts/venv-build.sh $(VENV) 3.12+ requirements.txt
 
-venv: $(VENV)/.installed
+$(RASA_VENV)/.installed: requirements-rasa.txt
+	scripts/venv-build.sh $(RASA_VENV) 3.10 requirements-rasa.txt
+
+# Both environments, built side by side (most of the time goes to downloads and unpacking).
+venv:
+	@$(MAKE) --no-print-directory -j2 --output-sync=target $(VENV)/.installed $(RASA_VENV)/.installed
 
 train: venv
-	scripts/train.sh
+	RASA=$(RASA) scripts/train.sh
 
 run: export DJANGO_SETTINGS_MODULE := $(LOCAL_SETTINGS)
 run: train
@@ -36,25 +42,55 @@ run: train
 	@if [ -n "$$REDIS_URL" ]; then procs="web rasa worker"; else procs="web rasa"; fi; \
 	  exec $(VENV)/bin/honcho start $$procs
 
+# Two suites: the web environment's (tests/, PYTEST_ARGS) and the Rasa environment's (tests/rasa_env/,
+# RASA_PYTEST_ARGS). `make test` runs both, the second even when the first fails, and fails if either does.
 test: train
+	scripts/ensure-system.sh
+	scripts/ensure-services.sh
+	@web=0; rasa=0; \
+	  $(TEST_ENV) $(VENV)/bin/pytest $(PYTEST_ARGS) || web=$$?; \
+	  $(RASA_VENV)/bin/pytest -c tests/rasa_env/pytest.ini --rootdir=. $(RASA_PYTEST_ARGS) || rasa=$$?; \
+	  echo "web environment suite: exit $$web; Rasa environment suite: exit $$rasa"; \
+	  [ $$web -eq 0 ] && [ $$rasa -eq 0 ]
+
+test-web: train
 	scripts/ensure-system.sh
 	scripts/ensure-services.sh
 	$(TEST_ENV) $(VENV)/bin/pytest $(PYTEST_ARGS)
 
-lint: venv
+test-rasa: train
+	$(RASA_VENV)/bin/pytest -c tests/rasa_env/pytest.ini --rootdir=. $(RASA_PYTEST_ARGS)
+
+# `make lint` checks the code, then audits the web environment's pins (which needs the network).
+lint: lint-code audit
+
+lint-code: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports --no-cache --no-logo
 
-format: venv
+# Known vulnerabilities in the web environment's pinned set (the processes that face the internet), with
+# pip-audit, strictly: a pin it cannot look up fails, and so does a run that reached no vulnerability
+# database ("NOTHING WAS CHECKED", exit 2). AUDIT_ARGS="-s osv" asks OSV instead of PyPI.
+audit: $(VENV)/.installed
+	$(PY) scripts/audit.py requirements.txt $(AUDIT_ARGS)
+
+# Re-pins both lock files from their .in files with uv, keeping every pin that still fits
+# (README, "Upgrading dependencies"): UPGRADE="--upgrade-package NAME" (or --upgrade) moves the web side,
+# RASA_UPGRADE the same for the Rasa side.
+lock: $(VENV)/.installed
+	$(VENV)/bin/uv pip compile -q --python-version 3.12 $(UPGRADE) requirements.in -o requirements.txt
+	$(VENV)/bin/uv pip compile -q --python-version 3.10 $(RASA_UPGRADE) requirements-rasa.in -o requirements-rasa.txt
+
+format: $(VENV)/.installed
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-validate: venv
-	$(VENV)/bin/rasa data validate --domain chatbot/bot/domain --data chatbot/bot/data --config chatbot/bot/config.yml
+validate: $(RASA_VENV)/.installed
+	$(RASA) data validate --domain chatbot/bot/domain --data chatbot/bot/data --config chatbot/bot/config.yml
 
 nlu-eval: train
-	$(VENV)/bin/python scripts/nlu_eval.py chatbot/bot/tests/nlu_heldout.yml chatbot/bot/tests/nlu_dev.yml chatbot/bot/tests/nlu_independent.yml
+	$(RASA_VENV)/bin/python scripts/nlu_eval.py chatbot/bot/tests/nlu_heldout.yml chatbot/bot/tests/nlu_dev.yml chatbot/bot/tests/nlu_independent.yml
 
 # Visitor personas played over the widget's WebSocket against the real web and Rasa servers, on a
 # scratch database (dropped and created afresh, migrated, seeded with the demo site and reps).
@@ -75,17 +111,17 @@ bench: train
 	$(VENV)/bin/python bench/chat_load.py $(BENCH_ARGS)
 
 # Against a running `make run`: one attacker opening conversations while 20 visitors chat.
-bench-abuse: venv
+bench-abuse: $(VENV)/.installed
 	$(VENV)/bin/python bench/abuse.py $(BENCH_ARGS)
 
 BENCH_PG := $${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/leadbot}
-bench-scheduling: venv
+bench-scheduling: $(VENV)/.installed
 	scripts/ensure-services.sh
 	DJANGO_SETTINGS_MODULE=$(LOCAL_SETTINGS) DATABASE_URL=$(BENCH_PG) $(VENV)/bin/python bench/availability.py
 	DJANGO_SETTINGS_MODULE=$(LOCAL_SETTINGS) DATABASE_URL=$(BENCH_PG) $(VENV)/bin/python bench/booking_contention.py --threads 50 --attempts 1000
 
 BENCH_DB := $${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/leadbot_bench}
-bench-dashboard: venv
+bench-dashboard: $(VENV)/.installed
 	scripts/ensure-services.sh
 	dropdb --if-exists -h 127.0.0.1 -U postgres "$$(basename $(BENCH_DB))"
 	createdb -h 127.0.0.1 -U postgres "$$(basename $(BENCH_DB))"

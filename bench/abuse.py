@@ -111,7 +111,7 @@ class Attacker:
                         self.accepted += 1
                         self.accepted_at.append(time.time())
                         await ws.send(json.dumps({"type": "message", "text": "hello", "id": "a"}))
-            except websockets.InvalidStatusCode:
+            except websockets.InvalidStatus:  # the handshake refused (403)
                 self.handshakes_refused += 1
             except (websockets.ConnectionClosed, asyncio.TimeoutError):
                 continue

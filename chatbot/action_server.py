@@ -24,7 +24,7 @@ from channels.exceptions import StopConsumer
 from channels.generic.http import AsyncHttpConsumer
 from django.conf import settings
 from rasa_sdk.executor import ActionExecutor
-from rasa_sdk.interfaces import ActionExecutionRejection, ActionNotFoundException
+from rasa_sdk.interfaces import ActionExecutionRejection, ActionMissingDomainException, ActionNotFoundException
 
 from chatbot.action_registry import action_modules
 
@@ -96,15 +96,20 @@ class ActionWebhookConsumer(AsyncHttpConsumer):
             await self.reply(400, {"error": f"bad action call: {exc}"})
             return
         try:
-            response = await action_executor().run(action_call)
+            result = await action_executor().run(action_call)
         except ActionNotFoundException as exc:
             await self.reply(404, {"error": exc.message, "action_name": exc.action_name})
             return
         except ActionExecutionRejection as exc:
             await self.reply(400, {"error": exc.message, "action_name": exc.action_name})
             return
+        except ActionMissingDomainException as exc:
+            # Only with Rasa's selective domain (not enabled here) does a call come without the domain.
+            await self.reply(400, {"error": exc.message, "action_name": exc.action_name})
+            return
         except Exception:
             log.exception("action %s failed", action_call.get("next_action"))
             await self.reply(500, {"error": "action failed", "action_name": action_call.get("next_action")})
             return
-        await self.reply(200, response or {"events": [], "responses": []})
+        # rasa_sdk returns a pydantic result (events and responses); Rasa reads its JSON form.
+        await self.reply(200, result.model_dump() if result is not None else {"events": [], "responses": []})

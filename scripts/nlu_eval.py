@@ -1,6 +1,6 @@
 """Evaluate the trained NLU model on held-out examples it never saw in training.
 
-Usage: .venv/bin/python scripts/nlu_eval.py [FILE ...] [--model models/bot-....tar.gz] [--sweep]
+Usage: .venv-rasa/bin/python scripts/nlu_eval.py [FILE ...] [--model models/bot-....tar.gz] [--sweep]
 
 FILE defaults to chatbot/bot/tests/nlu_heldout.yml (chatbot/bot/tests/nlu_dev.yml is the set the
 fallback thresholds were tuned on). For each file it prints intent accuracy, intent macro-F1 (over the

@@ -4,7 +4,7 @@
 # The web process needs neither: it talks to our channel (/webhooks/leadbot/webhook).
 # Callers of the API (tests, tools) send ?token=$RASA_API_TOKEN.
 set -euo pipefail
-RASA=${RASA:-.venv/bin/rasa}
+RASA=${RASA:-.venv-rasa/bin/rasa}
 api=()
 if [ -n "${RASA_API_TOKEN:-}" ]; then
   if [ "${#RASA_API_TOKEN}" -lt 32 ]; then

@@ -3,7 +3,7 @@
 # exactly this bot data and Rasa version. Writes the model's path to models/latest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-RASA=${RASA:-.venv/bin/rasa}
+RASA=${RASA:-.venv-rasa/bin/rasa}
 BOT=chatbot/bot
 mkdir -p models
 fingerprint=$( { find "$BOT/config.yml" "$BOT/domain" "$BOT/data" -type f -name '*.yml' | LC_ALL=C sort | xargs sha256sum; "$RASA" --version 2>/dev/null | awk 'NR==1'; } | sha256sum | cut -c1-16)

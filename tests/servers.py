@@ -1,5 +1,8 @@
 """Real servers for end-to-end tests: the web process (uvicorn) and Rasa.
 
+Each runs from its own environment, as the Procfile runs it: uvicorn from this one (.venv),
+Rasa from .venv-rasa.
+
 Both run as subprocesses against the test database, so what they store is what
 the tests read. Nothing here is a mock: these are the processes `make run` starts.
 """
@@ -17,6 +20,8 @@ from pathlib import Path
 
 import caldav
 import yaml
+
+from tests.rasa_side import rasa_bin
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
@@ -104,8 +109,6 @@ def web_command(port: int) -> list[str]:
         "127.0.0.1",
         "--port",
         str(port),
-        "--ws",
-        "wsproto",
         "--no-proxy-headers",
         "--log-level",
         "warning",
@@ -125,7 +128,7 @@ def start_servers(*, database_url: str, logs: Path, env_extra: dict | None = Non
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
         "RASA_API_TOKEN": rasa_token,
-        "RASA": str(VENV_BIN / "rasa"),
+        "RASA": str(rasa_bin("rasa")),
         "DATABASE_URL": database_url,
         "RASA_URL": rasa_url,
         "PUBLIC_BASE_URL": web_url,

@@ -9,6 +9,7 @@ from django.contrib.auth.models import User
 from django.utils.html import escape
 
 from analytics import not_understood
+from tests.rasa_side import nlu_examples
 
 DASHBOARD = "/admin/analytics/dashboard/"
 NOT_UNDERSTOOD = "/admin/analytics/notunderstood/"
@@ -106,17 +107,13 @@ def test_sql_grouping_matches_the_python_definition(admin_client_, known):
 
 
 def test_nlu_yaml_export_loads_in_rasa(admin_client_, known):
-    from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
-
     response = admin_client_.get(
         NOT_UNDERSTOOD, {"start": "2026-11-01", "end": "2026-11-07", "site": known.site_a.pk, "export": "yaml"}
     )
     assert response.status_code == 200
     text = response.content.decode()
     assert text.startswith('version: "3.1"\n')
-    training_data = RasaYAMLReader().reads(text)
-    examples = {(m.get("intent"), m.get("text")) for m in training_data.intent_examples}
-    assert examples == {
+    assert nlu_examples(text) == {
         ("to_label_001_free_trial", "Is there a FREE trial?"),
         ("to_label_001_free_trial", "is there a free trial"),
         ("to_label_002_asdf", "asdf 123 ??"),
@@ -124,14 +121,11 @@ def test_nlu_yaml_export_loads_in_rasa(admin_client_, known):
 
 
 def test_nlu_yaml_keeps_awkward_text_valid():
-    from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
-
     groups = [
         {"normalised": "", "messages": 1, "examples": ["#?! : -- 'quoted' \"double\" [x](y) {a: b}"]},
         {"normalised": "été prix", "messages": 2, "examples": ["Été: prix?\nsecond line"]},
     ]
-    training_data = RasaYAMLReader().reads(not_understood.nlu_yaml(groups))
-    texts = sorted(m.get("text") for m in training_data.intent_examples)
+    texts = sorted(text for _, text in nlu_examples(not_understood.nlu_yaml(groups)))
     assert texts == ["#?! : -- 'quoted' \"double\" (x)(y) {a: b}", "Été: prix? second line"]
 
 

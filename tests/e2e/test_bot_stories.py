@@ -5,20 +5,19 @@ model predicts with the one the story expects; one wrong prediction fails the st
 """
 
 import subprocess
-import sys
 from pathlib import Path
 
+from tests.rasa_side import rasa_bin
 from tests.servers import model_path
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 STORIES = ROOT / "chatbot/bot/tests/stories"
-RASA = Path(sys.executable).parent / "rasa"
 
 
 def test_every_test_story_is_predicted_exactly(tmp_path):
     result = subprocess.run(
         [
-            str(RASA),
+            str(rasa_bin("rasa")),
             "test",
             "core",
             "--model",

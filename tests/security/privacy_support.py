@@ -1,26 +1,22 @@
 """Data and Rasa tracker-store helpers shared by the privacy tests (retention, erasure, subject access).
 
 The tracker store is the real one Rasa uses in the tests (RASA_TRACKER_DATABASE_URL, PostgreSQL):
-events are written by Rasa's own store class, as the Rasa server writes them, and read back by it.
+events are written by Rasa's own store class, as the Rasa server writes them, and read back by it,
+in a process of the Rasa environment (tests/rasa_side.py), since the web environment has no Rasa.
 """
 
-import asyncio
 import datetime as dt
 from contextlib import contextmanager
 from types import SimpleNamespace
-
-from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import SlotSet, UserUttered
-from rasa.shared.core.trackers import DialogueStateTracker
 
 from analytics import rollups
 from analytics.selectors import Scope, dashboard
 from chatbot.management.commands.bot_endpoints import endpoints_config
 from chatbot.models import Conversation, Message
-from chatbot.rasa_plugins.tracker_store import LeadbotTrackerStore
 from qualification.models import Lead, LeadDecision
 from scheduling.models import Meeting
 from tests.analytics.factories import SalesRepFactory, SiteFactory, conversation_at, say, slot_offer_for
+from tests.rasa_side import RasaTrackerStore
 
 UTC = dt.timezone.utc
 V, B = Message.Sender.VISITOR, Message.Sender.BOT
@@ -33,32 +29,21 @@ GOOGLE = {"utm_source": "google", "utm_medium": "cpc", "utm_campaign": "brand", 
 @contextmanager
 def tracker_store():
     """Rasa's SQL tracker store exactly as bot_endpoints configures it for the Rasa server."""
-    config = dict(endpoints_config(action_url="http://127.0.0.1:1/bot/actions/")["tracker_store"])
-    assert config.pop("type") == "chatbot.rasa_plugins.tracker_store.LeadbotTrackerStore"
+    config = endpoints_config(action_url="http://127.0.0.1:1/bot/actions/")["tracker_store"]
+    assert config["type"] == "chatbot.rasa_plugins.tracker_store.LeadbotTrackerStore"
     assert config["dialect"] == "postgresql", "the tests run with a PostgreSQL RASA_TRACKER_DATABASE_URL"
-    config["host"] = config.pop("url")
-    store = LeadbotTrackerStore(domain=Domain.empty(), **config)
-    try:
+    with RasaTrackerStore(config) as store:
         yield store
-    finally:
-        store.engine.dispose()
 
 
-def tracker_write(store, sender: str, *, at: dt.datetime, email: str = "someone@example.com") -> None:
+def tracker_write(store: RasaTrackerStore, sender: str, *, at: dt.datetime, email: str = "someone@example.com") -> None:
     """One turn of the bot's memory: what the visitor said and the slot it filled, stamped ``at``."""
-    said = UserUttered(
-        f"my email is {email}",
-        intent={"name": "inform_email", "confidence": 0.97},
-        entities=[{"entity": "email", "value": email, "start": 12, "end": 12 + len(email)}],
-        timestamp=at.timestamp(),
-    )
-    tracker = DialogueStateTracker.from_events(sender, [said, SlotSet("email", email, timestamp=at.timestamp())])
-    asyncio.run(store.save(tracker))
+    store.write_turn(sender, at=at.timestamp(), email=email)
 
 
-def tracker_has(store, sender: str) -> bool:
+def tracker_has(store: RasaTrackerStore, sender: str) -> bool:
     """Whether Rasa finds anything stored for this conversation."""
-    return asyncio.run(store.retrieve(sender)) is not None
+    return store.has(sender)
 
 
 # --- A small chat history whose dashboard has every kind of figure ----------------------------------------

@@ -89,7 +89,7 @@ async def test_the_running_web_process_counts_the_peer_not_a_forwarded_for_heade
         async with websockets.connect(
             ws_url,
             origin="https://www.customer.example",
-            extra_headers={"X-Forwarded-For": f"198.51.100.{i + 1}"},
+            additional_headers={"X-Forwarded-For": f"198.51.100.{i + 1}"},
         ) as ws:
             await ws.send(json.dumps({"type": "start", "site": site.embed_key, "visitor": None}))
             frame = json.loads(await asyncio.wait_for(ws.recv(), 10))

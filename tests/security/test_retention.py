@@ -18,6 +18,7 @@ from qualification.models import Lead
 from scheduling.models import Meeting, SlotOffer
 from scheduling.services import meeting_book
 from tests.analytics.factories import SalesRepFactory, SiteFactory, conversation_at, say
+from tests.rasa_side import RasaTrackerStore
 from tests.security.privacy_support import (
     another_visit,
     chat_history,
@@ -230,12 +231,7 @@ def test_the_reps_calendar_event_forgets_the_visitor_too(radicale, django_captur
 
 def test_the_embedded_defaults_sqlite_tracker_store_is_pruned_too(settings, tmp_path):
     """Without RASA_TRACKER_DATABASE_URL, Rasa keeps its tracker in a SQLite file (bot_endpoints); so does retention."""
-    import asyncio
-
-    from rasa.shared.core.domain import Domain
-
     from chatbot.management.commands.bot_endpoints import endpoints_config
-    from chatbot.rasa_plugins.tracker_store import LeadbotTrackerStore
     from privacy import tracker
 
     settings.RASA_TRACKER_DATABASE_URL = ""
@@ -243,17 +239,16 @@ def test_the_embedded_defaults_sqlite_tracker_store_is_pruned_too(settings, tmp_
     assert tracker.events_delete(sender_ids=["anything"]) == 0  # Rasa never ran here: nothing to delete
     config = endpoints_config(action_url="http://127.0.0.1:1/bot/actions/")["tracker_store"]
     assert config["dialect"] == "sqlite" and config["db"] == str(tmp_path / "rasa-tracker.db")
-    store = LeadbotTrackerStore(domain=Domain.empty(), dialect="sqlite", db=config["db"])
     site = SiteFactory(retention_days=30)
     now = dt.datetime(2027, 6, 1, tzinfo=UTC)
     old = conversation_at(site=site, started=now - dt.timedelta(days=31))
     live = conversation_at(site=site, started=now - dt.timedelta(days=1))
-    for conversation in (old, live):
-        tracker_write(store, str(conversation.public_id), at=conversation.started_at)
+    with RasaTrackerStore(config) as store:
+        for conversation in (old, live):
+            tracker_write(store, str(conversation.public_id), at=conversation.started_at)
 
-    run = retention_apply(now=now)
+        run = retention_apply(now=now)
 
-    assert (run.conversations, run.tracker_events, run.tracker_failures) == (1, 2, 0)
-    assert asyncio.run(store.retrieve(str(old.public_id))) is None
-    assert asyncio.run(store.retrieve(str(live.public_id))) is not None
-    store.engine.dispose()
+        assert (run.conversations, run.tracker_events, run.tracker_failures) == (1, 2, 0)
+        assert not tracker_has(store, str(old.public_id))
+        assert tracker_has(store, str(live.public_id))

@@ -58,6 +58,7 @@ def test_visitor_asks_for_a_person_a_rep_takes_over_and_hands_back(browser, live
     inbox.get_by_role("button", name="Take over").click()
     expect(widget.locator(".status")).to_have_text("Chatting with Ana", timeout=15000)
     expect(log).to_contain_text(notice_text("joined", name="Ana"))
+    expect(inbox.locator("#transcript .system", has_text=notice_text("joined", name="Ana"))).to_have_count(1)
     expect(inbox.locator("#queue button.row")).to_have_count(0)
 
     # A second rep sees who holds it and cannot take it.

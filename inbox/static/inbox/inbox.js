@@ -70,6 +70,8 @@
   }
 
   function addMessage(m) {
+    // A message can come twice (the transcript sent on opening, and the live event right after it).
+    if ($("transcript").querySelector('[data-id="' + Number(m.id) + '"]')) return;
     var node = el("div", "msg " + m.sender, (m.sender === "rep" && m.name ? m.name + ": " : "") + m.text);
     node.dataset.id = m.id;
     $("transcript").appendChild(node);

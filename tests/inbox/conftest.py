@@ -28,7 +28,7 @@ async def inbox_socket(user=None, *, origin: str = "http://testserver") -> Webso
 async def inbox_open(user) -> tuple[WebsocketCommunicator, dict]:
     """A connected inbox and its first frame (the live list)."""
     communicator = await inbox_socket(user)
-    connected, _ = await communicator.connect()
+    connected, _ = await communicator.connect(timeout=10)
     assert connected
     first = await communicator.receive_json_from(timeout=5)
     assert first["type"] == "list", first

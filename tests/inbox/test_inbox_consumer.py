@@ -35,11 +35,11 @@ def rasa_down(settings):
 
 async def test_anonymous_and_non_staff_are_refused():
     communicator = await inbox_socket(None)
-    connected, _ = await communicator.connect()
+    connected, _ = await communicator.connect(timeout=10)
     assert not connected
     visitor_like = await acreate(UserFactory, username="not-staff", is_staff=False)
     communicator = await inbox_socket(visitor_like)
-    connected, _ = await communicator.connect()
+    connected, _ = await communicator.connect(timeout=10)
     assert not connected
 
 
@@ -47,7 +47,7 @@ async def test_foreign_origin_is_refused(rep_for):
     site = await acreate(SiteFactory)
     user = await rep_for("Ana", site)
     communicator = await inbox_socket(user, origin="https://evil.example")
-    connected, _ = await communicator.connect()
+    connected, _ = await communicator.connect(timeout=10)
     assert not connected
 
 

@@ -10,9 +10,13 @@ import logging
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.dispatch import Signal
 from django.template.loader import render_to_string
 
 log = logging.getLogger(__name__)
+# A visitor asked for a person for the first time in a conversation (sent after commit, with
+# ``conversation_id``). The inbox app listens (routing and alerting the rep); chatbot knows no listener.
+handoff_requested = Signal()
 NOTICE_CODES = frozenset({"joined", "left", "unanswered", "unanswered_book", "unanswered_email"})
 
 

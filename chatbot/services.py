@@ -271,6 +271,8 @@ def conversation_request_handoff(*, public_id: str) -> bool:
             handoff_requested=True, handoff_requested_at=Coalesce(F("handoff_requested_at"), Now())
         )
         transaction.on_commit(lambda: live.inbox_touch_sync(site_id=site_id, public_id=str(public_id)))
+        if asked_before is None:
+            transaction.on_commit(lambda: live.handoff_requested.send(sender=Conversation, conversation_id=pk))
     return True
 
 

@@ -9,6 +9,7 @@ Frames (JSON), client → server:
 server → client:
   {"type": "list", "me": NAME, "conversations": [ROW, ...]}     on connect, newest activity first
   {"type": "conversation", "row": ROW}                          a row changed (or is new)
+  {"type": "alert", "row": ROW}                                 a request for a person routed to this rep
   {"type": "transcript", "conversation": ID, "messages": [...], "row": ROW}
   {"type": "message", "conversation": ID, "message": MESSAGE}    a new message in the open transcript
   {"type": "error", "code": "...", "message": "..."}
@@ -34,6 +35,7 @@ from chatbot.errors import ChatError
 from chatbot.models import Takeover
 from config.db import db
 from inbox import presence, selectors
+from inbox.notify import user_group
 
 log = logging.getLogger(__name__)
 CLOSE_FORBIDDEN = 4403
@@ -58,6 +60,7 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         await self.accept()
         for site_id in self.site_ids:
             await self.channel_layer.group_add(live.inbox_site_group(site_id), self.channel_name)
+        await self.channel_layer.group_add(user_group(user.pk), self.channel_name)  # alerts routed to this rep
         await db(presence.rep_arrive)(user_id=user.pk)
         self.counted = True
         rows = await db(selectors.inbox_conversations)(user=user, site_ids=self.site_ids)
@@ -68,6 +71,7 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
             return
         for site_id in self.site_ids:
             await self.channel_layer.group_discard(live.inbox_site_group(site_id), self.channel_name)
+        await self.channel_layer.group_discard(user_group(self.user.pk), self.channel_name)
         if self.open_id:
             await self.channel_layer.group_discard(live.conversation_group(self.open_id), self.channel_name)
         if self.counted:
@@ -173,6 +177,14 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         )
         if row is not None:
             await self.send_json({"type": "conversation", "row": row})
+
+    async def inbox_alert(self, event: dict) -> None:
+        """A visitor's request for a person is routed to this rep (inbox/notify.py)."""
+        row = await db(selectors.inbox_conversation)(
+            user=self.user, site_ids=self.site_ids, public_id=event["conversation"]
+        )
+        if row is not None:
+            await self.send_json({"type": "alert", "row": row})
 
     async def transcript_add(self, frame: dict) -> None:
         if self.open_id:

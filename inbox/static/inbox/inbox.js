@@ -47,14 +47,25 @@
     });
   }
 
-  function alertFor(row) {
-    if (!needsPerson(row) || alerted[row.conversation]) return;
-    alerted[row.conversation] = true;
+  function beep() {
+    try {
+      var audio = new (window.AudioContext || window.webkitAudioContext)(), tone = audio.createOscillator();
+      tone.connect(audio.destination); tone.frequency.value = 880;
+      tone.start(); tone.stop(audio.currentTime + 0.15);
+    } catch (e) { /* no sound available */ }
+  }
+
+  function alertFor(row, routed) {
+    if (!needsPerson(row) || (alerted[row.conversation] && !routed)) return;
+    if (alerted[row.conversation] === "routed") return;
+    alerted[row.conversation] = routed ? "routed" : true;
     var who = factLine(row) || "A visitor";
-    $("alert").textContent = who + " asked for a person.";
+    $("alert").textContent = who + " asked for a person" + (routed ? " (routed to you)." : ".");
     $("alert").hidden = false;
+    if (!routed) return;
+    beep();
     if (window.Notification && Notification.permission === "granted") {
-      new Notification("A visitor asked for a person", { body: who });
+      new Notification("A visitor asked for you", { body: who });
     }
   }
 
@@ -92,6 +103,10 @@
         alertFor(frame.row);
         renderRows();
         if (frame.row.conversation === openId) renderHeader();
+      } else if (frame.type === "alert") {
+        rows[frame.row.conversation] = frame.row;
+        alertFor(frame.row, true);
+        renderRows();
       } else if (frame.type === "transcript") {
         openId = frame.conversation;
         if (frame.row) rows[openId] = frame.row;
@@ -108,8 +123,11 @@
     socket.onclose = function () { setTimeout(connect, 2000); };
   }
 
-  $("take").addEventListener("click", function () {
+  // Browsers ask for notification permission only after a click on the page.
+  document.addEventListener("click", function () {
     if (window.Notification && Notification.permission === "default") Notification.requestPermission();
+  }, { once: true });
+  $("take").addEventListener("click", function () {
     send({ type: "take_over", conversation: openId });
   });
   $("back").addEventListener("click", function () { send({ type: "hand_back", conversation: openId }); });

@@ -48,3 +48,20 @@ def test_rep_messages_are_marked_in_the_meeting_email(mailoutbox, chat_lead, dja
     (email,) = [m for m in mailoutbox if m.to == ["rita@vendor.example"]]
     assert "Ana Admin (rep): I can show you a forecast demo." in email.body
     assert "Ana Admin has left the chat" not in email.body  # system notices stay out
+
+
+def test_the_conversation_page_in_admin_shows_the_takeover_and_the_reps_messages(client):
+    from django.contrib.auth.models import User
+
+    conversation = ConversationFactory()
+    ana = make_rep("Ana", conversation.site)
+    public_id = str(conversation.public_id)
+    chat_services.conversation_request_handoff(public_id=public_id)
+    chat_services.conversation_take_over(public_id=public_id, user=ana, rep_name="Ana")
+    chat_services.message_record_rep(public_id=public_id, user=ana, text="Hello from Ana")
+    chat_services.conversation_hand_back(public_id=public_id, user_id=ana.pk)
+    client.force_login(User.objects.create_superuser("boss", "boss@example.com", "pw"))
+    page = client.get(f"/admin/chatbot/conversation/{conversation.pk}/change/").content.decode()
+    assert "<strong>Live chat:</strong> Ana took over at" in page
+    assert "handed back to the bot at" in page
+    assert "Rep (Ana)" in page and "Hello from Ana" in page

@@ -61,6 +61,14 @@ class Median(Aggregate):
     output_field = FloatField()
 
 
+class MedianOf(Aggregate):
+    """Median of a number (PostgreSQL's percentile_cont)."""
+
+    function = "percentile_cont"
+    template = "percentile_cont(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+
 # --- A conversation's source (on Conversation querysets) ---------------------------------------
 
 SOURCE_DIMENSIONS = {

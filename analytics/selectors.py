@@ -18,9 +18,9 @@ from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from analytics import rollups
-from analytics.expressions import FUNNEL_STEPS, SOURCE_DIMENSIONS, SOURCE_FIELDS, Median
+from analytics.expressions import FUNNEL_STEPS, SOURCE_DIMENSIONS, SOURCE_FIELDS, Median, MedianOf
 from analytics.models import DailyConversationStat, DailyIntentStat, DailyQuestionStat
-from chatbot.models import Message
+from chatbot.models import Conversation, Message, Takeover
 from scheduling.models import Meeting
 
 
@@ -204,6 +204,37 @@ def format_duration(seconds: float | None) -> str:
     return f"{days} d {hours} h"
 
 
+# --- Live handoff ---------------------------------------------------------------------------------
+
+
+def handoffs(scope: Scope) -> dict:
+    """Visitors who asked for a person (in conversations of the scope): how many, how many a rep took,
+    how many within the site's wait (``Site.handoff_wait_seconds``), how many the bot had to tell nobody
+    came, and the median wait until a rep took the chat (first takeover after the request; PostgreSQL)."""
+    first_wait = Subquery(
+        Takeover.objects.filter(conversation=OuterRef("pk"), waited_seconds__isnull=False)
+        .order_by("taken_at")
+        .values("waited_seconds")[:1]
+    )
+    asked = (
+        Conversation.objects.filter(scope.conversation_q(), handoff_requested_at__isnull=False)
+        .order_by()
+        .annotate(wait=first_wait, target=F("site__handoff_wait_seconds"))
+    )
+    aggregates = {
+        "requests": Count("pk"),
+        "taken": Count("pk", filter=Q(wait__isnull=False)),
+        "within_target": Count("pk", filter=Q(wait__lte=F("target"))),
+        "unanswered": Count("pk", filter=Q(handoff_unanswered_at__isnull=False)),
+    }
+    if median_supported():
+        aggregates["median_wait_seconds"] = MedianOf("wait")
+    figures = asked.aggregate(**aggregates)
+    figures.setdefault("median_wait_seconds", None)
+    figures["within_target_rate"] = _rate(figures["within_target"], figures["requests"])
+    return figures
+
+
 # --- Intents and fallback rate ---------------------------------------------------------------------
 
 
@@ -258,6 +289,7 @@ def dashboard(scope: Scope) -> dict:
         "reps": meetings_by_rep(scope),
         "median_seconds": median_time_to_booking(scope),
         "median_supported": median_supported(),
+        "handoffs": handoffs(scope),
         "intents": intents(scope),
         "fallback_days": fallback_rate_by_day(scope),
     }

@@ -8,7 +8,7 @@ import logging
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
-from chatbot import abuse, rasa_client, selectors, services
+from chatbot import abuse, live, rasa_client, selectors, services
 from chatbot.bot_input import text_clean
 from chatbot.errors import ChatError, error_text
 from config import zones
@@ -24,8 +24,7 @@ CLOSE_TRY_AGAIN = 1013
 UNCOUNTED_HOLD_SECONDS = 5.0
 
 
-def group_name(public_id: str) -> str:
-    return f"conv.{public_id}"
+group_name = live.conversation_group
 
 
 class ChatConsumer(AsyncJsonWebsocketConsumer):
@@ -42,6 +41,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     start_deadline = None
     closer = None
     closing = False
+    handoff_watch = None
 
     async def connect(self) -> None:
         headers = dict(self.scope.get("headers") or [])
@@ -63,7 +63,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await self.refuse(ChatError("start_timeout"), code=CLOSE_POLICY)
 
     async def disconnect(self, code: int) -> None:
-        for task in (self.start_deadline, self.closer):
+        for task in (self.start_deadline, self.closer, self.handoff_watch):
             if task is not None and task is not asyncio.current_task():
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -187,8 +187,11 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                 "visitor": session.visitor.token,
                 "conversation": self.public_id,
                 "history": history,
+                # the rep chatting with the visitor now (live handoff), else null: the bot answers
+                "agent": await db(selectors.conversation_holder)(conversation_id=self.conversation.pk),
             }
         )
+        await self.watch_handoff()  # a visitor back while their request for a person waits
 
     async def on_message(self, frame: dict) -> None:
         if self.conversation is None:
@@ -216,8 +219,38 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         await self.channel_layer.group_send(
             self.group, {"type": "chat.visitor", "frame": visitor_frame, "origin_channel": self.channel_name}
         )
+        await live.inbox_touch(site_id=self.site.pk, public_id=self.public_id)
+        if await self.relayed_to_rep(recorded.message):
+            return
         await self.send_json({"type": "typing"})
         await self.forward_to_bot(recorded.message)
+        await live.inbox_touch(site_id=self.site.pk, public_id=self.public_id)  # the bot's turn may score the lead
+        await self.watch_handoff()
+
+    async def watch_handoff(self) -> None:
+        """Never stranded: once the visitor has asked for a person, wait the site's time for a rep;
+        if none took the chat by then, the bot says so and offers a meeting or email (services)."""
+        if self.handoff_watch is not None and not self.handoff_watch.done():
+            return
+        remaining = await db(selectors.handoff_wait_remaining)(conversation_id=self.conversation.pk)
+        if remaining is not None:
+            self.handoff_watch = asyncio.create_task(self.handoff_unanswered_after(remaining))
+
+    async def handoff_unanswered_after(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+        message = await db(services.handoff_unanswered)(conversation_id=self.conversation.pk)
+        if message is not None and not self.closing:
+            await self.bot_frames_send([selectors.message_frame(message)])
+            await live.inbox_touch(site_id=self.site.pk, public_id=self.public_id)
+
+    async def relayed_to_rep(self, message) -> bool:
+        """Live handoff: while a rep holds the conversation, the bot is paused and the rep answers.
+
+        The message already reached the rep's open transcript (the inbox is in this conversation's
+        group, see ``chat_visitor``); here it is only marked as the rep's to answer, so the bot never
+        sees it, not even later as a pending turn.
+        """
+        return await db(services.message_mark_for_rep)(message=message)
 
     async def forward_to_bot(self, message) -> None:
         try:
@@ -263,3 +296,15 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             return
         for frame in event["frames"]:
             await self.send_json({"type": "bot", **frame})
+
+    # --- live handoff (the rep's inbox sends these to the conversation's group) ----------------
+    async def chat_rep(self, event: dict) -> None:
+        frame = event["frame"]
+        await self.send_json({"type": "agent", "id": frame["id"], "text": frame["text"], "name": frame["name"]})
+
+    async def chat_rep_typing(self, event: dict) -> None:
+        await self.send_json({"type": "agent_typing", "name": event["name"]})
+
+    async def chat_mode(self, event: dict) -> None:
+        # A rep joined ("agent", with their name) or left ("bot"); the notice is stored in the transcript.
+        await self.send_json({"type": "mode", "mode": event["mode"], "name": event["name"], "notice": event["notice"]})

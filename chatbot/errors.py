@@ -27,6 +27,12 @@ CODES = frozenset(
         "too_many_connections",
         "start_timeout",
         "bot_unavailable",
+        # The reps' inbox (inbox/consumers.py): read by staff.
+        "not_staff",
+        "unknown_conversation",
+        "conversation_closed",
+        "already_held",
+        "not_held",
     }
 )
 

@@ -1,6 +1,7 @@
 import secrets
 import uuid
 
+from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -62,6 +63,16 @@ class Site(models.Model):
             "A conversation is anonymised this many days after its last message: its messages' text, the lead's "
             "facts, the visitor's details on its meetings and the bot's memory of it are removed; the dashboard's "
             "counts stay. A meeting still to come waits until it is over."
+        ),
+    )
+
+    handoff_wait_seconds = models.PositiveIntegerField(
+        "seconds to wait for a rep",
+        default=60,
+        validators=[MinValueValidator(1)],
+        help_text=(
+            "When a visitor asks for a person and no rep takes the chat in the inbox within this many seconds, "
+            "the bot says so and offers a meeting or an email follow-up (the request stays in the queue)."
         ),
     )
 
@@ -135,6 +146,17 @@ class Conversation(models.Model):
     timezone = models.CharField(max_length=64, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     handoff_requested = models.BooleanField(default=False)
+    # Live handoff (inbox/): when the visitor first asked for a person, and the rep holding the chat now.
+    # While a rep holds it the bot is paused: visitor messages go to the rep, not to Rasa. One holder at a
+    # time: a takeover is a conditional update on ``held_by IS NULL`` (chatbot.services.conversation_take_over).
+    handoff_requested_at = models.DateTimeField(null=True, blank=True)
+    held_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="held_conversations"
+    )
+    held_by_name = models.CharField(max_length=200, blank=True, help_text="The name the visitor sees")
+    held_since = models.DateTimeField(null=True, blank=True)
+    # Never stranded: when the bot told the visitor nobody came within the site's wait (the request stays queued).
+    handoff_unanswered_at = models.DateTimeField(null=True, blank=True)
     # Set by retention (privacy.services.retention_apply): what is left is what the dashboard counts.
     anonymised_at = models.DateTimeField(null=True, blank=True, editable=False)
 
@@ -158,6 +180,7 @@ class Message(models.Model):
     class Sender(models.TextChoices):
         VISITOR = "visitor", "Visitor"
         BOT = "bot", "Bot"
+        REP = "rep", "Rep"
         SYSTEM = "system", "System"
 
     class Delivery(models.TextChoices):
@@ -165,6 +188,7 @@ class Message(models.Model):
         PENDING = "pending", "Waiting for the bot"
         DELIVERED = "delivered", "Answered by the bot"
         FAILED = "failed", "Bot unavailable"
+        TO_REP = "rep", "Read by a rep (bot paused)"
 
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
     sender = models.CharField(max_length=10, choices=Sender.choices)
@@ -181,6 +205,11 @@ class Message(models.Model):
     entities = models.JSONField(default=list, blank=True)
     asked_slot = models.CharField(max_length=64, blank=True, db_index=True)
     delivery = models.CharField(max_length=10, choices=Delivery.choices, blank=True, default="")
+    # Rep messages: who wrote it, and the name the visitor saw.
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="chat_messages"
+    )
+    author_name = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
@@ -203,3 +232,33 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sender}: {self.text[:40]}"
+
+
+class Takeover(models.Model):
+    """One stretch of a rep holding a conversation: who, from when to when, and how long the visitor waited."""
+
+    class Ended(models.TextChoices):
+        OPEN = "", "Still held"
+        HANDED_BACK = "handed_back", "Handed back to the bot"
+        ABANDONED = "abandoned", "Released: the rep's inbox closed"
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="takeovers")
+    rep = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="takeovers")
+    rep_name = models.CharField(max_length=200)
+    taken_at = models.DateTimeField(db_index=True)
+    released_at = models.DateTimeField(null=True, blank=True)
+    ended = models.CharField(max_length=20, choices=Ended.choices, blank=True, default="")
+    # From the visitor's first request for a person to this takeover; None when nobody had asked.
+    waited_seconds = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-taken_at"]
+        constraints = [
+            # At most one open takeover per conversation, whatever the code does.
+            models.UniqueConstraint(
+                fields=["conversation"], condition=Q(released_at__isnull=True), name="takeover_one_open"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rep_name} took {self.conversation_id} at {self.taken_at:%Y-%m-%d %H:%M}"

@@ -105,3 +105,28 @@ async def bot_send(*, conversation_id: str, text: str, metadata: dict) -> BotTur
         replies=[r for r in replies if r is not None],
         interpretation=interpretation_from_rasa(body.get("interpretation")),
     )
+
+
+async def tracker_event(*, conversation_id: str, event: str) -> bool:
+    """Append a ``pause`` or ``resume`` event to the conversation's tracker (Rasa's HTTP API).
+
+    A paused tracker makes the bot predict nothing, and on ``resume`` it carries on with every slot
+    and the open form as they were: the record of a rep's takeover in the bot's own memory. False
+    when Rasa's API is off (no RASA_API_TOKEN) or did not take the event.
+    """
+    if event not in {"pause", "resume"}:
+        raise ValueError(event)
+    if not settings.RASA_API_TOKEN:
+        return False
+    url = f"{settings.RASA_URL}/conversations/{conversation_id}/tracker/events"
+    try:
+        async with _session().post(
+            url, params={"token": settings.RASA_API_TOKEN, "include_events": "NONE"}, json={"event": event}
+        ) as response:
+            if response.status != 200:
+                log.warning("Rasa refused the %s event for %s: HTTP %s", event, conversation_id, response.status)
+                return False
+    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        log.warning("Rasa unavailable for the %s event of %s: %r", event, conversation_id, exc)
+        return False
+    return True

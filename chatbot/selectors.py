@@ -10,13 +10,22 @@ HISTORY_LIMIT = 200
 
 def message_frame(message: Message) -> dict:
     """A stored message as the widget protocol shows it."""
-    return {
+    frame = {
         "id": message.pk,
         "sender": message.sender,
         "text": message.text,
         "buttons": message.buttons,
         "created_at": message.created_at.isoformat(),
     }
+    if message.sender == Message.Sender.REP:
+        frame["name"] = message.author_name
+    return frame
+
+
+def conversation_holder(*, conversation_id: int) -> str | None:
+    """The name of the rep holding the conversation (the bot is paused), or None when the bot answers."""
+    row = Conversation.objects.filter(pk=conversation_id).values_list("held_by_id", "held_by_name").first()
+    return row[1] if row and row[0] else None
 
 
 def conversation_history(*, conversation: Conversation, limit: int = HISTORY_LIMIT) -> list[dict]:
@@ -61,3 +70,22 @@ def utc_day_start(now: dt.datetime | None = None) -> dt.datetime:
 def site_conversations_today(*, site: Site) -> int:
     """New conversations of the site since 00:00 UTC: what its daily cap counts."""
     return Conversation.objects.filter(site=site, started_at__gte=utc_day_start()).count()
+
+
+def handoff_wait_remaining(*, conversation_id: int) -> float | None:
+    """Seconds until the bot should say nobody came for the visitor's request for a person (0 when
+    overdue); None when there is nothing to wait for (no request, a rep holds it, or it was said)."""
+    row = (
+        Conversation.objects.filter(
+            pk=conversation_id,
+            handoff_requested_at__isnull=False,
+            handoff_unanswered_at__isnull=True,
+            held_by__isnull=True,
+        )
+        .values_list("handoff_requested_at", "site__handoff_wait_seconds")
+        .first()
+    )
+    if row is None:
+        return None
+    due = row[0] + dt.timedelta(seconds=row[1])
+    return max(0.0, (due - timezone.now()).total_seconds())

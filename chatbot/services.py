@@ -6,15 +6,18 @@ database_sync_to_async; nothing here knows about WebSockets.
 
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
 
-from chatbot import selectors
+from chatbot import live, selectors
 from chatbot.bot_input import text_for_bot
 from chatbot.errors import ChatError
-from chatbot.models import Conversation, Message, Site, Visitor
+from chatbot.models import Conversation, Message, Site, Takeover, Visitor
 from config import zones
 
 VISITOR_TOKEN_BYTES = 24
@@ -255,5 +258,174 @@ def conversation_set_timezone(*, public_id: str, timezone_name: str) -> bool:
 
 
 def conversation_request_handoff(*, public_id: str) -> bool:
-    """The visitor asked for a person: flag the conversation for the team (admin lists it)."""
-    return Conversation.objects.filter(public_id=public_id).update(handoff_requested=True) == 1
+    """The visitor asked for a person: flag the conversation for the team (admin lists it, the inbox
+    queues it on top). The first request's time stays: the wait is counted from it."""
+    with transaction.atomic():
+        rows = list(
+            Conversation.objects.filter(public_id=public_id).values_list("pk", "site_id", "handoff_requested_at")
+        )
+        if not rows:
+            return False
+        pk, site_id, asked_before = rows[0]
+        Conversation.objects.filter(pk=pk).update(
+            handoff_requested=True, handoff_requested_at=Coalesce(F("handoff_requested_at"), Now())
+        )
+        transaction.on_commit(lambda: live.inbox_touch_sync(site_id=site_id, public_id=str(public_id)))
+        if asked_before is None:
+            transaction.on_commit(lambda: live.handoff_requested.send(sender=Conversation, conversation_id=pk))
+    return True
+
+
+@dataclass(frozen=True)
+class Handover:
+    """A change of who answers a conversation: the record, and the notice the visitor reads."""
+
+    conversation: Conversation
+    takeover: Takeover
+    notice: Message
+
+
+def conversation_take_over(*, public_id: str, user, rep_name: str) -> Handover:
+    """A rep takes the conversation: from now on the visitor's messages go to them, not to the bot.
+
+    One holder at a time, enforced by PostgreSQL: the take is one conditional UPDATE (``held_by IS
+    NULL``), so of two reps clicking at once exactly one row update succeeds; a partial unique index
+    (``takeover_one_open``) backs it. Taking a conversation one already holds is a no-op.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        taken = Conversation.objects.filter(
+            public_id=public_id, held_by__isnull=True, status=Conversation.Status.ACTIVE
+        ).update(held_by=user, held_by_name=rep_name, held_since=now)
+        conversation = Conversation.objects.filter(public_id=public_id).first()
+        if conversation is None:
+            raise ChatError("unknown_conversation")
+        if not taken:
+            if conversation.held_by_id == user.pk:
+                takeover = conversation.takeovers.get(released_at__isnull=True)
+                notice = conversation.messages.filter(sender=Message.Sender.SYSTEM).order_by("-id").first()
+                return Handover(conversation=conversation, takeover=takeover, notice=notice)
+            if conversation.held_by_id is None:
+                raise ChatError("conversation_closed")
+            raise ChatError("already_held", name=conversation.held_by_name)
+        asked = conversation.handoff_requested_at
+        takeover = Takeover.objects.create(
+            conversation=conversation,
+            rep=user,
+            rep_name=rep_name,
+            taken_at=now,
+            waited_seconds=(now - asked).total_seconds() if asked else None,
+        )
+        notice = Message.objects.create(
+            conversation=conversation, sender=Message.Sender.SYSTEM, text=live.notice_text("joined", name=rep_name)
+        )
+        Conversation.objects.filter(pk=conversation.pk).update(last_activity_at=now)
+    return Handover(conversation=conversation, takeover=takeover, notice=notice)
+
+
+def conversation_hand_back(
+    *, public_id: str, user_id: int, ended: str = Takeover.Ended.HANDED_BACK, since=None
+) -> Handover:
+    """The rep gives the conversation back to the bot (or, ``ended=abandoned``, their inbox closed).
+
+    With ``since``, only a hold taken before that time is released (a rep who came back and took the
+    conversation again after their inbox closed keeps it).
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        held = Conversation.objects.filter(public_id=public_id, held_by_id=user_id)
+        if since is not None:
+            held = held.filter(held_since__lte=since)
+        conversation = held.select_for_update().first()
+        if conversation is None:
+            raise ChatError("not_held")
+        name = conversation.held_by_name
+        Conversation.objects.filter(pk=conversation.pk).update(
+            held_by=None, held_by_name="", held_since=None, last_activity_at=now
+        )
+        takeover = conversation.takeovers.select_for_update().get(released_at__isnull=True)
+        takeover.released_at, takeover.ended = now, ended
+        takeover.save(update_fields=["released_at", "ended"])
+        notice = Message.objects.create(
+            conversation=conversation, sender=Message.Sender.SYSTEM, text=live.notice_text("left", name=name)
+        )
+    conversation.held_by_id, conversation.held_by_name = None, ""
+    return Handover(conversation=conversation, takeover=takeover, notice=notice)
+
+
+def conversations_held_by(*, user_id: int) -> list[str]:
+    return [str(p) for p in Conversation.objects.filter(held_by_id=user_id).values_list("public_id", flat=True)]
+
+
+def message_record_rep(*, public_id: str, user, text: str) -> Message:
+    """A message the holding rep typed, marked as the rep's (author and the name the visitor saw)."""
+    with transaction.atomic():
+        conversation = Conversation.objects.filter(public_id=public_id, held_by=user).first()
+        if conversation is None:
+            raise ChatError("not_held")
+        message = Message.objects.create(
+            conversation=conversation,
+            sender=Message.Sender.REP,
+            text=text,
+            author=user,
+            author_name=conversation.held_by_name,
+        )
+        Conversation.objects.filter(pk=conversation.pk).update(last_activity_at=timezone.now())
+    return message
+
+
+def message_mark_for_rep(*, message: Message) -> bool:
+    """A visitor message of a held conversation: the rep reads it, the bot never does.
+
+    False when the conversation is not held (any more): the message goes to the bot as usual.
+    Marked under the conversation's row lock, so a hand-back in between cannot leave it unanswered.
+    """
+    with transaction.atomic():
+        held = (
+            Conversation.objects.select_for_update().filter(pk=message.conversation_id, held_by__isnull=False).exists()
+        )
+        if held:
+            Message.objects.filter(pk=message.pk).update(delivery=Message.Delivery.TO_REP)
+    return held
+
+
+# What the "nobody came" message offers: the same two ways on as the bot's own handoff answer
+# (utter_handoff in the domain): the booking flow, which offers the routed rep's free times, or email.
+UNANSWERED_BUTTONS = (("unanswered_book", "/request_demo"), ("unanswered_email", "/request_email_followup"))
+
+
+def handoff_unanswered(*, conversation_id: int) -> Message | None:
+    """Never stranded: the visitor asked for a person and nobody took the chat within the site's wait.
+
+    Says so once (a bot message with the booking and email buttons), under the conversation's row
+    lock, so of several tabs or processes watching the same request exactly one speaks. None when
+    it is not due: nobody asked, a rep took it, or it was said already. The request stays queued.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        conversation = (
+            Conversation.objects.select_for_update(of=("self",))
+            .select_related("site")
+            .filter(
+                pk=conversation_id,
+                handoff_requested_at__isnull=False,
+                handoff_unanswered_at__isnull=True,
+                held_by__isnull=True,
+                status=Conversation.Status.ACTIVE,
+            )
+            .first()
+        )
+        if conversation is None:
+            return None
+        asked = conversation.handoff_requested_at
+        if now < asked + timedelta(seconds=conversation.site.handoff_wait_seconds):
+            return None
+        if conversation.takeovers.filter(taken_at__gte=asked).exists():
+            return None
+        Conversation.objects.filter(pk=conversation.pk).update(handoff_unanswered_at=now, last_activity_at=now)
+        return Message.objects.create(
+            conversation=conversation,
+            sender=Message.Sender.BOT,
+            text=live.notice_text("unanswered"),
+            buttons=[{"title": live.notice_text(code), "payload": payload} for code, payload in UNANSWERED_BUTTONS],
+        )

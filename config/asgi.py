@@ -13,6 +13,7 @@ from django.urls import path, re_path  # noqa: E402
 from chatbot.abuse import WebSocketGuard  # noqa: E402
 from chatbot.action_server import ActionWebhookConsumer, action_executor  # noqa: E402
 from chatbot.routing import websocket_urlpatterns  # noqa: E402
+from inbox.routing import websocket_urlpatterns as inbox_websocket_urlpatterns  # noqa: E402
 
 # Import and register the bot's actions now: the first action call Rasa made used to
 # do it on the event loop (~0.3 s), holding up every conversation of a burst of first turns.
@@ -28,6 +29,6 @@ application = ProtocolTypeRouter(
                 re_path(r"", django_asgi_app),
             ]
         ),
-        "websocket": WebSocketGuard(URLRouter(websocket_urlpatterns)),
+        "websocket": WebSocketGuard(URLRouter(websocket_urlpatterns + inbox_websocket_urlpatterns)),
     }
 )

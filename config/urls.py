@@ -3,6 +3,7 @@ from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("inbox/", include("inbox.urls")),
     path("", include("scheduling.urls")),
     path("", include("chatbot.urls")),
 ]

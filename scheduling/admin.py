@@ -36,7 +36,8 @@ from scheduling.notifications import public_url
 
 SALES_GROUP = SALES
 # What only whoever may change routing rules changes on a rep (access.selectors.may_change_routing).
-ROUTING_FIELDS = ("user", "email", "is_active", "weight")
+# The sites are among them: a rep cannot add a site whose visitors they would then see in the inbox.
+ROUTING_FIELDS = ("user", "email", "is_active", "weight", "sites")
 
 
 def feed_url(rep: SalesRep) -> str:
@@ -156,7 +157,9 @@ class SalesRepAdmin(VisibleRowsAdminMixin, admin.ModelAdmin):
                 )
             },
         ),
+        ("Live chat", {"fields": ("sites",)}),
     ]
+    filter_horizontal = ("sites",)
 
     actions = ["rotate_feed_token", "read_calendars"]
 

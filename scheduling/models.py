@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
+from chatbot.models import Site
 from config.zones import zone_or_utc
 from qualification.models import RULE_FIELDS, RuleCondition
 
@@ -53,6 +54,12 @@ class SalesRep(models.Model):
     weight = models.PositiveSmallIntegerField(default=1, help_text="Round-robin weight: 2 gets twice the meetings")
     video_link = models.URLField(blank=True)
     is_active = models.BooleanField(default=True)
+    sites = models.ManyToManyField(
+        Site,
+        blank=True,
+        related_name="reps",
+        help_text="The sites whose live chats this rep sees and may take over in the inbox (/inbox/).",
+    )
     # Secret of the rep's read-only ICS subscription feed (any calendar app can subscribe).
     feed_token = models.CharField(max_length=64, unique=True, default=new_feed_token, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)

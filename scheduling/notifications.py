@@ -43,7 +43,7 @@ class TranscriptLine:
     at: str
 
 
-TRANSCRIPT_SENDERS = [Message.Sender.VISITOR, Message.Sender.BOT]
+TRANSCRIPT_SENDERS = [Message.Sender.VISITOR, Message.Sender.BOT, Message.Sender.REP]
 
 
 def transcript_prefetch() -> Prefetch:
@@ -55,8 +55,18 @@ def transcript_prefetch() -> Prefetch:
     )
 
 
+def speaker_label(message: Message, *, visitor_label: str) -> str:
+    if message.sender == Message.Sender.VISITOR:
+        return visitor_label
+    if message.sender == Message.Sender.REP:
+        return f"{message.author_name or 'Rep'} (rep)"
+    return "Bot"
+
+
 def transcript(meeting: Meeting) -> list[TranscriptLine]:
-    """The conversation's visitor and bot turns (not system notes), times in the rep's zone.
+    """The conversation's visitor, bot and rep turns (not system notes), times in the rep's zone.
+
+    A rep's message (live handoff) is marked as the rep's: "<name> (rep)".
 
     For reps and calendars: the visitor's reschedule/cancel links are left out.
     """
@@ -71,7 +81,7 @@ def transcript(meeting: Meeting) -> list[TranscriptLine]:
     visitor_label = meeting.visitor_name or "Visitor"
     return [
         TranscriptLine(
-            speaker=visitor_label if message.sender == Message.Sender.VISITOR else "Bot",
+            speaker=speaker_label(message, visitor_label=visitor_label),
             text=meeting_links_redact(message.text),
             at=zones.clock_text(message.created_at, meeting.rep.timezone),
         )

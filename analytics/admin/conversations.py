@@ -343,6 +343,8 @@ class ConversationAdmin(PrivacyActionsMixin, CSVExportMixin, VisibleRowsAdminMix
             extra_context["lead"] = self._lead(conversation)
             meetings = visible_meetings(user=request.user, queryset=conversation.meetings.select_related("rep"))
             extra_context["meetings"] = list(meetings.order_by("created_at"))
+            # Live handoff: who took the chat over, when, after how long a wait, and how it ended.
+            extra_context["takeovers"] = list(conversation.takeovers.order_by("taken_at"))
         return super().change_view(request, object_id, form_url, extra_context)
 
 

@@ -141,6 +141,8 @@ class DashboardAdmin(ReportAdmin):
             tables=all_tables,
             median=selectors.format_duration(data["median_seconds"]),
             median_supported=data["median_supported"],
+            handoffs=data.get("handoffs"),  # (a snapshot computed before the figure existed has none)
+            handoff_median=selectors.format_duration((data.get("handoffs") or {}).get("median_wait_seconds")),
             charts=charts,
             query=query.urlencode(),
             snapshot=snapshot,

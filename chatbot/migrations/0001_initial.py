@@ -7,78 +7,136 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Site',
+            name="Site",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('embed_key', models.CharField(default=chatbot.models.new_embed_key, max_length=64, unique=True)),
-                ('allowed_origins', models.TextField(blank=True, help_text='One origin per line, exactly scheme://host[:port], e.g. https://www.example.com')),
-                ('welcome_message', models.CharField(default="Hi! I'm the assistant here. What brings you to us today?", max_length=500)),
-                ('is_active', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200)),
+                ("embed_key", models.CharField(default=chatbot.models.new_embed_key, max_length=64, unique=True)),
+                (
+                    "allowed_origins",
+                    models.TextField(
+                        blank=True,
+                        help_text="One origin per line, exactly scheme://host[:port], e.g. https://www.example.com",
+                    ),
+                ),
+                (
+                    "welcome_message",
+                    models.CharField(
+                        default="Hi! I'm the assistant here. What brings you to us today?", max_length=500
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
         ),
         migrations.CreateModel(
-            name='Visitor',
+            name="Visitor",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('token', models.CharField(max_length=64, unique=True)),
-                ('first_seen', models.DateTimeField(auto_now_add=True)),
-                ('last_seen', models.DateTimeField(auto_now=True)),
-                ('site', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='visitors', to='chatbot.site')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("token", models.CharField(max_length=64, unique=True)),
+                ("first_seen", models.DateTimeField(auto_now_add=True)),
+                ("last_seen", models.DateTimeField(auto_now=True)),
+                (
+                    "site",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="visitors", to="chatbot.site"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Conversation',
+            name="Conversation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('public_id', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ('started_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('last_activity_at', models.DateTimeField(auto_now_add=True)),
-                ('page_url', models.URLField(blank=True, max_length=2000)),
-                ('referrer', models.URLField(blank=True, max_length=2000)),
-                ('utm', models.JSONField(blank=True, default=dict)),
-                ('timezone', models.CharField(blank=True, max_length=64)),
-                ('status', models.CharField(choices=[('active', 'Active'), ('closed', 'Closed')], default='active', max_length=10)),
-                ('handoff_requested', models.BooleanField(default=False)),
-                ('site', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='conversations', to='chatbot.site')),
-                ('visitor', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='conversations', to='chatbot.visitor')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("public_id", models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
+                ("started_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("last_activity_at", models.DateTimeField(auto_now_add=True)),
+                ("page_url", models.URLField(blank=True, max_length=2000)),
+                ("referrer", models.URLField(blank=True, max_length=2000)),
+                ("utm", models.JSONField(blank=True, default=dict)),
+                ("timezone", models.CharField(blank=True, max_length=64)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("active", "Active"), ("closed", "Closed")], default="active", max_length=10
+                    ),
+                ),
+                ("handoff_requested", models.BooleanField(default=False)),
+                (
+                    "site",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="conversations", to="chatbot.site"
+                    ),
+                ),
+                (
+                    "visitor",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="conversations", to="chatbot.visitor"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-started_at'],
+                "ordering": ["-started_at"],
             },
         ),
         migrations.CreateModel(
-            name='Message',
+            name="Message",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('sender', models.CharField(choices=[('visitor', 'Visitor'), ('bot', 'Bot'), ('system', 'System')], max_length=10)),
-                ('text', models.TextField()),
-                ('buttons', models.JSONField(blank=True, default=list)),
-                ('client_id', models.CharField(blank=True, max_length=64)),
-                ('intent', models.CharField(blank=True, max_length=100)),
-                ('confidence', models.FloatField(blank=True, null=True)),
-                ('entities', models.JSONField(blank=True, default=list)),
-                ('asked_slot', models.CharField(blank=True, db_index=True, max_length=64)),
-                ('delivery', models.CharField(blank=True, choices=[('', '-'), ('pending', 'Waiting for the bot'), ('delivered', 'Answered by the bot'), ('failed', 'Bot unavailable')], default='', max_length=10)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('conversation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='messages', to='chatbot.conversation')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "sender",
+                    models.CharField(
+                        choices=[("visitor", "Visitor"), ("bot", "Bot"), ("system", "System")], max_length=10
+                    ),
+                ),
+                ("text", models.TextField()),
+                ("buttons", models.JSONField(blank=True, default=list)),
+                ("client_id", models.CharField(blank=True, max_length=64)),
+                ("intent", models.CharField(blank=True, max_length=100)),
+                ("confidence", models.FloatField(blank=True, null=True)),
+                ("entities", models.JSONField(blank=True, default=list)),
+                ("asked_slot", models.CharField(blank=True, db_index=True, max_length=64)),
+                (
+                    "delivery",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("", "-"),
+                            ("pending", "Waiting for the bot"),
+                            ("delivered", "Answered by the bot"),
+                            ("failed", "Bot unavailable"),
+                        ],
+                        default="",
+                        max_length=10,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                (
+                    "conversation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="messages", to="chatbot.conversation"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'id'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('client_id', ''), _negated=True), fields=('conversation', 'client_id'), name='message_unique_client_id')],
+                "ordering": ["created_at", "id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("client_id", ""), _negated=True),
+                        fields=("conversation", "client_id"),
+                        name="message_unique_client_id",
+                    )
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='conversation',
-            index=models.Index(fields=['visitor', '-started_at'], name='chatbot_con_visitor_837ef9_idx'),
+            model_name="conversation",
+            index=models.Index(fields=["visitor", "-started_at"], name="chatbot_con_visitor_837ef9_idx"),
         ),
     ]

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('chatbot', '0004_message_text_trigram_index'),
+        ("chatbot", "0004_message_text_trigram_index"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='conversation',
-            name='last_activity_at',
+            model_name="conversation",
+            name="last_activity_at",
             field=models.DateTimeField(auto_now_add=True, db_index=True),
         ),
     ]

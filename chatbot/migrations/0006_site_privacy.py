@@ -5,39 +5,54 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('chatbot', '0005_conversation_last_activity_index'),
+        ("chatbot", "0005_conversation_last_activity_index"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='conversation',
-            name='anonymised_at',
+            model_name="conversation",
+            name="anonymised_at",
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
         migrations.AddField(
-            model_name='site',
-            name='privacy_notice',
-            field=models.TextField(default='We keep this chat and what you tell us in it (such as your name, email and company) so that our team can answer you and, if you ask, book a meeting with you. You can ask us to show you or delete this data at any time.', help_text='Shown at the top of the chat before the visitor writes anything.', max_length=1000),
+            model_name="site",
+            name="privacy_notice",
+            field=models.TextField(
+                default="We keep this chat and what you tell us in it (such as your name, email and company) so that our team can answer you and, if you ask, book a meeting with you. You can ask us to show you or delete this data at any time.",
+                help_text="Shown at the top of the chat before the visitor writes anything.",
+                max_length=1000,
+            ),
         ),
         migrations.AddField(
-            model_name='site',
-            name='privacy_policy_label',
-            field=models.CharField(default='Privacy policy', help_text='The text of the privacy policy link.', max_length=100),
+            model_name="site",
+            name="privacy_policy_label",
+            field=models.CharField(
+                default="Privacy policy", help_text="The text of the privacy policy link.", max_length=100
+            ),
         ),
         migrations.AddField(
-            model_name='site',
-            name='privacy_policy_url',
-            field=models.URLField(blank=True, help_text='Your privacy policy, linked under the notice (none when empty).', max_length=500),
+            model_name="site",
+            name="privacy_policy_url",
+            field=models.URLField(
+                blank=True, help_text="Your privacy policy, linked under the notice (none when empty).", max_length=500
+            ),
         ),
         migrations.AddField(
-            model_name='site',
-            name='retention_days',
-            field=models.PositiveIntegerField(default=365, help_text="A conversation is anonymised this many days after its last message: its messages' text, the lead's facts, the visitor's details on its meetings and the bot's memory of it are removed; the dashboard's counts stay. A meeting still to come waits until it is over.", validators=[django.core.validators.MinValueValidator(1)]),
+            model_name="site",
+            name="retention_days",
+            field=models.PositiveIntegerField(
+                default=365,
+                help_text="A conversation is anonymised this many days after its last message: its messages' text, the lead's facts, the visitor's details on its meetings and the bot's memory of it are removed; the dashboard's counts stay. A meeting still to come waits until it is over.",
+                validators=[django.core.validators.MinValueValidator(1)],
+            ),
         ),
         migrations.AddIndex(
-            model_name='conversation',
-            index=models.Index(condition=models.Q(('anonymised_at__isnull', True)), fields=['site', 'last_activity_at'], name='conversation_retention_due'),
+            model_name="conversation",
+            index=models.Index(
+                condition=models.Q(("anonymised_at__isnull", True)),
+                fields=["site", "last_activity_at"],
+                name="conversation_retention_due",
+            ),
         ),
     ]

@@ -5,15 +5,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('chatbot', '0006_site_privacy'),
+        ("chatbot", "0006_site_privacy"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='site',
-            name='daily_conversation_limit',
-            field=models.PositiveIntegerField(default=chatbot.models.default_daily_conversation_limit, help_text='At most this many new conversations per UTC day; after that the widget tells new visitors the chat is not taking new conversations today (visitors already chatting carry on). 0 = no cap.', verbose_name='new conversations per day'),
+            model_name="site",
+            name="daily_conversation_limit",
+            field=models.PositiveIntegerField(
+                default=chatbot.models.default_daily_conversation_limit,
+                help_text="At most this many new conversations per UTC day; after that the widget tells new visitors the chat is not taking new conversations today (visitors already chatting carry on). 0 = no cap.",
+                verbose_name="new conversations per day",
+            ),
         ),
     ]

@@ -4,20 +4,26 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('chatbot', '0007_site_daily_conversation_limit'),
+        ("chatbot", "0007_site_daily_conversation_limit"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='site',
-            name='competitors',
-            field=models.TextField(blank=True, help_text="Your competitors' names, one per line: a visitor who names one as their company is marked as a competitor (for the qualification rules to act on)."),
+            model_name="site",
+            name="competitors",
+            field=models.TextField(
+                blank=True,
+                help_text="Your competitors' names, one per line: a visitor who names one as their company is marked as a competitor (for the qualification rules to act on).",
+            ),
         ),
         migrations.AddField(
-            model_name='site',
-            name='product_name',
-            field=models.CharField(blank=True, help_text='The name visitors call you or your product by: "a job at <name>" marks a job seeker, "we already use <name>" an existing customer.', max_length=100),
+            model_name="site",
+            name="product_name",
+            field=models.CharField(
+                blank=True,
+                help_text='The name visitors call you or your product by: "a job at <name>" marks a job seeker, "we already use <name>" an existing customer.',
+                max_length=100,
+            ),
         ),
     ]

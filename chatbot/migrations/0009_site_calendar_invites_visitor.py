@@ -4,15 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('chatbot', '0008_site_product_and_competitors'),
+        ("chatbot", "0008_site_product_and_competitors"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='site',
-            name='calendar_invites_visitor',
-            field=models.BooleanField(default=False, help_text="Name the visitor as an attendee of the meeting on the rep's own calendar (Google, Microsoft 365, CalDAV). The visitor always gets our invitation by email; Microsoft 365 also sends its own.", verbose_name="visitor on the rep's calendar event"),
+            model_name="site",
+            name="calendar_invites_visitor",
+            field=models.BooleanField(
+                default=False,
+                help_text="Name the visitor as an attendee of the meeting on the rep's own calendar (Google, Microsoft 365, CalDAV). The visitor always gets our invitation by email; Microsoft 365 also sends its own.",
+                verbose_name="visitor on the rep's calendar event",
+            ),
         ),
     ]

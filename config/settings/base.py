@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "qualification",
     "scheduling",
     "analytics",
+    "inbox",
     "privacy",
 ]
 
@@ -243,6 +244,12 @@ RASA_TIMEOUT_SECONDS = float(os.environ.get("RASA_TIMEOUT_SECONDS", "8"))
 RASA_MAX_CONNECTIONS = int(os.environ.get("RASA_MAX_CONNECTIONS", "16"))
 DEFAULT_RASA_ACTION_TOKEN = "local-development-action-token"
 RASA_ACTION_TOKEN = os.environ.get("RASA_ACTION_TOKEN", DEFAULT_RASA_ACTION_TOKEN)
+# Rasa's HTTP API token (scripts/rasa-run.sh): the inbox records a rep's takeover in the bot's
+# tracker (a pause event, and resume on hand-back). Unset: Rasa's API is off and nothing is recorded
+# there (the web process still keeps a held conversation's messages from the bot).
+RASA_API_TOKEN = os.environ.get("RASA_API_TOKEN", "")
+# Live handoff (inbox/): a rep's hold on a conversation outlives their inbox socket this long.
+INBOX_RELEASE_SECONDS = float(os.environ.get("INBOX_RELEASE_SECONDS", "30"))
 # Rasa's own tracker store; SQLite file in the embedded default.
 RASA_TRACKER_DATABASE_URL = os.environ.get("RASA_TRACKER_DATABASE_URL", DATABASE_URL)
 PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000")

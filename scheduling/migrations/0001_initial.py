@@ -8,158 +8,335 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('chatbot', '0001_initial'),
-        ('qualification', '0001_initial'),
+        ("chatbot", "0001_initial"),
+        ("qualification", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SalesRep',
+            name="SalesRep",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('email', models.EmailField(max_length=254)),
-                ('timezone', models.CharField(default='UTC', max_length=64, validators=[scheduling.models.validate_timezone])),
-                ('meeting_minutes', models.PositiveSmallIntegerField(default=30)),
-                ('buffer_before_minutes', models.PositiveSmallIntegerField(default=0)),
-                ('buffer_after_minutes', models.PositiveSmallIntegerField(default=10)),
-                ('min_notice_minutes', models.PositiveIntegerField(default=240, help_text='No meeting starts sooner than this')),
-                ('max_meetings_per_day', models.PositiveSmallIntegerField(default=6, help_text="In the rep's own calendar day")),
-                ('horizon_days', models.PositiveSmallIntegerField(default=14, help_text='How many days ahead visitors may book')),
-                ('weight', models.PositiveSmallIntegerField(default=1, help_text='Round-robin weight: 2 gets twice the meetings')),
-                ('video_link', models.URLField(blank=True)),
-                ('is_active', models.BooleanField(default=True)),
-                ('feed_token', models.CharField(default=scheduling.models.new_feed_token, editable=False, max_length=64, unique=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('user', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='sales_rep', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200)),
+                ("email", models.EmailField(max_length=254)),
+                (
+                    "timezone",
+                    models.CharField(default="UTC", max_length=64, validators=[scheduling.models.validate_timezone]),
+                ),
+                ("meeting_minutes", models.PositiveSmallIntegerField(default=30)),
+                ("buffer_before_minutes", models.PositiveSmallIntegerField(default=0)),
+                ("buffer_after_minutes", models.PositiveSmallIntegerField(default=10)),
+                (
+                    "min_notice_minutes",
+                    models.PositiveIntegerField(default=240, help_text="No meeting starts sooner than this"),
+                ),
+                (
+                    "max_meetings_per_day",
+                    models.PositiveSmallIntegerField(default=6, help_text="In the rep's own calendar day"),
+                ),
+                (
+                    "horizon_days",
+                    models.PositiveSmallIntegerField(default=14, help_text="How many days ahead visitors may book"),
+                ),
+                (
+                    "weight",
+                    models.PositiveSmallIntegerField(
+                        default=1, help_text="Round-robin weight: 2 gets twice the meetings"
+                    ),
+                ),
+                ("video_link", models.URLField(blank=True)),
+                ("is_active", models.BooleanField(default=True)),
+                (
+                    "feed_token",
+                    models.CharField(
+                        default=scheduling.models.new_feed_token, editable=False, max_length=64, unique=True
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "user",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="sales_rep",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='RoutingRule',
+            name="RoutingRule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('priority', models.PositiveIntegerField(default=100)),
-                ('field', models.CharField(blank=True, help_text="A lead field (e.g. country, company_size, use_case) or 'region'", max_length=50)),
-                ('operator', models.CharField(choices=[('eq', 'equals'), ('neq', 'does not equal'), ('in', 'is one of (comma-separated)'), ('gte', '≥'), ('lte', '≤'), ('contains', 'contains')], default='eq', max_length=10)),
-                ('value', models.CharField(blank=True, max_length=500)),
-                ('is_default', models.BooleanField(default=False, help_text='The pool used when no other rule matches')),
-                ('is_active', models.BooleanField(default=True)),
-                ('reps', models.ManyToManyField(related_name='routing_rules', to='scheduling.salesrep')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200)),
+                ("priority", models.PositiveIntegerField(default=100)),
+                (
+                    "field",
+                    models.CharField(
+                        blank=True,
+                        help_text="A lead field (e.g. country, company_size, use_case) or 'region'",
+                        max_length=50,
+                    ),
+                ),
+                (
+                    "operator",
+                    models.CharField(
+                        choices=[
+                            ("eq", "equals"),
+                            ("neq", "does not equal"),
+                            ("in", "is one of (comma-separated)"),
+                            ("gte", "≥"),
+                            ("lte", "≤"),
+                            ("contains", "contains"),
+                        ],
+                        default="eq",
+                        max_length=10,
+                    ),
+                ),
+                ("value", models.CharField(blank=True, max_length=500)),
+                (
+                    "is_default",
+                    models.BooleanField(default=False, help_text="The pool used when no other rule matches"),
+                ),
+                ("is_active", models.BooleanField(default=True)),
+                ("reps", models.ManyToManyField(related_name="routing_rules", to="scheduling.salesrep")),
             ],
             options={
-                'ordering': ['priority', 'id'],
+                "ordering": ["priority", "id"],
             },
         ),
         migrations.CreateModel(
-            name='CalendarConnection',
+            name="CalendarConnection",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('caldav', 'CalDAV')], default='caldav', max_length=20)),
-                ('url', models.URLField(help_text='The CalDAV calendar collection URL', max_length=500)),
-                ('username', models.CharField(blank=True, max_length=200)),
-                ('password', models.CharField(blank=True, max_length=500)),
-                ('is_active', models.BooleanField(default=True)),
-                ('last_synced_at', models.DateTimeField(blank=True, null=True)),
-                ('last_error', models.TextField(blank=True)),
-                ('rep', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='calendar', to='scheduling.salesrep')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("kind", models.CharField(choices=[("caldav", "CalDAV")], default="caldav", max_length=20)),
+                ("url", models.URLField(help_text="The CalDAV calendar collection URL", max_length=500)),
+                ("username", models.CharField(blank=True, max_length=200)),
+                ("password", models.CharField(blank=True, max_length=500)),
+                ("is_active", models.BooleanField(default=True)),
+                ("last_synced_at", models.DateTimeField(blank=True, null=True)),
+                ("last_error", models.TextField(blank=True)),
+                (
+                    "rep",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="calendar", to="scheduling.salesrep"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='SlotOffer',
+            name="SlotOffer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('slots', models.JSONField(default=list)),
-                ('preference_text', models.CharField(blank=True, help_text='What the visitor typed, if anything', max_length=500)),
-                ('conversation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='slot_offers', to='chatbot.conversation')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("slots", models.JSONField(default=list)),
+                (
+                    "preference_text",
+                    models.CharField(blank=True, help_text="What the visitor typed, if anything", max_length=500),
+                ),
+                (
+                    "conversation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="slot_offers",
+                        to="chatbot.conversation",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at'],
+                "ordering": ["created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Meeting',
+            name="Meeting",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('public_id', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ('start', models.DateTimeField(db_index=True)),
-                ('end', models.DateTimeField()),
-                ('status', models.CharField(choices=[('booked', 'Booked'), ('held', 'Held'), ('no_show', 'No-show'), ('cancelled', 'Cancelled')], db_index=True, default='booked', max_length=10)),
-                ('visitor_name', models.CharField(blank=True, max_length=200)),
-                ('visitor_email', models.EmailField(blank=True, max_length=254)),
-                ('visitor_email_domain', models.CharField(blank=True, db_index=True, max_length=200)),
-                ('visitor_timezone', models.CharField(default='UTC', max_length=64, validators=[scheduling.models.validate_timezone])),
-                ('calendar_uid', models.CharField(default=scheduling.models.new_calendar_uid, editable=False, max_length=200, unique=True)),
-                ('sequence', models.PositiveIntegerField(default=0, help_text='iCalendar SEQUENCE, bumped on every change')),
-                ('sync_state', models.CharField(choices=[('not_connected', 'No calendar connected'), ('pending', 'Waiting to sync'), ('synced', 'Synced'), ('failed', 'Failed (will retry)')], default='pending', max_length=20)),
-                ('sync_error', models.TextField(blank=True)),
-                ('synced_at', models.DateTimeField(blank=True, null=True)),
-                ('reminder_24h_sent_at', models.DateTimeField(blank=True, null=True)),
-                ('reminder_1h_sent_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('cancelled_at', models.DateTimeField(blank=True, null=True)),
-                ('conversation', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='meetings', to='chatbot.conversation')),
-                ('lead', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='meetings', to='qualification.lead')),
-                ('rep', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='meetings', to='scheduling.salesrep')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("public_id", models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
+                ("start", models.DateTimeField(db_index=True)),
+                ("end", models.DateTimeField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("booked", "Booked"),
+                            ("held", "Held"),
+                            ("no_show", "No-show"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        db_index=True,
+                        default="booked",
+                        max_length=10,
+                    ),
+                ),
+                ("visitor_name", models.CharField(blank=True, max_length=200)),
+                ("visitor_email", models.EmailField(blank=True, max_length=254)),
+                ("visitor_email_domain", models.CharField(blank=True, db_index=True, max_length=200)),
+                (
+                    "visitor_timezone",
+                    models.CharField(default="UTC", max_length=64, validators=[scheduling.models.validate_timezone]),
+                ),
+                (
+                    "calendar_uid",
+                    models.CharField(
+                        default=scheduling.models.new_calendar_uid, editable=False, max_length=200, unique=True
+                    ),
+                ),
+                (
+                    "sequence",
+                    models.PositiveIntegerField(default=0, help_text="iCalendar SEQUENCE, bumped on every change"),
+                ),
+                (
+                    "sync_state",
+                    models.CharField(
+                        choices=[
+                            ("not_connected", "No calendar connected"),
+                            ("pending", "Waiting to sync"),
+                            ("synced", "Synced"),
+                            ("failed", "Failed (will retry)"),
+                        ],
+                        default="pending",
+                        max_length=20,
+                    ),
+                ),
+                ("sync_error", models.TextField(blank=True)),
+                ("synced_at", models.DateTimeField(blank=True, null=True)),
+                ("reminder_24h_sent_at", models.DateTimeField(blank=True, null=True)),
+                ("reminder_1h_sent_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("cancelled_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "conversation",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="meetings",
+                        to="chatbot.conversation",
+                    ),
+                ),
+                (
+                    "lead",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="meetings",
+                        to="qualification.lead",
+                    ),
+                ),
+                (
+                    "rep",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="meetings", to="scheduling.salesrep"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['start'],
-                'indexes': [models.Index(fields=['rep', 'start'], name='scheduling__rep_id_b5e9eb_idx')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('end__gt', models.F('start'))), name='meeting_end_after_start'), models.UniqueConstraint(condition=models.Q(('status', 'booked')), fields=('conversation',), name='meeting_one_booked_per_conversation')],
+                "ordering": ["start"],
+                "indexes": [models.Index(fields=["rep", "start"], name="scheduling__rep_id_b5e9eb_idx")],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("end__gt", models.F("start"))), name="meeting_end_after_start"
+                    ),
+                    models.UniqueConstraint(
+                        condition=models.Q(("status", "booked")),
+                        fields=("conversation",),
+                        name="meeting_one_booked_per_conversation",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='BusyBlock',
+            name="BusyBlock",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('start', models.DateTimeField()),
-                ('end', models.DateTimeField()),
-                ('source_uid', models.CharField(blank=True, max_length=500)),
-                ('fetched_at', models.DateTimeField(auto_now=True)),
-                ('rep', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='busy_blocks', to='scheduling.salesrep')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("start", models.DateTimeField()),
+                ("end", models.DateTimeField()),
+                ("source_uid", models.CharField(blank=True, max_length=500)),
+                ("fetched_at", models.DateTimeField(auto_now=True)),
+                (
+                    "rep",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="busy_blocks",
+                        to="scheduling.salesrep",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['rep', 'start'], name='scheduling__rep_id_ea8c69_idx')],
+                "indexes": [models.Index(fields=["rep", "start"], name="scheduling__rep_id_ea8c69_idx")],
             },
         ),
         migrations.CreateModel(
-            name='TimeOff',
+            name="TimeOff",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('start', models.DateTimeField()),
-                ('end', models.DateTimeField()),
-                ('reason', models.CharField(blank=True, max_length=200)),
-                ('rep', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='time_off', to='scheduling.salesrep')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("start", models.DateTimeField()),
+                ("end", models.DateTimeField()),
+                ("reason", models.CharField(blank=True, max_length=200)),
+                (
+                    "rep",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="time_off", to="scheduling.salesrep"
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'time off',
-                'ordering': ['rep', 'start'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('end__gt', models.F('start'))), name='time_off_end_after_start')],
+                "verbose_name_plural": "time off",
+                "ordering": ["rep", "start"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("end__gt", models.F("start"))), name="time_off_end_after_start"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='WorkingHours',
+            name="WorkingHours",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('weekday', models.PositiveSmallIntegerField(choices=[(0, 'Monday'), (1, 'Tuesday'), (2, 'Wednesday'), (3, 'Thursday'), (4, 'Friday'), (5, 'Saturday'), (6, 'Sunday')])),
-                ('start', models.TimeField(help_text="Wall-clock time in the rep's zone")),
-                ('end', models.TimeField(help_text="Wall-clock time in the rep's zone")),
-                ('rep', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='working_hours', to='scheduling.salesrep')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "weekday",
+                    models.PositiveSmallIntegerField(
+                        choices=[
+                            (0, "Monday"),
+                            (1, "Tuesday"),
+                            (2, "Wednesday"),
+                            (3, "Thursday"),
+                            (4, "Friday"),
+                            (5, "Saturday"),
+                            (6, "Sunday"),
+                        ]
+                    ),
+                ),
+                ("start", models.TimeField(help_text="Wall-clock time in the rep's zone")),
+                ("end", models.TimeField(help_text="Wall-clock time in the rep's zone")),
+                (
+                    "rep",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="working_hours",
+                        to="scheduling.salesrep",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'working hours',
-                'ordering': ['rep', 'weekday', 'start'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('end__gt', models.F('start'))), name='working_hours_end_after_start')],
+                "verbose_name_plural": "working hours",
+                "ordering": ["rep", "weekday", "start"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("end__gt", models.F("start"))), name="working_hours_end_after_start"
+                    )
+                ],
             },
         ),
     ]

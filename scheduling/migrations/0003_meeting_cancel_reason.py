@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('scheduling', '0002_meeting_no_overlap'),
+        ("scheduling", "0002_meeting_no_overlap"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='meeting',
-            name='cancel_reason',
+            model_name="meeting",
+            name="cancel_reason",
             field=models.CharField(blank=True, max_length=500),
         ),
     ]

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('scheduling', '0003_meeting_cancel_reason'),
+        ("scheduling", "0003_meeting_cancel_reason"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='meeting',
-            name='updated_at',
+            model_name="meeting",
+            name="updated_at",
             field=models.DateTimeField(auto_now=True, db_index=True),
         ),
     ]

@@ -4,55 +4,77 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('scheduling', '0005_routing_rules_shared_conditions'),
+        ("scheduling", "0005_routing_rules_shared_conditions"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='calendarconnection',
-            name='access_token_encrypted',
+            model_name="calendarconnection",
+            name="access_token_encrypted",
             field=models.TextField(blank=True, editable=False),
         ),
         migrations.AddField(
-            model_name='calendarconnection',
-            name='access_token_expires_at',
+            model_name="calendarconnection",
+            name="access_token_expires_at",
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
         migrations.AddField(
-            model_name='calendarconnection',
-            name='account_email',
-            field=models.EmailField(blank=True, help_text='The Google or Microsoft account the grant belongs to', max_length=254),
+            model_name="calendarconnection",
+            name="account_email",
+            field=models.EmailField(
+                blank=True, help_text="The Google or Microsoft account the grant belongs to", max_length=254
+            ),
         ),
         migrations.AddField(
-            model_name='calendarconnection',
-            name='busy_calendars',
-            field=models.JSONField(blank=True, default=list, help_text="Google: calendar ids; Microsoft: addresses whose busy times count; empty: the account's own"),
+            model_name="calendarconnection",
+            name="busy_calendars",
+            field=models.JSONField(
+                blank=True,
+                default=list,
+                help_text="Google: calendar ids; Microsoft: addresses whose busy times count; empty: the account's own",
+            ),
         ),
         migrations.AddField(
-            model_name='calendarconnection',
-            name='grant_state',
-            field=models.CharField(blank=True, choices=[('', 'Not an OAuth connection'), ('valid', 'Valid'), ('revoked', 'Revoked or expired: connect the account again')], default='', max_length=20),
+            model_name="calendarconnection",
+            name="grant_state",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("", "Not an OAuth connection"),
+                    ("valid", "Valid"),
+                    ("revoked", "Revoked or expired: connect the account again"),
+                ],
+                default="",
+                max_length=20,
+            ),
         ),
         migrations.AddField(
-            model_name='calendarconnection',
-            name='refresh_token_encrypted',
+            model_name="calendarconnection",
+            name="refresh_token_encrypted",
             field=models.TextField(blank=True, editable=False),
         ),
         migrations.AddField(
-            model_name='calendarconnection',
-            name='target_calendar',
-            field=models.CharField(blank=True, help_text='The calendar id meetings are written to; empty: the primary calendar', max_length=500),
+            model_name="calendarconnection",
+            name="target_calendar",
+            field=models.CharField(
+                blank=True,
+                help_text="The calendar id meetings are written to; empty: the primary calendar",
+                max_length=500,
+            ),
         ),
         migrations.AlterField(
-            model_name='calendarconnection',
-            name='kind',
-            field=models.CharField(choices=[('caldav', 'CalDAV'), ('google', 'Google Calendar'), ('microsoft', 'Microsoft 365')], default='caldav', max_length=20),
+            model_name="calendarconnection",
+            name="kind",
+            field=models.CharField(
+                choices=[("caldav", "CalDAV"), ("google", "Google Calendar"), ("microsoft", "Microsoft 365")],
+                default="caldav",
+                max_length=20,
+            ),
         ),
         migrations.AlterField(
-            model_name='calendarconnection',
-            name='url',
-            field=models.URLField(blank=True, help_text='The CalDAV calendar collection URL', max_length=500),
+            model_name="calendarconnection",
+            name="url",
+            field=models.URLField(blank=True, help_text="The CalDAV calendar collection URL", max_length=500),
         ),
     ]

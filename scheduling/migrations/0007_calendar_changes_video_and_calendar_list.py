@@ -4,50 +4,53 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('scheduling', '0006_calendar_connections_google_microsoft_oauth'),
+        ("scheduling", "0006_calendar_connections_google_microsoft_oauth"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='calendarconnection',
-            name='account_calendars',
+            model_name="calendarconnection",
+            name="account_calendars",
             field=models.JSONField(blank=True, default=list, editable=False),
         ),
         migrations.AddField(
-            model_name='calendarconnection',
-            name='changes_calendar',
+            model_name="calendarconnection",
+            name="changes_calendar",
             field=models.CharField(blank=True, editable=False, max_length=500),
         ),
         migrations.AddField(
-            model_name='calendarconnection',
-            name='changes_cursor',
+            model_name="calendarconnection",
+            name="changes_cursor",
             field=models.TextField(blank=True, editable=False),
         ),
         migrations.AddField(
-            model_name='calendarconnection',
-            name='changes_read_at',
+            model_name="calendarconnection",
+            name="changes_read_at",
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
         migrations.AddField(
-            model_name='calendarconnection',
-            name='video_meetings',
-            field=models.BooleanField(default=False, help_text="Google: a Google Meet link on each meeting; Microsoft 365: a Teams meeting. Only for a calendar that offers them (see the account's calendars); the link goes to the visitor and the rep.", verbose_name='add a video meeting'),
+            model_name="calendarconnection",
+            name="video_meetings",
+            field=models.BooleanField(
+                default=False,
+                help_text="Google: a Google Meet link on each meeting; Microsoft 365: a Teams meeting. Only for a calendar that offers them (see the account's calendars); the link goes to the visitor and the rep.",
+                verbose_name="add a video meeting",
+            ),
         ),
         migrations.AddField(
-            model_name='meeting',
-            name='calendar_event_id',
+            model_name="meeting",
+            name="calendar_event_id",
             field=models.CharField(blank=True, editable=False, max_length=1024),
         ),
         migrations.AddField(
-            model_name='meeting',
-            name='video_join_url',
+            model_name="meeting",
+            name="video_join_url",
             field=models.URLField(blank=True, max_length=2000),
         ),
         migrations.AlterField(
-            model_name='calendarconnection',
-            name='last_synced_at',
-            field=models.DateTimeField(blank=True, help_text='When the busy times were last read', null=True),
+            model_name="calendarconnection",
+            name="last_synced_at",
+            field=models.DateTimeField(blank=True, help_text="When the busy times were last read", null=True),
         ),
     ]

@@ -1,7 +1,7 @@
 """The apps' dependencies point down: import-linter's contracts in pyproject.toml hold for the tree.
 
 chatbot is the ground floor: it imports none of the apps built on it (qualification, scheduling,
-analytics, privacy, access), and config's shared modules import no app at all.
+analytics, privacy, access, inbox), and config's shared modules import no app at all.
 """
 
 import shutil
@@ -11,7 +11,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
-ROOT_PACKAGES = ("chatbot", "qualification", "scheduling", "analytics", "privacy", "access", "config")
+ROOT_PACKAGES = ("chatbot", "qualification", "scheduling", "analytics", "privacy", "access", "inbox", "config")
 
 
 def lint_imports(tree: Path) -> subprocess.CompletedProcess:

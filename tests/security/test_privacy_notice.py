@@ -65,6 +65,7 @@ def test_a_new_site_has_a_sensible_notice_that_marketing_admins_edit(admin_clien
             "welcome_message": site.welcome_message,
             "is_active": "on",
             "daily_conversation_limit": site.daily_conversation_limit,
+            "handoff_wait_seconds": site.handoff_wait_seconds,
             "privacy_notice": NOTICE,
             "privacy_policy_url": POLICY,
             "privacy_policy_label": "Privacy",

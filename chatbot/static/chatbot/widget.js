@@ -34,6 +34,7 @@
     ".log{flex:1;overflow-y:auto;padding:12px;display:flex;flex-direction:column;gap:8px;background:#f5f7fb}" +
     ".msg{max-width:85%;padding:8px 12px;border-radius:14px;white-space:pre-wrap;word-wrap:break-word}" +
     ".bot{background:#fff;border:1px solid #dde3f0;align-self:flex-start;border-bottom-left-radius:4px}" +
+    ".name{display:block;font-size:12px;font-weight:600;color:#1a6b32}" +
     ".visitor{background:#1f4fd1;color:#fff;align-self:flex-end;border-bottom-right-radius:4px}" +
     ".system{align-self:center;background:#fff4d6;color:#5c4400;font-size:13px}" +
     ".error{align-self:center;background:#fde2e1;color:#7a1410;font-size:13px}" +
@@ -71,7 +72,7 @@
   $("#lb-title").textContent = title;
 
   var ws = null, attempts = 0, started = false, typingEl = null, seen = {}, outbox = [];
-  var counter = 0, starting = false, session = null;
+  var counter = 0, starting = false, session = null, agentTyping = null;
   // A visitor who sent a message before (their token is stored) has interacted already.
   var interacted = !!stored().visitor;
 
@@ -92,24 +93,26 @@
 
   function scroll() { log.scrollTop = log.scrollHeight; }
   function clearReplies() { log.querySelectorAll(".replies").forEach(function (n) { n.remove(); }); }
-  function setTyping(on) {
+  function setTyping(on, name) {
     if (on && !typingEl) {
       typingEl = document.createElement("div");
       typingEl.className = "typing";
-      typingEl.textContent = "Assistant is typing\u2026";
+      typingEl.textContent = (name || "Assistant") + " is typing\u2026";
       log.appendChild(typingEl);
       scroll();
     } else if (!on && typingEl) { typingEl.remove(); typingEl = null; }
   }
+  // Live handoff: a rep of the team answers instead of the bot ("mode" frames say who).
+  function setAgent(name) { setStatus(name ? "Chatting with " + name : ""); }
 
-  function render(sender, text, buttons, key) {
+  function render(sender, text, buttons, key, name) {
     if (key && seen[key]) return;
     if (key) seen[key] = true;
     var el = document.createElement("div");
-    el.className = "msg " + sender;
+    el.className = "msg " + (sender === "rep" ? "bot rep" : sender);
     var who = document.createElement("span");
-    who.className = "sr";
-    who.textContent = sender === "visitor" ? "You said: " : sender === "bot" ? "Assistant: " : "";
+    who.className = sender === "rep" ? "name" : "sr";
+    who.textContent = sender === "visitor" ? "You said: " : sender === "bot" ? "Assistant: " : sender === "rep" ? name || "" : "";
     el.appendChild(who);
     el.appendChild(document.createTextNode(text));
     if (typingEl) log.insertBefore(el, typingEl); else log.appendChild(el);
@@ -136,7 +139,7 @@
     typingEl = null;
     history.forEach(function (m, i) {
       var last = i === history.length - 1;
-      render(m.sender, m.text, last && m.sender === "bot" ? m.buttons : null, m.sender + ":" + m.id);
+      render(m.sender, m.text, last && m.sender === "bot" ? m.buttons : null, m.sender + ":" + m.id, m.name);
     });
   }
 
@@ -187,6 +190,7 @@
         remember();
         started = true;
         renderHistory(f.history || []);
+        setAgent(f.agent);
         sendBtn.disabled = false;
         while (outbox.length) ws.send(JSON.stringify(outbox.shift()));
       } else if (f.type === "bot") {
@@ -195,6 +199,17 @@
         render(f.sender || "bot", f.text, f.buttons, (f.sender || "bot") + ":" + f.id);
       } else if (f.type === "visitor") {
         render("visitor", f.text, null, "visitor:" + f.id);
+      } else if (f.type === "agent") {
+        setTyping(false);
+        render("rep", f.text, null, "rep:" + f.id, f.name);
+      } else if (f.type === "agent_typing") {
+        setTyping(true, f.name);
+        clearTimeout(agentTyping);
+        agentTyping = setTimeout(function () { setTyping(false); }, 6000);
+      } else if (f.type === "mode") {
+        setTyping(false);
+        setAgent(f.mode === "agent" ? f.name : null);
+        if (f.notice) render("system", f.notice.text, null, "system:" + f.notice.id);
       } else if (f.type === "typing") {
         setTyping(true);
       } else if (f.type === "error") {

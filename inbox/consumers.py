@@ -1,0 +1,234 @@
+"""The reps' inbox socket (/ws/inbox/): the live list, one open transcript, take over, hand back.
+
+Frames (JSON), client → server:
+  {"type": "open", "conversation": ID}            show this transcript (as it grows); one at a time
+  {"type": "take_over", "conversation": ID}       pause the bot; the visitor's messages come to this rep
+  {"type": "hand_back", "conversation": ID}       the bot carries on where it stood
+  {"type": "message", "conversation": ID, "text": "..."}   only while holding it
+  {"type": "typing", "conversation": ID}          the visitor sees "<name> is typing…"
+server → client:
+  {"type": "list", "me": NAME, "conversations": [ROW, ...]}     on connect, newest activity first
+  {"type": "conversation", "row": ROW}                          a row changed (or is new)
+  {"type": "alert", "row": ROW}                                 a request for a person routed to this rep
+  {"type": "transcript", "conversation": ID, "messages": [...], "row": ROW}
+  {"type": "message", "conversation": ID, "message": MESSAGE}    a new message in the open transcript
+  {"type": "error", "code": "...", "message": "..."}
+
+Staff only, and only the sites the user sees (inbox/selectors.py). Every frame is bounded and
+validated before it is read, like the widget's (chatbot/consumers.py); services run off the loop.
+"""
+
+import asyncio
+import json
+import logging
+
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.utils import timezone
+
+from chatbot import live, rasa_client
+from chatbot import selectors as chat_selectors
+from chatbot import services as chat_services
+from chatbot.bot_input import text_clean
+from chatbot.errors import ChatError
+from chatbot.models import Takeover
+from config.db import db
+from inbox import presence, selectors
+from inbox.notify import user_group
+
+log = logging.getLogger(__name__)
+CLOSE_FORBIDDEN = 4403
+# Releases waiting for a rep who closed the inbox (kept referenced until they ran).
+_releases: set[asyncio.Task] = set()
+
+
+class InboxConsumer(AsyncJsonWebsocketConsumer):
+    user = None
+    site_ids: list[int] = []
+    open_id: str | None = None
+    counted = False
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if user is None or not (user.is_authenticated and user.is_active and user.is_staff):
+            await self.close(code=CLOSE_FORBIDDEN)  # before accept: the handshake is refused (403)
+            return
+        self.user = user
+        self.site_ids = await db(selectors.inbox_site_ids)(user=user)
+        self.name = await db(selectors.rep_display_name)(user=user)
+        await self.accept()
+        for site_id in self.site_ids:
+            await self.channel_layer.group_add(live.inbox_site_group(site_id), self.channel_name)
+        await self.channel_layer.group_add(user_group(user.pk), self.channel_name)  # alerts routed to this rep
+        await db(presence.rep_arrive)(user_id=user.pk)
+        self.counted = True
+        rows = await db(selectors.inbox_conversations)(user=user, site_ids=self.site_ids)
+        await self.send_json({"type": "list", "me": self.name, "conversations": rows})
+
+    async def disconnect(self, code: int) -> None:
+        if self.user is None:
+            return
+        for site_id in self.site_ids:
+            await self.channel_layer.group_discard(live.inbox_site_group(site_id), self.channel_name)
+        await self.channel_layer.group_discard(user_group(self.user.pk), self.channel_name)
+        if self.open_id:
+            await self.channel_layer.group_discard(live.conversation_group(self.open_id), self.channel_name)
+        if self.counted:
+            self.counted = False
+            if not await db(presence.rep_leave)(user_id=self.user.pk):
+                task = asyncio.create_task(release_when_gone(user_id=self.user.pk, since=timezone.now()))
+                _releases.add(task)
+                task.add_done_callback(_releases.discard)
+
+    async def send_error(self, error: ChatError) -> None:
+        await self.send_json({"type": "error", "code": error.code, "message": error.message})
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        raw = text_data if text_data is not None else (bytes_data or b"").decode("utf-8", "replace")
+        if len(raw.encode("utf-8")) > settings.CHAT_MAX_FRAME_BYTES:
+            await self.send_error(ChatError("frame_too_large"))
+            return
+        try:
+            frame = json.loads(raw)
+        except ValueError:
+            await self.send_error(ChatError("malformed_json"))
+            return
+        if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
+            await self.send_error(ChatError("malformed_frame"))
+            return
+        handler = {
+            "open": self.on_open,
+            "take_over": self.on_take_over,
+            "hand_back": self.on_hand_back,
+            "message": self.on_message,
+            "typing": self.on_typing,
+        }.get(frame["type"])
+        try:
+            if handler is None:
+                raise ChatError("unknown_type")
+            conversation = frame.get("conversation")
+            if not isinstance(conversation, str) or len(conversation) > 64:
+                raise ChatError("malformed_frame")
+            row = await db(selectors.inbox_conversation)(user=self.user, site_ids=self.site_ids, public_id=conversation)
+            if row is None:
+                raise ChatError("unknown_conversation")
+            await handler(row, frame)
+        except ChatError as error:
+            await self.send_error(error)
+
+    async def show(self, public_id: str) -> None:
+        if self.open_id and self.open_id != public_id:
+            await self.channel_layer.group_discard(live.conversation_group(self.open_id), self.channel_name)
+        self.open_id = public_id
+        await self.channel_layer.group_add(live.conversation_group(public_id), self.channel_name)
+        messages = await db(selectors.inbox_transcript)(public_id=public_id)
+        row = await db(selectors.inbox_conversation)(user=self.user, site_ids=self.site_ids, public_id=public_id)
+        await self.send_json({"type": "transcript", "conversation": public_id, "messages": messages, "row": row})
+
+    async def on_open(self, row: dict, frame: dict) -> None:
+        await self.show(row["conversation"])
+
+    async def on_take_over(self, row: dict, frame: dict) -> None:
+        public_id = row["conversation"]
+        handover = await db(chat_services.conversation_take_over)(
+            public_id=public_id, user=self.user, rep_name=self.name
+        )
+        # The bot's memory records the pause too: it predicts nothing until it is resumed.
+        await rasa_client.tracker_event(conversation_id=public_id, event="pause")
+        await announce(handover, mode="agent", name=self.name)
+        await self.show(public_id)
+
+    async def on_hand_back(self, row: dict, frame: dict) -> None:
+        public_id = row["conversation"]
+        if not row["mine"]:
+            raise ChatError("not_held")
+        if not await rasa_client.tracker_event(conversation_id=public_id, event="resume") and settings.RASA_API_TOKEN:
+            # a bot that stays paused would leave the visitor unanswered: the rep keeps the chat
+            raise ChatError("bot_unavailable")
+        handover = await db(chat_services.conversation_hand_back)(public_id=public_id, user_id=self.user.pk)
+        await announce(handover, mode="bot", name=None)
+
+    async def on_message(self, row: dict, frame: dict) -> None:
+        text = frame.get("text")
+        if not isinstance(text, str):
+            raise ChatError("malformed_frame")
+        text = text_clean(text).strip()
+        if not text:
+            raise ChatError("empty_text")
+        if len(text) > settings.CHAT_MAX_TEXT_LENGTH:
+            raise ChatError("text_too_long", limit=settings.CHAT_MAX_TEXT_LENGTH)
+        message = await db(chat_services.message_record_rep)(public_id=row["conversation"], user=self.user, text=text)
+        await self.channel_layer.group_send(
+            live.conversation_group(row["conversation"]),
+            {"type": "chat.rep", "frame": chat_selectors.message_frame(message)},
+        )
+
+    async def on_typing(self, row: dict, frame: dict) -> None:
+        if row["mine"]:
+            await self.channel_layer.group_send(
+                live.conversation_group(row["conversation"]), {"type": "chat.rep_typing", "name": self.name}
+            )
+
+    # --- group events -------------------------------------------------------
+    async def inbox_touch(self, event: dict) -> None:
+        row = await db(selectors.inbox_conversation)(
+            user=self.user, site_ids=self.site_ids, public_id=event["conversation"]
+        )
+        if row is not None:
+            await self.send_json({"type": "conversation", "row": row})
+
+    async def inbox_alert(self, event: dict) -> None:
+        """A visitor's request for a person is routed to this rep (inbox/notify.py)."""
+        row = await db(selectors.inbox_conversation)(
+            user=self.user, site_ids=self.site_ids, public_id=event["conversation"]
+        )
+        if row is not None:
+            await self.send_json({"type": "alert", "row": row})
+
+    async def transcript_add(self, frame: dict) -> None:
+        if self.open_id:
+            await self.send_json({"type": "message", "conversation": self.open_id, "message": frame})
+
+    async def chat_visitor(self, event: dict) -> None:
+        await self.transcript_add(event["frame"])
+
+    async def chat_bot(self, event: dict) -> None:
+        for frame in event["frames"]:
+            await self.transcript_add(frame)
+
+    async def chat_rep(self, event: dict) -> None:
+        await self.transcript_add(event["frame"])
+
+    async def chat_mode(self, event: dict) -> None:
+        await self.transcript_add(event["notice"])
+
+    async def chat_rep_typing(self, event: dict) -> None:
+        pass  # for the visitor's widget
+
+
+async def announce(handover: chat_services.Handover, *, mode: str, name: str | None) -> None:
+    """Tell the visitor's tabs (and the open transcripts) who answers now, and refresh the inbox rows."""
+    layer = get_channel_layer()
+    public_id = str(handover.conversation.public_id)
+    notice = chat_selectors.message_frame(handover.notice)
+    await layer.group_send(
+        live.conversation_group(public_id), {"type": "chat.mode", "mode": mode, "name": name, "notice": notice}
+    )
+    await live.inbox_touch(site_id=handover.conversation.site_id, public_id=public_id)
+
+
+async def release_when_gone(*, user_id: int, since) -> None:
+    """A rep whose last inbox socket closed: after the grace time, their conversations go back to the bot."""
+    await asyncio.sleep(settings.INBOX_RELEASE_SECONDS)
+    if await db(presence.rep_online)(user_id=user_id):
+        return
+    for public_id in await db(chat_services.conversations_held_by)(user_id=user_id):
+        try:
+            handover = await db(chat_services.conversation_hand_back)(
+                public_id=public_id, user_id=user_id, ended=Takeover.Ended.ABANDONED, since=since
+            )
+        except ChatError:
+            continue  # taken again since, or handed back meanwhile
+        await rasa_client.tracker_event(conversation_id=public_id, event="resume")
+        await announce(handover, mode="bot", name=None)

@@ -1,0 +1,108 @@
+"""Live handoff through the real Rasa server on the trained model.
+
+- Take over records a pause in Rasa's tracker (its HTTP API, with the server's token); hand back
+  records the resume, and the bot carries on with the question it had open.
+- Never stranded: nobody takes the request within the site's wait, so the bot says so, and its
+  "Book a meeting" button leads to offered meeting times.
+"""
+
+import asyncio
+import importlib
+import json
+import urllib.request
+
+import pytest
+from channels.db import database_sync_to_async
+from django.apps import apps as django_apps
+
+from chatbot.live import notice_text
+from chatbot.models import Conversation
+from tests.e2e.chat import Chat
+from tests.factories import SiteFactory, acreate
+from tests.inbox.conftest import inbox_open, next_frame, next_message
+from tests.scheduling.factories import SalesRepFactory
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def rasa_api(rasa_settings, settings):
+    settings.RASA_API_TOKEN = rasa_settings.rasa_token
+    importlib.import_module("qualification.migrations.0004_default_rules").add_defaults(django_apps, None)
+    return rasa_settings
+
+
+def tracker(servers, conversation_id: str) -> dict:
+    with urllib.request.urlopen(servers.rasa_api(f"/conversations/{conversation_id}/tracker"), timeout=10) as r:
+        return json.load(r)
+
+
+async def test_take_over_pauses_the_bot_and_hand_back_resumes_the_form(rasa_api, rep_for):
+    site = await acreate(SiteFactory)
+    ana = await rep_for("Ana", site)
+    chat = await Chat.open(site)
+    inbox, _ = await inbox_open(ana)
+    try:
+        await chat.say_text("hi")
+        asked = await chat.say_text("We need better pipeline forecasting for our sales team")
+        slot_before = tracker(rasa_api, chat.conversation_id)["slots"].get("requested_slot")
+        assert slot_before, asked  # the qualification form has a question open
+
+        await inbox.send_json_to({"type": "take_over", "conversation": chat.conversation_id})
+        assert (await next_frame(chat.communicator, "mode"))["name"] == "Ana"
+        state = await asyncio.to_thread(tracker, rasa_api, chat.conversation_id)
+        assert state["paused"] is True
+
+        await chat.communicator.send_json_to({"type": "message", "text": "is anyone real here?", "id": "held-1"})
+        await next_message(inbox, "is anyone real here?")
+        assert await chat.communicator.receive_nothing(timeout=2)  # no bot, no "typing"
+
+        await inbox.send_json_to({"type": "hand_back", "conversation": chat.conversation_id})
+        assert (await next_frame(chat.communicator, "mode"))["mode"] == "bot"
+        state = await asyncio.to_thread(tracker, rasa_api, chat.conversation_id)
+        assert state["paused"] is False
+        assert state["slots"].get("requested_slot") == slot_before  # nothing forgotten
+
+        reply = await chat.say_text("Acme Analytics")
+        assert reply  # the bot answers again, inside its form
+        after = await asyncio.to_thread(tracker, rasa_api, chat.conversation_id)
+        assert after["active_loop"].get("name") == state["active_loop"].get("name")
+    finally:
+        await inbox.disconnect()
+        await chat.close()
+
+
+@database_sync_to_async
+def wait_of(site, seconds):
+    site.handoff_wait_seconds = seconds
+    site.save(update_fields=["handoff_wait_seconds"])
+    SalesRepFactory(name="Rita Rep", email="rita@northwind.example", min_notice_minutes=60)
+
+
+async def test_nobody_comes_the_bot_says_so_and_offers_meeting_times(rasa_api):
+    site = await acreate(SiteFactory)
+    await wait_of(site, 2)
+    chat = await Chat.open(site, timezone="America/New_York")
+    try:
+        await chat.say_text("hi")
+        await chat.say_text("I'm VP of Sales at a 300-person fintech and we need better forecasting this quarter")
+        await chat.say("Can I talk to a real person please?")
+        conversation = await Conversation.objects.aget(public_id=chat.conversation_id)
+        assert conversation.handoff_requested_at is not None
+
+        unanswered = await next_frame(chat.communicator, "bot", timeout=10)
+        assert unanswered["text"] == notice_text("unanswered")
+        book = next(b for b in unanswered["buttons"] if b["title"] == notice_text("unanswered_book"))
+        await chat.communicator.receive_nothing(timeout=0.5)
+        frames = await chat.say(book["payload"])
+        for _ in range(3):  # the form asks what it still needs (here: who they are), then offers times
+            slots = [b for f in frames for b in f.get("buttons") or [] if b["payload"].startswith("/choose_slot")]
+            if slots:
+                break
+            frames = await chat.say("Dana Kim, dana.kim@globex-fintech.com")
+        assert 3 <= len(slots) <= 5, frames
+        assert all(b["title"].endswith("New York time") for b in slots)
+        conversation = await Conversation.objects.aget(public_id=chat.conversation_id)
+        assert conversation.handoff_requested and conversation.handoff_unanswered_at is not None
+    finally:
+        await chat.close()

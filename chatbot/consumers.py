@@ -222,7 +222,10 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def forward_to_bot(self, message) -> None:
         try:
             turn = await rasa_client.bot_send(
-                conversation_id=self.public_id, text=services.message_bot_text(message), metadata=self.metadata
+                conversation_id=self.public_id,
+                text=services.message_bot_text(message),
+                metadata=self.metadata,
+                message_id=str(message.pk),
             )
         except rasa_client.BotUnavailable:
             notice = await db(services.message_record_bot_unavailable)(

@@ -53,6 +53,38 @@ def stop(process: subprocess.Popen) -> None:
             process.wait()
 
 
+class RasaServer:
+    """One `rasa run` on the trained model (scripts/rasa-run.sh), on a port it keeps across restarts."""
+
+    def __init__(self, *, port: int, env: dict, endpoints: Path, log: Path, cwd: Path) -> None:
+        self.port, self.env, self.endpoints, self.log, self.cwd = port, env, endpoints, log, cwd
+        self.url = f"http://127.0.0.1:{port}"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> "RasaServer":
+        command = [
+            str(ROOT / "scripts" / "rasa-run.sh"),
+            *("-i", "127.0.0.1", "-p", str(self.port), "-m", str(model_path())),
+            *("--endpoints", str(self.endpoints), "--credentials", str(ROOT / "chatbot/bot/credentials.yml")),
+        ]
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(command, cwd=self.cwd, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        return self
+
+    def wait(self, token: str, timeout: float = 240) -> None:
+        wait_http(f"{self.url}/status?token={token}", timeout=timeout, process=self.process, log=self.log)
+
+    def kill(self) -> None:
+        """kill -9: no goodbye, as when the machine or the OOM killer takes it."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop(self.process)
+
+
 @dataclass
 class Servers:
     web_url: str
@@ -61,6 +93,11 @@ class Servers:
     rasa: subprocess.Popen
     logs: Path
     rasa_token: str  # Rasa's HTTP API answers only with ?token=... (scripts/rasa-run.sh)
+    rasas: list[RasaServer]
+
+    @property
+    def rasa_urls(self) -> list[str]:
+        return [r.url for r in self.rasas]
 
     def rasa_api(self, path: str) -> str:
         """The URL of one of Rasa's HTTP API endpoints, with the token."""
@@ -68,7 +105,8 @@ class Servers:
         return f"{self.rasa_url}{path}{separator}token={self.rasa_token}"
 
     def stop(self) -> None:
-        stop(self.rasa)
+        for rasa in self.rasas:
+            rasa.stop()
         stop(self.web)
 
     def sent_emails(self) -> list:
@@ -112,14 +150,15 @@ def web_command(port: int) -> list[str]:
     ]
 
 
-def start_servers(*, database_url: str, logs: Path, env_extra: dict | None = None) -> Servers:
+def start_servers(*, database_url: str, logs: Path, env_extra: dict | None = None, rasa_count: int = 1) -> Servers:
+    """The web process and ``rasa_count`` Rasa servers sharing the tracker store and the lock store."""
     from django.conf import settings
 
     from chatbot.management.commands.bot_endpoints import endpoints_config
 
     logs.mkdir(parents=True, exist_ok=True)
-    web_port, rasa_port = free_port(), free_port()
-    web_url, rasa_url = f"http://127.0.0.1:{web_port}", f"http://127.0.0.1:{rasa_port}"
+    web_port, rasa_ports = free_port(), [free_port() for _ in range(rasa_count)]
+    web_url, rasa_url = f"http://127.0.0.1:{web_port}", f"http://127.0.0.1:{rasa_ports[0]}"
     rasa_token = secrets.token_urlsafe(32)
     env = {
         **os.environ,
@@ -128,6 +167,7 @@ def start_servers(*, database_url: str, logs: Path, env_extra: dict | None = Non
         "RASA": str(VENV_BIN / "rasa"),
         "DATABASE_URL": database_url,
         "RASA_URL": rasa_url,
+        "RASA_URLS": ",".join(f"http://127.0.0.1:{port}" for port in rasa_ports),
         "PUBLIC_BASE_URL": web_url,
         "PYTHONUNBUFFERED": "1",
         "TEST_EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
@@ -146,30 +186,29 @@ def start_servers(*, database_url: str, logs: Path, env_extra: dict | None = Non
     )
     endpoints = logs / "endpoints.yml"
     endpoints.write_text(yaml.safe_dump(endpoints_config(action_url=f"{web_url}/bot/actions/")))
-    rasa_log = logs / "rasa.log"
-    rasa = subprocess.Popen(
-        [
-            str(ROOT / "scripts" / "rasa-run.sh"),
-            "-i",
-            "127.0.0.1",
-            "-p",
-            str(rasa_port),
-            "-m",
-            str(model_path()),
-            "--endpoints",
-            str(endpoints),
-            "--credentials",
-            str(ROOT / "chatbot/bot/credentials.yml"),
-        ],
-        cwd=logs,
-        env=env,
-        stdout=rasa_log.open("w"),
-        stderr=subprocess.STDOUT,
+    rasas = [
+        RasaServer(
+            port=port,
+            env=env,
+            endpoints=endpoints,
+            log=logs / ("rasa.log" if i == 0 else f"rasa-{i + 1}.log"),
+            cwd=logs,
+        ).start()
+        for i, port in enumerate(rasa_ports)
+    ]
+    servers = Servers(
+        web_url=web_url,
+        rasa_url=rasa_url,
+        web=web,
+        rasa=rasas[0].process,
+        logs=logs,
+        rasa_token=rasa_token,
+        rasas=rasas,
     )
-    servers = Servers(web_url=web_url, rasa_url=rasa_url, web=web, rasa=rasa, logs=logs, rasa_token=rasa_token)
     try:
         wait_http(f"{web_url}/", timeout=60, process=web, log=web_log)
-        wait_http(servers.rasa_api("/status"), timeout=240, process=rasa, log=rasa_log)
+        for rasa in rasas:
+            rasa.wait(rasa_token)
     except Exception:
         servers.stop()
         raise

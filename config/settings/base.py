@@ -230,9 +230,14 @@ LOGGING = {
 
 # --- Rasa bridge -----------------------------------------------------------
 RASA_URL = os.environ.get("RASA_URL", "http://127.0.0.1:5005")
+# Several Rasa servers (comma-separated), sharing the SQL tracker store and the Redis lock store:
+# each conversation goes to one of them by consistent hashing (chatbot/rasa_ring.py). Unset: RASA_URL.
+RASA_URLS = env_list("RASA_URLS")
+# A Rasa server that failed is asked again (GET /) at most this often, and rejoins when it answers.
+RASA_PROBE_SECONDS = float(os.environ.get("RASA_PROBE_SECONDS", "3"))
 # The web process never leaves a visitor waiting on a slow model.
 RASA_TIMEOUT_SECONDS = float(os.environ.get("RASA_TIMEOUT_SECONDS", "8"))
-# Turns in flight to Rasa at once, each on a kept-alive connection; more wait in line
+# Turns in flight to each Rasa server at once, each on a kept-alive connection; more wait in line
 # (chatbot/rasa_client.py explains why more would be slower, not faster).
 RASA_MAX_CONNECTIONS = int(os.environ.get("RASA_MAX_CONNECTIONS", "16"))
 DEFAULT_RASA_ACTION_TOKEN = "local-development-action-token"

@@ -1,0 +1,38 @@
+"""Fault-injection tests: real processes (web, Rasa servers, Celery worker, Redis, PostgreSQL) killed,
+stopped and restarted mid-conversation."""
+
+import os
+
+import pytest
+from django.db import connection
+
+from tests.conftest import ARTIFACTS
+from tests.e2e.conftest import default_rules  # noqa: F401  (the shipped scoring rules)
+from tests.servers import start_servers
+
+
+def test_database_url() -> str:
+    db = connection.settings_dict
+    url = f"postgres://{db['USER'] or ''}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    return url.replace("@", f":{db['PASSWORD']}@", 1) if db.get("PASSWORD") else url
+
+
+@pytest.fixture(scope="session")
+def two_rasa_servers(django_db_setup, django_db_blocker):
+    """The web process and two Rasa servers on the shared SQL tracker store and Redis lock store."""
+    with django_db_blocker.unblock():
+        database_url = test_database_url()
+    servers = start_servers(database_url=database_url, logs=ARTIFACTS / f"two-rasa-{os.getpid()}", rasa_count=2)
+    yield servers
+    servers.stop()
+
+
+@pytest.fixture
+def ring_settings(settings, two_rasa_servers):
+    """This process's consumer talks to both servers, both up (a test that killed one starts it again)."""
+    for rasa in two_rasa_servers.rasas:
+        if rasa.process.poll() is not None:
+            rasa.start().wait(two_rasa_servers.rasa_token)
+    settings.RASA_URLS = two_rasa_servers.rasa_urls
+    settings.RASA_PROBE_SECONDS = 1
+    return two_rasa_servers

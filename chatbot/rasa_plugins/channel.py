@@ -24,8 +24,8 @@ import logging
 from typing import Any
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
-from rasa.shared.core.events import BotUttered, UserUttered
 from rasa.core.channels.rest import RestInput
+from rasa.shared.core.events import BotUttered, UserUttered
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -60,10 +60,8 @@ def leadbot_store(agent: Any) -> Any:
 def replay_from_tracker(tracker: Any, sender: str, message_id: str) -> dict | None:
     """The answer a turn got when it was handled: the bot messages after its user event, and its reading."""
     events = list(tracker.events) if tracker is not None else []
-    for index, event in enumerate(events):
-        if isinstance(event, UserUttered) and event.message_id == message_id:
-            break
-    else:
+    index = next((i for i, e in enumerate(events) if isinstance(e, UserUttered) and e.message_id == message_id), None)
+    if index is None:
         return None
     messages = []
     for event in events[index + 1 :]:

@@ -8,9 +8,9 @@ import logging
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
-from chatbot import abuse, rasa_client, selectors, services
+from chatbot import abuse, selectors, services, tasks, turns
 from chatbot.bot_input import text_clean
-from chatbot.errors import MESSAGES, ChatError
+from chatbot.errors import ChatError
 from config import zones
 from config.db import db
 
@@ -24,8 +24,7 @@ CLOSE_TRY_AGAIN = 1013
 UNCOUNTED_HOLD_SECONDS = 5.0
 
 
-def group_name(public_id: str) -> str:
-    return f"conv.{public_id}"
+group_name = turns.group_name
 
 
 class ChatConsumer(AsyncJsonWebsocketConsumer):
@@ -42,6 +41,9 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     start_deadline = None
     closer = None
     closing = False
+    closed = False
+    answering = None  # the task sending this conversation's pending messages to the bot
+    retrying = None  # without a worker (embedded default): this tab tries again while it is open
 
     async def connect(self) -> None:
         headers = dict(self.scope.get("headers") or [])
@@ -63,7 +65,11 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await self.refuse(ChatError("start_timeout"), code=CLOSE_POLICY)
 
     async def disconnect(self, code: int) -> None:
-        for task in (self.start_deadline, self.closer):
+        self.closed = True
+        if self.answering is not None and not self.answering.done():
+            # A turn in flight is finished (its answer stored for the next visit, or queued), not dropped.
+            await asyncio.wait({self.answering}, timeout=settings.RASA_TIMEOUT_SECONDS + 2)
+        for task in (self.start_deadline, self.closer, self.answering, self.retrying):
             if task is not None and task is not asyncio.current_task():
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -189,6 +195,9 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                 "history": history,
             }
         )
+        if await db(selectors.message_next_pending)(conversation_id=self.conversation.pk) is not None:
+            await self.send_json({"type": "typing"})
+            self.answer_pending()  # left waiting while the visitor was away: try now
 
     async def on_message(self, frame: dict) -> None:
         if self.conversation is None:
@@ -217,42 +226,44 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             self.group, {"type": "chat.visitor", "frame": visitor_frame, "origin_channel": self.channel_name}
         )
         await self.send_json({"type": "typing"})
-        await self.forward_to_bot(recorded.message)
+        self.answer_pending()
 
-    async def forward_to_bot(self, message) -> None:
-        try:
-            turn = await rasa_client.bot_send(
-                conversation_id=self.public_id,
-                text=services.message_bot_text(message),
-                metadata=self.metadata,
-                message_id=str(message.pk),
-            )
-        except rasa_client.BotUnavailable:
-            notice = await db(services.message_record_bot_unavailable)(
-                visitor_message=message, text=MESSAGES["bot_unavailable"]
-            )
-            await self.bot_frames_send([selectors.message_frame(notice)])
-            return
-        stored = await db(services.message_record_bot_replies)(
-            visitor_message=message, replies=turn.replies, interpretation=turn.interpretation
-        )
-        if stored:
-            await self.bot_frames_send([selectors.message_frame(reply) for reply in stored])
+    def answer_pending(self) -> None:
+        """Send the conversation's pending messages to the bot, in order, while this socket reads on.
 
-    async def bot_frames_send(self, frames: list[dict]) -> None:
-        """Answer this tab directly, and the visitor's other tabs through the channel layer.
-
-        The tab that asked must not depend on the layer for its answer: under load the
-        list-based channels_redis layer lost a group message whenever a visitor closing a
-        tab cancelled its BZPOPMIN (django/channels#1683), and the visitor then waited for
-        a reply forever. The settings now use the pub/sub layer; answering directly also
-        saves a Redis round trip on every turn.
+        One task per socket at a time: a message stored while it runs is sent by it (it loops until
+        none is pending), so the visitor can type on and nothing is answered out of order.
         """
-        for frame in frames:
-            await self.send_json({"type": "bot", **frame})
-        await self.channel_layer.group_send(
-            self.group, {"type": "chat.bot", "frames": frames, "origin_channel": self.channel_name}
-        )
+        if self.answering is None or self.answering.done():
+            self.answering = asyncio.create_task(self.answer())
+
+    async def answer(self) -> None:
+        try:
+            answered = await turns.conversation_answer(
+                conversation_id=self.conversation.pk, public_id=self.public_id, metadata=self.metadata, tab=self
+            )
+        except Exception:  # the message is stored and pending: the worker's sweep answers it
+            log.exception("answering conversation %s failed", self.public_id)
+            return
+        if answered:
+            return
+        if tasks.conversation_answer_pending.app.conf.task_always_eager:
+            if self.retrying is None or self.retrying.done():
+                self.retrying = asyncio.create_task(self.retry_while_open())
+        else:
+            await db(tasks.answer_later)(conversation_id=self.conversation.pk)
+
+    async def retry_while_open(self) -> None:
+        """No worker to queue the turn for (the embedded default): try again while the tab is open."""
+        delay = settings.RASA_PROBE_SECONDS
+        while not self.closed:
+            await asyncio.sleep(delay)
+            if self.answering is None or self.answering.done():
+                if await turns.conversation_answer(
+                    conversation_id=self.conversation.pk, public_id=self.public_id, metadata=self.metadata, tab=self
+                ):
+                    return
+            delay = min(delay * 2, tasks.MAX_RETRY_SECONDS)
 
     # --- group events -------------------------------------------------------
     async def chat_visitor(self, event: dict) -> None:
@@ -261,8 +272,9 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "visitor", **event["frame"]})
 
     async def chat_bot(self, event: dict) -> None:
-        # The tab that asked already has these (bot_frames_send).
-        if event.get("origin_channel") == self.channel_name:
-            return
-        for frame in event["frames"]:
-            await self.send_json({"type": "bot", **frame})
+        # The tab that asked already has these (turns.push).
+        if event.get("origin_channel") != self.channel_name:
+            for frame in turns.event_frames(event):
+                await self.send_json(frame)
+
+    chat_notice = chat_bot

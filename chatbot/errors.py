@@ -1,31 +1,75 @@
-"""Error codes of the widget protocol and the text the visitor sees for each."""
+"""Error codes of the widget protocol, and the notices the widget shows while the bot is slow.
+
+What the visitor reads for each code lives in a template, templates/chatbot/messages/<code>.txt
+(Django template syntax: ``{{ limit }}``), so the words can be changed, and translated, without
+touching Python.
+"""
+
+from collections.abc import Iterator, Mapping
+from functools import lru_cache
+
+from django.conf import settings
+from django.template.loader import render_to_string
 
 from config.errors import ApplicationError
 
-MESSAGES = {
-    "malformed_json": "That message could not be read (it was not valid JSON).",
-    "malformed_frame": "That message is missing a field or has a field of the wrong type.",
-    "frame_too_large": "That message is too large.",
-    "unknown_type": "That kind of message is not supported.",
-    "unknown_site": "This chat is not set up for this website (unknown site key).",
-    "origin_not_allowed": "This chat is not allowed on this website address.",
-    "no_session": "Please start the chat before sending messages.",
-    "empty_text": "Please type a message first.",
-    "text_too_long": "That message is too long; please shorten it to {limit} characters.",
-    "invalid_id": "The message id must be a short string.",
-    "invalid_visitor": "The visitor token is not valid; a new one was issued.",
-    "invalid_timezone": "The time zone is not recognised; UTC is used instead.",
-    "rate_limited": "You are sending messages too quickly; please wait a moment.",
-    "too_many_conversations": "Too many new chats were started from your network just now; please try again in a minute.",
-    "site_busy": "This chat is very busy right now; please try again in a minute.",
-    "site_daily_limit": "This chat is not taking new conversations today; please come back tomorrow.",
-    "too_many_starts": "This connection has already started a chat; please reload the page.",
-    "too_many_connections": "Too many chat windows are open from your network; please close one and reload.",
-    "start_timeout": "The chat did not start in time; please reload the page.",
-    "bot_unavailable": "Sorry, I can't answer right now. Your message is saved; please try again in a moment.",
-}
+MESSAGE_TEMPLATES = "chatbot/messages"
+CODES = (
+    "malformed_json",
+    "malformed_frame",
+    "frame_too_large",
+    "unknown_type",
+    "unknown_site",
+    "origin_not_allowed",
+    "no_session",
+    "empty_text",
+    "text_too_long",
+    "invalid_id",
+    "invalid_visitor",
+    "invalid_timezone",
+    "rate_limited",
+    "too_many_conversations",
+    "site_busy",
+    "site_daily_limit",
+    "too_many_starts",
+    "too_many_connections",
+    "start_timeout",
+    # Notices while the bot is slow (chatbot/turns.py), not errors.
+    "still_thinking",
+    "answer_later",
+)
+
+
+@lru_cache(maxsize=256)
+def _render(code: str, params: tuple) -> str:
+    return render_to_string(f"{MESSAGE_TEMPLATES}/{code}.txt", dict(params)).strip()
+
+
+def message_text(code: str, **params: object) -> str:
+    """What the visitor reads for ``code`` (rendered once per set of parameters, then cached)."""
+    if code not in CODES:
+        raise KeyError(code)
+    if settings.DEBUG:
+        return _render.__wrapped__(code, tuple(sorted(params.items())))  # edits show without a restart
+    return _render(code, tuple(sorted(params.items())))
+
+
+class _Messages(Mapping):
+    """MESSAGES[code]: the text of a code without parameters (tests and callers that need no parameter)."""
+
+    def __getitem__(self, code: str) -> str:
+        return message_text(code)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(CODES)
+
+    def __len__(self) -> int:
+        return len(CODES)
+
+
+MESSAGES = _Messages()
 
 
 class ChatError(ApplicationError):
     def __init__(self, code: str, **params: object) -> None:
-        super().__init__(code, MESSAGES[code].format(**params), extra=dict(params))
+        super().__init__(code, message_text(code, **params), extra=dict(params))

@@ -166,6 +166,8 @@ CELERY_BEAT_SCHEDULE = {
     # The dashboard's daily rollups: recompute the days whose chats changed (the page also does
     # this before it reads; the worker keeps that step short).
     "analytics-refresh-rollups": {"task": "analytics.tasks.rollups_refresh", "schedule": 60.0},
+    # Visitor messages the bot has not answered and nobody is sending (a lost task, a dead process).
+    "chatbot-answer-waiting": {"task": "chatbot.tasks.conversations_answer_waiting", "schedule": 30.0},
     # Retention: anonymise conversations past their site's retention period, prune Rasa's tracker store.
     "privacy-retention": {"task": "privacy.tasks.retention_run", "schedule": 24 * 3600.0},
 }
@@ -249,6 +251,10 @@ PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 # The action endpoint refuses a larger body (413) before reading the rest of it. A call
 # carries the domain and the tracker's events; a long conversation's call is a few hundred KB.
 RASA_ACTION_MAX_BODY_BYTES = env_int("RASA_ACTION_MAX_BODY_BYTES", 4 * 1024 * 1024, minimum=1024)
+
+# A visitor whose message the bot has not answered after this many seconds is told it is still
+# thinking; after RASA_TIMEOUT_SECONDS, that it will be answered later (a worker then does).
+CHAT_STILL_THINKING_SECONDS = float(os.environ.get("CHAT_STILL_THINKING_SECONDS", "3"))
 
 # --- Widget protocol limits --------------------------------------------------
 CHAT_MAX_TEXT_LENGTH = int(os.environ.get("CHAT_MAX_TEXT_LENGTH", "2000"))

@@ -216,6 +216,59 @@ def start_servers(*, database_url: str, logs: Path, env_extra: dict | None = Non
     return servers
 
 
+class CeleryWorker:
+    """A real ``celery worker`` process on the test database and the test Redis broker.
+
+    It runs with the project's ordinary (non-eager) settings, so retries go through the
+    broker with their countdown, as in production.
+    """
+
+    def __init__(self, folder: Path, database_url: str, env_extra: dict | None = None) -> None:
+        import uuid
+
+        from django.conf import settings
+
+        self.log = folder / "celery-worker.log"
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings.local",
+            "DATABASE_URL": database_url,
+            "REDIS_URL": settings.REDIS_URL,
+            "CACHE_PREFIX": f"leadbot-worker-{uuid.uuid4().hex[:8]}",
+            "SCHEDULING_RETRY_BASE_SECONDS": "1",
+            "PUBLIC_BASE_URL": settings.PUBLIC_BASE_URL,
+            "PYTHONUNBUFFERED": "1",
+            **(env_extra or {}),
+        }
+        self.name = f"schedcal-{uuid.uuid4().hex[:8]}@localhost"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo", "-l", "info"]
+                + ["-n", self.name, "--without-gossip", "--without-mingle", "--without-heartbeat"],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"celery worker exited early; log:\n{self.log.read_text()[-4000:]}")
+            if " ready." in self.log.read_text():
+                return
+            time.sleep(0.3)
+        raise RuntimeError(f"celery worker did not start; log:\n{self.log.read_text()[-4000:]}")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop(self.process)
+            self.process = None
+
+
 class RadicaleServer:
     """``python -m radicale`` on a free loopback port, storing into a temporary folder.
 

@@ -8,7 +8,7 @@ from django.db import connection
 
 from tests.conftest import ARTIFACTS
 from tests.e2e.conftest import default_rules  # noqa: F401  (the shipped scoring rules)
-from tests.servers import start_servers
+from tests.servers import CeleryWorker, start_servers
 
 
 def test_database_url() -> str:
@@ -36,3 +36,28 @@ def ring_settings(settings, two_rasa_servers):
     settings.RASA_URLS = two_rasa_servers.rasa_urls
     settings.RASA_PROBE_SECONDS = 1
     return two_rasa_servers
+
+
+@pytest.fixture
+def worker(transactional_db, tmp_path, ring_settings, settings):
+    """A real Celery worker answering queued turns with both Rasa servers; this process queues to it."""
+    from config.celery import app
+
+    app.control.purge()
+    process = CeleryWorker(
+        tmp_path,
+        test_database_url(),
+        env_extra={
+            "RASA_URLS": ",".join(ring_settings.rasa_urls),
+            "RASA_PROBE_SECONDS": "1",
+            # Its pushes reach the tabs this test process holds open.
+            "CHANNELS_PREFIX": settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"],
+        },
+    )
+    process.start()
+    eager = app.conf.CELERY_TASK_ALWAYS_EAGER
+    app.conf.CELERY_TASK_ALWAYS_EAGER = False
+    yield process
+    app.conf.CELERY_TASK_ALWAYS_EAGER = eager
+    process.stop()
+    app.control.purge()

@@ -34,7 +34,7 @@ run: train
 	@echo "  Open http://127.0.0.1:$${WEB_PORT:-8000}/ to chat; admin at http://127.0.0.1:$${WEB_PORT:-8000}/admin/"
 	@echo ""
 	@if [ -n "$$REDIS_URL" ]; then procs="web rasa worker"; else procs="web rasa"; fi; \
-	  exec $(VENV)/bin/honcho start $$procs
+	  exec scripts/honcho-start.sh $$procs
 
 test: train
 	scripts/ensure-system.sh

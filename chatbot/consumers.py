@@ -78,7 +78,8 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             self.socket_counted = False
             abuse.socket_close(ip=self.ip)
         if self.conversation is not None:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+            with contextlib.suppress(Exception):  # the layer may be down; the subscription dies with it
+                await self.channel_layer.group_discard(self.group, self.channel_name)
 
     async def send_error(self, error: ChatError) -> None:
         await self.send_json({"type": "error", "code": error.code, "message": error.message})
@@ -222,9 +223,12 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         if recorded.duplicate:
             return  # a retried frame: the first copy is already being answered
         visitor_frame = selectors.message_frame(recorded.message)
-        await self.channel_layer.group_send(
-            self.group, {"type": "chat.visitor", "frame": visitor_frame, "origin_channel": self.channel_name}
-        )
+        try:
+            await self.channel_layer.group_send(
+                self.group, {"type": "chat.visitor", "frame": visitor_frame, "origin_channel": self.channel_name}
+            )
+        except Exception:  # the layer (Redis) is down: the other tabs read it in the history
+            log.exception("could not show message %s to the other tabs", recorded.message.pk)
         await self.send_json({"type": "typing"})
         self.answer_pending()
 
@@ -251,7 +255,10 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             if self.retrying is None or self.retrying.done():
                 self.retrying = asyncio.create_task(self.retry_while_open())
         else:
-            await db(tasks.answer_later)(conversation_id=self.conversation.pk)
+            try:
+                await db(tasks.answer_later)(conversation_id=self.conversation.pk)
+            except Exception:  # the broker is down: the worker's sweep finds the queued message
+                log.exception("could not queue conversation %s for the worker", self.public_id)
 
     async def retry_while_open(self) -> None:
         """No worker to queue the turn for (the embedded default): try again while the tab is open."""

@@ -4,6 +4,7 @@ Both run as subprocesses against the test database, so what they store is what
 the tests read. Nothing here is a mock: these are the processes `make run` starts.
 """
 
+import contextlib
 import os
 import secrets
 import socket
@@ -314,3 +315,110 @@ class RadicaleServer:
 
     def client(self, username: str) -> caldav.DAVClient:
         return caldav.DAVClient(url=self.url, username=username, password="secret", timeout=10)
+
+
+class RedisServer:
+    """A private ``redis-server`` on a free loopback port, writing its append-only file to a folder.
+
+    ``restart()`` stops it (SIGTERM: it writes what it holds) and starts it again on the same port,
+    as an operator or a crash-and-supervisor would; the machine's shared Redis is never touched.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.log = folder / "redis.log"
+        self.process: subprocess.Popen | None = None
+        folder.mkdir(parents=True, exist_ok=True)
+
+    def start(self) -> None:
+        import redis
+
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.folder)]
+                + ["--save", "", "--appendonly", "yes", "--appendfsync", "always"],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                if redis.Redis.from_url(self.url, socket_timeout=1).ping():
+                    return
+            except redis.exceptions.ConnectionError:
+                time.sleep(0.1)
+        raise RuntimeError(f"redis-server did not start; log:\n{self.log.read_text()[-2000:]}")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop(self.process)
+            self.process = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def subscriptions(self) -> set[bytes]:
+        """The pub/sub channels someone listens to now (the channel layer's groups and channels)."""
+        import redis
+
+        return set(redis.Redis.from_url(self.url, socket_timeout=2).pubsub_channels())
+
+
+def start_web(*, port: int, env: dict, log: Path) -> subprocess.Popen:
+    """One more web process (uvicorn, as the Procfile runs it) with its own environment."""
+    with log.open("ab") as out:
+        process = subprocess.Popen(web_command(port), cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    wait_http(f"http://127.0.0.1:{port}/", timeout=60, process=process, log=log)
+    return process
+
+
+class PostgresCluster:
+    """A private PostgreSQL cluster (initdb, pg_ctl) in a temporary folder, on a free port, owned by
+    the postgres user; ``restart()`` restarts it as an operator would. The machine's own PostgreSQL
+    is never touched."""
+
+    def __init__(self) -> None:
+        import glob
+        import shutil
+        import tempfile
+
+        self.bin = Path(sorted(glob.glob("/usr/lib/postgresql/*/bin"))[-1])
+        self.folder = Path(tempfile.mkdtemp(prefix="leadbot-pg-"))
+        shutil.chown(self.folder, "postgres", "postgres")
+        self.data, self.log = self.folder / "data", self.folder / "postgres.log"
+        self.port = free_port()
+
+    def url(self, database: str) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/{database}"
+
+    def _as_postgres(self, *args: str) -> None:
+        subprocess.run(["runuser", "-u", "postgres", "--", *args], check=True, capture_output=True, timeout=120)
+
+    def start(self) -> None:
+        if not self.data.exists():
+            self._as_postgres(str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust")
+        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.folder}"
+        self._as_postgres(
+            str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.log), "-w", "start"
+        )
+
+    def stop(self) -> None:
+        self._as_postgres(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def createdb(self, name: str) -> None:
+        self._as_postgres(str(self.bin / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), name)
+
+    def remove(self) -> None:
+        import shutil
+
+        with contextlib.suppress(subprocess.CalledProcessError):
+            self.stop()
+        shutil.rmtree(self.folder, ignore_errors=True)

@@ -109,7 +109,9 @@ TEMPLATES = [
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    # Kept connections are checked before each request's first query, so a PostgreSQL restart costs
+    # a reconnect, not the visitor's message.
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
 else:
     DATABASES = {
         "default": {
@@ -127,6 +129,21 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
+
+
+def redis_retry_options(*, asyncio: bool) -> dict:
+    """redis-py connection options: a command on a connection Redis dropped is retried on a new one
+    (3 tries, 0.1 s to 1 s apart), so a Redis restart costs a moment, not the message."""
+    if asyncio:
+        from redis.asyncio.retry import Retry
+    else:
+        from redis.retry import Retry
+    from redis.backoff import ExponentialBackoff
+    from redis.exceptions import ConnectionError, TimeoutError
+
+    return {"retry_on_error": [ConnectionError, TimeoutError], "retry": Retry(ExponentialBackoff(cap=1, base=0.1), 3)}
+
+
 if REDIS_URL:
     # Pub/sub, not the list-based RedisChannelLayer: the widget's messages only matter to tabs
     # connected now (a reload reads the history from the database), and the list-based layer
@@ -135,7 +152,12 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": os.environ.get("CHANNELS_PREFIX", "leadbot")},
+            "CONFIG": {
+                # A connection Redis closed (a restart) is replaced and the command sent again, not
+                # lost; the subscriber reconnects and subscribes again by itself (redis-py's PubSub).
+                "hosts": [{"address": REDIS_URL, **redis_retry_options(asyncio=True)}],
+                "prefix": os.environ.get("CHANNELS_PREFIX", "leadbot"),
+            },
         }
     }
     CACHES = {
@@ -143,6 +165,7 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": os.environ.get("CACHE_PREFIX", "leadbot"),
+            "OPTIONS": redis_retry_options(asyncio=False),
         }
     }
     CELERY_BROKER_URL = REDIS_URL

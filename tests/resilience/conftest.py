@@ -11,7 +11,7 @@ from tests.e2e.conftest import default_rules  # noqa: F401  (the shipped scoring
 from tests.servers import CeleryWorker, start_servers
 
 
-def tests_database_url() -> str:
+def database_url_for_tests() -> str:
     db = connection.settings_dict
     url = f"postgres://{db['USER'] or ''}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
     return url.replace("@", f":{db['PASSWORD']}@", 1) if db.get("PASSWORD") else url
@@ -21,7 +21,7 @@ def tests_database_url() -> str:
 def two_rasa_servers(django_db_setup, django_db_blocker):
     """The web process and two Rasa servers on the shared SQL tracker store and Redis lock store."""
     with django_db_blocker.unblock():
-        database_url = tests_database_url()
+        database_url = database_url_for_tests()
     servers = start_servers(database_url=database_url, logs=ARTIFACTS / f"two-rasa-{os.getpid()}", rasa_count=2)
     yield servers
     servers.stop()
@@ -46,7 +46,7 @@ def worker(transactional_db, tmp_path, ring_settings, settings):
     app.control.purge()
     process = CeleryWorker(
         tmp_path,
-        tests_database_url(),
+        database_url_for_tests(),
         env_extra={
             "RASA_URLS": ",".join(ring_settings.rasa_urls),
             "RASA_PROBE_SECONDS": "1",

@@ -22,7 +22,7 @@ from django.conf import settings
 
 from chatbot.errors import MESSAGES
 from tests.factories import TEST_ORIGIN, SiteFactory
-from tests.resilience.conftest import tests_database_url
+from tests.resilience.conftest import database_url_for_tests
 from tests.servers import ROOT, free_port, wait_http
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -56,7 +56,7 @@ def honcho(tmp_path):
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.local",
-        "DATABASE_URL": tests_database_url(),
+        "DATABASE_URL": database_url_for_tests(),
         "REDIS_URL": settings.REDIS_URL,
         "RASA_TRACKER_DATABASE_URL": settings.RASA_TRACKER_DATABASE_URL,
         "WEB_PORT": str(web_port),

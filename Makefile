@@ -40,7 +40,7 @@ run: train
 	@echo "  Open http://127.0.0.1:$${WEB_PORT:-8000}/ to chat; admin at http://127.0.0.1:$${WEB_PORT:-8000}/admin/"
 	@echo ""
 	@if [ -n "$$REDIS_URL" ]; then procs="web rasa worker"; else procs="web rasa"; fi; \
-	  exec $(VENV)/bin/honcho start $$procs
+	  exec scripts/honcho-start.sh $$procs
 
 # Two suites: the web environment's (tests/, PYTEST_ARGS) and the Rasa environment's (tests/rasa_env/,
 # RASA_PYTEST_ARGS). `make test` runs both, the second even when the first fails, and fails if either does.

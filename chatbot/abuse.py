@@ -27,14 +27,18 @@ CLIENT_IP_HEADER names the header it sets (``client_ip``). IPv6 addresses count 
 import asyncio
 import collections
 import ipaddress
+import logging
 import re
+import threading
 import time
 
 from django.conf import settings
 from django_ratelimit.core import get_usage
+from redis.exceptions import RedisError
 
 from chatbot.errors import ChatError
 
+log = logging.getLogger(__name__)
 UNKNOWN_CLIENT = "unknown"
 IPV6_PREFIX = 64
 # Addresses remembered (refused, or counting their connections), at most; when full, the
@@ -100,8 +104,41 @@ def _bucket(address) -> str:
 
 
 def _usage(*, group: str, key: str, rate: str) -> dict | None:
-    """Count one hit of ``key`` in ``group`` (django-ratelimit's fixed windows)."""
-    return get_usage(None, group=f"chat.{group}", key=lambda _group, _request: key, rate=rate, increment=True)
+    """Count one hit of ``key`` in ``group`` (django-ratelimit's fixed windows).
+
+    Fails safe: while the shared counters (Redis) cannot be reached, each web process counts
+    in its own memory (N processes let up to N times the limit through, never unlimited), so a
+    Redis restart neither lets a flood through nor turns every visitor away.
+    """
+    try:
+        return get_usage(None, group=f"chat.{group}", key=lambda _group, _request: key, rate=rate, increment=True)
+    except (RedisError, OSError) as exc:
+        log.warning("rate limit counters unavailable (%r); counting in this process", exc)
+        return _local_usage(group=group, key=key, rate=rate)
+
+
+_local_counts: dict[str, tuple[int, int]] = {}  # group:key -> (window number, hits in it)
+_local_lock = threading.Lock()
+
+
+def _local_usage(*, group: str, key: str, rate: str) -> dict:
+    """django-ratelimit's answer, counted in this process (the fallback of ``_usage``)."""
+    limit, seconds = _rate(rate)
+    now = time.time()
+    window = int(now // seconds)
+    name = f"{group}:{key}"
+    with _local_lock:  # called from the pool's threads
+        seen_window, count = _local_counts.get(name, (window, 0))
+        count = count + 1 if seen_window == window else 1
+        if name not in _local_counts:
+            _forget_oldest(_local_counts)
+        _local_counts[name] = (window, count)
+    return {
+        "count": count,
+        "limit": limit,
+        "should_limit": count > limit,
+        "time_left": int((window + 1) * seconds - now),
+    }
 
 
 def rate_exceeded(*, group: str, key: str, rate: str) -> bool:

@@ -8,9 +8,9 @@ import logging
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
-from chatbot import abuse, live, rasa_client, selectors, services
+from chatbot import abuse, live, selectors, services, tasks, turns
 from chatbot.bot_input import text_clean
-from chatbot.errors import ChatError, error_text
+from chatbot.errors import ChatError
 from config import zones
 from config.db import db
 
@@ -24,7 +24,7 @@ CLOSE_TRY_AGAIN = 1013
 UNCOUNTED_HOLD_SECONDS = 5.0
 
 
-group_name = live.conversation_group
+group_name = turns.group_name
 
 
 class ChatConsumer(AsyncJsonWebsocketConsumer):
@@ -41,6 +41,9 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     start_deadline = None
     closer = None
     closing = False
+    closed = False
+    answering = None  # the task sending this conversation's pending messages to the bot
+    retrying = None  # without a worker (embedded default): this tab tries again while it is open
     handoff_watch = None
 
     async def connect(self) -> None:
@@ -63,7 +66,11 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await self.refuse(ChatError("start_timeout"), code=CLOSE_POLICY)
 
     async def disconnect(self, code: int) -> None:
-        for task in (self.start_deadline, self.closer, self.handoff_watch):
+        self.closed = True
+        if self.answering is not None and not self.answering.done():
+            # A turn in flight is finished (its answer stored for the next visit, or queued), not dropped.
+            await asyncio.wait({self.answering}, timeout=settings.RASA_TIMEOUT_SECONDS + 2)
+        for task in (self.start_deadline, self.closer, self.answering, self.retrying, self.handoff_watch):
             if task is not None and task is not asyncio.current_task():
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -72,7 +79,8 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             self.socket_counted = False
             abuse.socket_close(ip=self.ip)
         if self.conversation is not None:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+            with contextlib.suppress(Exception):  # the layer may be down; the subscription dies with it
+                await self.channel_layer.group_discard(self.group, self.channel_name)
 
     async def send_error(self, error: ChatError) -> None:
         await self.send_json({"type": "error", "code": error.code, "message": error.message})
@@ -191,6 +199,9 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                 "agent": await db(selectors.conversation_holder)(conversation_id=self.conversation.pk),
             }
         )
+        if await db(selectors.message_next_pending)(conversation_id=self.conversation.pk) is not None:
+            await self.send_json({"type": "typing"})
+            self.answer_pending()  # left waiting while the visitor was away: try now
         await self.watch_handoff()  # a visitor back while their request for a person waits
 
     async def on_message(self, frame: dict) -> None:
@@ -216,16 +227,17 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         if recorded.duplicate:
             return  # a retried frame: the first copy is already being answered
         visitor_frame = selectors.message_frame(recorded.message)
-        await self.channel_layer.group_send(
-            self.group, {"type": "chat.visitor", "frame": visitor_frame, "origin_channel": self.channel_name}
-        )
+        try:
+            await self.channel_layer.group_send(
+                self.group, {"type": "chat.visitor", "frame": visitor_frame, "origin_channel": self.channel_name}
+            )
+        except Exception:  # the layer (Redis) is down: the other tabs read it in the history
+            log.exception("could not show message %s to the other tabs", recorded.message.pk)
         await live.inbox_touch(site_id=self.site.pk, public_id=self.public_id)
         if await self.relayed_to_rep(recorded.message):
             return
         await self.send_json({"type": "typing"})
-        await self.forward_to_bot(recorded.message)
-        await live.inbox_touch(site_id=self.site.pk, public_id=self.public_id)  # the bot's turn may score the lead
-        await self.watch_handoff()
+        self.answer_pending()
 
     async def watch_handoff(self) -> None:
         """Never stranded: once the visitor has asked for a person, wait the site's time for a rep;
@@ -240,7 +252,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         await asyncio.sleep(seconds)
         message = await db(services.handoff_unanswered)(conversation_id=self.conversation.pk)
         if message is not None and not self.closing:
-            await self.bot_frames_send([selectors.message_frame(message)])
+            await turns.push(self.public_id, {"type": "chat.bot", "frames": [selectors.message_frame(message)]}, self)
             await live.inbox_touch(site_id=self.site.pk, public_id=self.public_id)
 
     async def relayed_to_rep(self, message) -> bool:
@@ -252,37 +264,47 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         """
         return await db(services.message_mark_for_rep)(message=message)
 
-    async def forward_to_bot(self, message) -> None:
-        try:
-            turn = await rasa_client.bot_send(
-                conversation_id=self.public_id, text=services.message_bot_text(message), metadata=self.metadata
-            )
-        except rasa_client.BotUnavailable:
-            notice = await db(services.message_record_bot_unavailable)(
-                visitor_message=message, text=error_text("bot_unavailable")
-            )
-            await self.bot_frames_send([selectors.message_frame(notice)])
-            return
-        stored = await db(services.message_record_bot_replies)(
-            visitor_message=message, replies=turn.replies, interpretation=turn.interpretation
-        )
-        if stored:
-            await self.bot_frames_send([selectors.message_frame(reply) for reply in stored])
+    def answer_pending(self) -> None:
+        """Send the conversation's pending messages to the bot, in order, while this socket reads on.
 
-    async def bot_frames_send(self, frames: list[dict]) -> None:
-        """Answer this tab directly, and the visitor's other tabs through the channel layer.
-
-        The tab that asked must not depend on the layer for its answer: under load the
-        list-based channels_redis layer lost a group message whenever a visitor closing a
-        tab cancelled its BZPOPMIN (django/channels#1683), and the visitor then waited for
-        a reply forever. The settings now use the pub/sub layer; answering directly also
-        saves a Redis round trip on every turn.
+        One task per socket at a time: a message stored while it runs is sent by it (it loops until
+        none is pending), so the visitor can type on and nothing is answered out of order.
         """
-        for frame in frames:
-            await self.send_json({"type": "bot", **frame})
-        await self.channel_layer.group_send(
-            self.group, {"type": "chat.bot", "frames": frames, "origin_channel": self.channel_name}
-        )
+        if self.answering is None or self.answering.done():
+            self.answering = asyncio.create_task(self.answer())
+
+    async def answer(self) -> None:
+        try:
+            answered = await turns.conversation_answer(
+                conversation_id=self.conversation.pk, public_id=self.public_id, metadata=self.metadata, tab=self
+            )
+        except Exception:  # the message is stored and pending: the worker's sweep answers it
+            log.exception("answering conversation %s failed", self.public_id)
+            return
+        if answered:
+            await live.inbox_touch(site_id=self.site.pk, public_id=self.public_id)  # the bot's turn may score the lead
+            await self.watch_handoff()
+            return
+        if tasks.conversation_answer_pending.app.conf.task_always_eager:
+            if self.retrying is None or self.retrying.done():
+                self.retrying = asyncio.create_task(self.retry_while_open())
+        else:
+            try:
+                await db(tasks.answer_later)(conversation_id=self.conversation.pk)
+            except Exception:  # the broker is down: the worker's sweep finds the queued message
+                log.exception("could not queue conversation %s for the worker", self.public_id)
+
+    async def retry_while_open(self) -> None:
+        """No worker to queue the turn for (the embedded default): try again while the tab is open."""
+        delay = settings.RASA_PROBE_SECONDS
+        while not self.closed:
+            await asyncio.sleep(delay)
+            if self.answering is None or self.answering.done():
+                if await turns.conversation_answer(
+                    conversation_id=self.conversation.pk, public_id=self.public_id, metadata=self.metadata, tab=self
+                ):
+                    return
+            delay = min(delay * 2, tasks.MAX_RETRY_SECONDS)
 
     # --- group events -------------------------------------------------------
     async def chat_visitor(self, event: dict) -> None:
@@ -291,11 +313,12 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "visitor", **event["frame"]})
 
     async def chat_bot(self, event: dict) -> None:
-        # The tab that asked already has these (bot_frames_send).
-        if event.get("origin_channel") == self.channel_name:
-            return
-        for frame in event["frames"]:
-            await self.send_json({"type": "bot", **frame})
+        # The tab that asked already has these (turns.push).
+        if event.get("origin_channel") != self.channel_name:
+            for frame in turns.event_frames(event):
+                await self.send_json(frame)
+
+    chat_notice = chat_bot
 
     # --- live handoff (the rep's inbox sends these to the conversation's group) ----------------
     async def chat_rep(self, event: dict) -> None:

@@ -26,6 +26,9 @@ CODES = frozenset(
         "too_many_starts",
         "too_many_connections",
         "start_timeout",
+        # Notices while the bot is slow (chatbot/turns.py), not errors.
+        "still_thinking",
+        "answer_later",
         "bot_unavailable",
         # The reps' inbox (inbox/consumers.py): read by staff.
         "not_staff",

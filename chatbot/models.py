@@ -159,6 +159,10 @@ class Conversation(models.Model):
     handoff_unanswered_at = models.DateTimeField(null=True, blank=True)
     # Set by retention (privacy.services.retention_apply): what is left is what the dashboard counts.
     anonymised_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Who is sending this conversation's pending messages to the bot, until when (chatbot/turns.py):
+    # one sender at a time, across web processes and workers, so turns reach Rasa in the order sent.
+    bot_lease_owner = models.CharField(max_length=36, blank=True, editable=False)
+    bot_lease_until = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         indexes = [
@@ -187,7 +191,8 @@ class Message(models.Model):
         NOT_APPLICABLE = "", "-"
         PENDING = "pending", "Waiting for the bot"
         DELIVERED = "delivered", "Answered by the bot"
-        FAILED = "failed", "Bot unavailable"
+        QUEUED = "queued", "Waiting for the bot (queued)"
+        FAILED = "failed", "Bot unavailable"  # before messages were queued; no new ones
         TO_REP = "rep", "Read by a rep (bot paused)"
 
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
@@ -220,7 +225,13 @@ class Message(models.Model):
                 fields=["conversation", "sender", "created_at"],
                 include=["asked_slot", "intent", "confidence"],
                 name="message_conv_sender_time",
-            )
+            ),
+            # Visitor messages still waiting for the bot, oldest first (chatbot/turns.py, the sweep).
+            models.Index(
+                fields=["conversation", "created_at", "id"],
+                condition=Q(delivery__in=["pending", "queued"]),
+                name="message_pending",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -1,4 +1,13 @@
-"""The web process's only way to talk to the Rasa server (internal, REST channel)."""
+"""The web process's only way to talk to the Rasa servers (internal, our REST channel).
+
+With several servers (RASA_URLS), each conversation goes to the one the ring picks
+(chatbot/rasa_ring.py). A request that never reached Rasa (refused, reset, closed before
+an answer) marks that server down and the turn goes to the next server at once: safe,
+because every turn carries its message id and a Rasa server answers a message it has
+already handled with the replies it gave then (chatbot/rasa_plugins/channel.py) instead
+of handling it twice. A timeout also marks the server down but is not retried here: the
+visitor's wait is spent, and the caller keeps the message pending for later.
+"""
 
 import asyncio
 import logging
@@ -7,6 +16,7 @@ from dataclasses import dataclass
 import aiohttp
 from django.conf import settings
 
+from chatbot.rasa_ring import RasaRing
 from chatbot.services import NO_INTERPRETATION, BotReply, Interpretation
 
 log = logging.getLogger(__name__)
@@ -17,13 +27,35 @@ class BotUnavailable(Exception):
 
 
 _sessions: dict[int, aiohttp.ClientSession] = {}
+_rings: dict[tuple, RasaRing] = {}
+# A down server's health check (GET /) waits this long at most.
+PROBE_TIMEOUT_SECONDS = 1.0
+# Failures where Rasa cannot have started the turn, or where a retry is answered from Rasa's record.
+CONNECTION_FAILURES = (aiohttp.ClientConnectionError,)
+
+
+def rasa_urls() -> list[str]:
+    """The configured servers: RASA_URLS (comma-separated), else the one RASA_URL."""
+    return list(settings.RASA_URLS) or [settings.RASA_URL]
+
+
+def ring() -> RasaRing:
+    """This process's ring over the configured servers (rebuilt when the setting changes, as in tests)."""
+    key = (tuple(rasa_urls()), settings.RASA_PROBE_SECONDS)
+    current = _rings.get(key)
+    if current is None:
+        _rings.clear()
+        current = _rings[key] = RasaRing(list(key[0]), probe_interval=settings.RASA_PROBE_SECONDS)
+    return current
+
+
 # Rasa keeps an idle connection open for 120 s (its --keep-alive-timeout default); closing
 # ours well before means we never send a turn down a connection Rasa is closing.
 KEEPALIVE_SECONDS = 60
 
 
 def _session() -> aiohttp.ClientSession:
-    """This event loop's pooled session: at most RASA_MAX_CONNECTIONS kept-alive connections.
+    """This event loop's pooled session: at most RASA_MAX_CONNECTIONS kept-alive connections per server.
 
     Rasa runs its model on its one event loop thread, so turns beyond a few in flight
     only take turns on that thread; and a busy Rasa accepts and reads a *new*
@@ -39,7 +71,9 @@ def _session() -> aiohttp.ClientSession:
     if session is None or session.closed:
         session = aiohttp.ClientSession(
             timeout=aiohttp.ClientTimeout(total=settings.RASA_TIMEOUT_SECONDS),
-            connector=aiohttp.TCPConnector(limit=settings.RASA_MAX_CONNECTIONS, keepalive_timeout=KEEPALIVE_SECONDS),
+            connector=aiohttp.TCPConnector(
+                limit=0, limit_per_host=settings.RASA_MAX_CONNECTIONS, keepalive_timeout=KEEPALIVE_SECONDS
+            ),
         )
         _sessions[id(loop)] = session
     return session
@@ -83,21 +117,59 @@ def interpretation_from_rasa(data: object) -> Interpretation:
     )
 
 
-async def bot_send(*, conversation_id: str, text: str, metadata: dict) -> BotTurn:
+async def server_answers(url: str) -> bool:
+    """Rasa's health check: does ``GET /`` answer, quickly?"""
+    try:
+        async with _session().get(f"{url}/", timeout=aiohttp.ClientTimeout(total=PROBE_TIMEOUT_SECONDS)) as response:
+            return response.status == 200
+    except (aiohttp.ClientError, asyncio.TimeoutError):
+        return False
+
+
+async def bot_send(*, conversation_id: str, text: str, metadata: dict, message_id: str = "") -> BotTurn:
     """One turn: the bot's replies and Rasa's reading of the visitor's message, in one request.
 
     Goes through our own channel (chatbot/rasa_plugins/channel.py) so Rasa is asked once per turn.
+    ``message_id`` names the turn: sent again (to this server or another), it is answered, not redone.
     """
-    url = f"{settings.RASA_URL}/webhooks/leadbot/webhook"
+    servers = ring()
     payload = {"sender": conversation_id, "message": text, "metadata": metadata}
-    try:
-        async with _session().post(url, json=payload) as response:
-            if response.status != 200:
-                raise BotUnavailable(f"Rasa answered HTTP {response.status}")
-            body = await response.json()
-    except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
-        log.warning("Rasa unavailable for %s: %r", conversation_id, exc)
-        raise BotUnavailable(str(exc)) from exc
+    if message_id:
+        payload["message_id"] = message_id
+    failure: Exception = BotUnavailable("no Rasa server is up")
+    for url, needs_probe in servers.candidates(conversation_id):
+        if needs_probe:
+            if not servers.probe_claim(url) or not await server_answers(url):
+                continue
+            log.info("Rasa server %s is back", url)
+            servers.mark_up(url)
+        try:
+            body = await _post(url, payload)
+        except asyncio.TimeoutError as exc:
+            log.warning("Rasa server %s timed out for %s", url, conversation_id)
+            servers.mark_down(url)
+            raise BotUnavailable("Rasa timed out") from exc
+        except CONNECTION_FAILURES as exc:
+            # Never reached Rasa, or Rasa died with it: the next server takes the turn.
+            log.warning("Rasa server %s failed for %s: %r; trying the next one", url, conversation_id, exc)
+            servers.mark_down(url)
+            failure = exc
+            continue
+        except (aiohttp.ClientError, ValueError) as exc:
+            log.warning("Rasa unavailable for %s: %r", conversation_id, exc)
+            raise BotUnavailable(str(exc)) from exc
+        return turn_from_body(body)
+    raise BotUnavailable(str(failure)) from failure
+
+
+async def _post(url: str, payload: dict) -> object:
+    async with _session().post(f"{url}/webhooks/leadbot/webhook", json=payload) as response:
+        if response.status != 200:
+            raise BotUnavailable(f"Rasa answered HTTP {response.status}")
+        return await response.json()
+
+
+def turn_from_body(body: object) -> BotTurn:
     if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
         raise BotUnavailable("Rasa's answer had no messages list")
     replies = [reply_from_rasa(item) for item in body["messages"] if isinstance(item, dict)]
@@ -118,7 +190,8 @@ async def tracker_event(*, conversation_id: str, event: str) -> bool:
         raise ValueError(event)
     if not settings.RASA_API_TOKEN:
         return False
-    url = f"{settings.RASA_URL}/conversations/{conversation_id}/tracker/events"
+    server = ring().server_for(conversation_id) or rasa_urls()[0]  # the conversation's own server
+    url = f"{server}/conversations/{conversation_id}/tracker/events"
     try:
         async with _session().post(
             url, params={"token": settings.RASA_API_TOKEN, "include_events": "NONE"}, json={"event": event}

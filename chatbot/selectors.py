@@ -6,6 +6,8 @@ from django.utils import timezone
 from chatbot.models import Conversation, Message, Site
 
 HISTORY_LIMIT = 200
+# Visitor messages the bot has still to answer: just sent, or queued for later.
+WAITING = (Message.Delivery.PENDING, Message.Delivery.QUEUED)
 
 
 def message_frame(message: Message) -> dict:
@@ -89,3 +91,31 @@ def handoff_wait_remaining(*, conversation_id: int) -> float | None:
         return None
     due = row[0] + dt.timedelta(seconds=row[1])
     return max(0.0, (due - timezone.now()).total_seconds())
+
+
+def message_next_pending(*, conversation_id: int) -> Message | None:
+    """The conversation's oldest visitor message still waiting for the bot."""
+    return (
+        Message.objects.filter(conversation_id=conversation_id, delivery__in=WAITING)
+        .order_by("created_at", "id")
+        .first()
+    )
+
+
+def conversations_waiting(*, since: dt.datetime, limit: int = 500) -> list[int]:
+    """Conversations with a message pending since before ``since`` that nobody is sending (no live lease)."""
+    now = timezone.now()
+    return list(
+        Conversation.objects.filter(
+            messages__delivery__in=WAITING,
+            messages__created_at__lt=since,
+        )
+        .exclude(bot_lease_until__gte=now)
+        .values_list("pk", flat=True)
+        .distinct()[:limit]
+    )
+
+
+def bot_metadata(*, conversation: Conversation) -> dict:
+    """What a turn tells Rasa about the visitor when no open tab says it (a queued turn)."""
+    return {"timezone": conversation.timezone, "page": conversation.page_url, "utm": conversation.utm}

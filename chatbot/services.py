@@ -4,13 +4,14 @@ Every function owns its transaction and is called by the consumer through
 database_sync_to_async; nothing here knows about WebSockets.
 """
 
+import datetime as dt
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlsplit
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
 
@@ -218,14 +219,17 @@ def message_record_bot_replies(
     """Store one bot turn: the replies, and the visitor message labelled with Rasa's intent.
 
     The bot's last reply carries the form question it asked (what analytics counts
-    drop-offs by).
+    drop-offs by). Safe to run twice: a message already answered (by another process that
+    sent it too) stores nothing more and returns [].
     """
-    Message.objects.filter(pk=visitor_message.pk).update(
+    answered = Message.objects.filter(pk=visitor_message.pk, delivery__in=selectors.WAITING).update(
         delivery=Message.Delivery.DELIVERED,
         intent=interpretation.intent[:100],
         confidence=interpretation.confidence,
         entities=interpretation.entities,
     )
+    if not answered:
+        return []
     last = len(replies) - 1
     stored = Message.objects.bulk_create(
         Message(
@@ -242,10 +246,43 @@ def message_record_bot_replies(
 
 
 @transaction.atomic
-def message_record_bot_unavailable(*, visitor_message: Message, text: str) -> Message:
-    Message.objects.filter(pk=visitor_message.pk).update(delivery=Message.Delivery.FAILED)
+def message_queue_for_later(*, visitor_message: Message, text: str) -> Message | None:
+    """The bot could not answer in time: this message, and those sent after it, wait for a worker.
+
+    The visitor is told once for each message newly queued (a message sent while earlier ones
+    wait is queued behind them, and said so). Returns the stored notice, or None when nothing was
+    newly queued (a retry of messages queued already).
+    """
+    queued = Message.objects.filter(
+        conversation_id=visitor_message.conversation_id,
+        delivery=Message.Delivery.PENDING,
+        sender=Message.Sender.VISITOR,
+    ).update(delivery=Message.Delivery.QUEUED)
+    if not queued:
+        return None
     return Message.objects.create(
         conversation_id=visitor_message.conversation_id, sender=Message.Sender.SYSTEM, text=text
+    )
+
+
+def conversation_lease_take(*, conversation_id: int, owner: str, seconds: float) -> bool:
+    """Become (or stay) the one sending this conversation's pending messages to the bot, for ``seconds``.
+
+    One conditional UPDATE: free, expired (its holder died) or already ours. Whoever holds it
+    sends every pending message, oldest first, so turns reach the bot in the order they were sent
+    whichever web process or worker took them in.
+    """
+    now = timezone.now()
+    free = Q(bot_lease_until__isnull=True) | Q(bot_lease_until__lt=now) | Q(bot_lease_owner=owner)
+    updated = Conversation.objects.filter(free, pk=conversation_id).update(
+        bot_lease_owner=owner, bot_lease_until=now + dt.timedelta(seconds=seconds)
+    )
+    return updated == 1
+
+
+def conversation_lease_release(*, conversation_id: int, owner: str) -> None:
+    Conversation.objects.filter(pk=conversation_id, bot_lease_owner=owner).update(
+        bot_lease_owner="", bot_lease_until=None
     )
 
 

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the browser test needs (chromium) when missing.
+# Installs the Debian packages the tests need when missing: chromium (the browser tests) and
+# nginx (the reverse proxy in front of two web processes, tests/resilience/test_nginx_two_web.py;
+# the tests run their own nginx on a free port, the package's service is not used).
 set -euo pipefail
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 [ -d /usr/share/fonts/truetype/dejavu ] || missing+=(fonts-dejavu-core)
+[ -x /usr/sbin/nginx ] || missing+=(nginx)
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "Installing system packages: ${missing[*]}"
 SUDO=""

@@ -7,6 +7,7 @@ Both run as subprocesses against the test database, so what they store is what
 the tests read. Nothing here is a mock: these are the processes `make run` starts.
 """
 
+import contextlib
 import os
 import secrets
 import socket
@@ -58,6 +59,38 @@ def stop(process: subprocess.Popen) -> None:
             process.wait()
 
 
+class RasaServer:
+    """One `rasa run` on the trained model (scripts/rasa-run.sh), on a port it keeps across restarts."""
+
+    def __init__(self, *, port: int, env: dict, endpoints: Path, log: Path, cwd: Path) -> None:
+        self.port, self.env, self.endpoints, self.log, self.cwd = port, env, endpoints, log, cwd
+        self.url = f"http://127.0.0.1:{port}"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> "RasaServer":
+        command = [
+            str(ROOT / "scripts" / "rasa-run.sh"),
+            *("-i", "127.0.0.1", "-p", str(self.port), "-m", str(model_path())),
+            *("--endpoints", str(self.endpoints), "--credentials", str(ROOT / "chatbot/bot/credentials.yml")),
+        ]
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(command, cwd=self.cwd, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        return self
+
+    def wait(self, token: str, timeout: float = 240) -> None:
+        wait_http(f"{self.url}/status?token={token}", timeout=timeout, process=self.process, log=self.log)
+
+    def kill(self) -> None:
+        """kill -9: no goodbye, as when the machine or the OOM killer takes it."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop(self.process)
+
+
 @dataclass
 class Servers:
     web_url: str
@@ -66,6 +99,11 @@ class Servers:
     rasa: subprocess.Popen
     logs: Path
     rasa_token: str  # Rasa's HTTP API answers only with ?token=... (scripts/rasa-run.sh)
+    rasas: list[RasaServer]
+
+    @property
+    def rasa_urls(self) -> list[str]:
+        return [r.url for r in self.rasas]
 
     def rasa_api(self, path: str) -> str:
         """The URL of one of Rasa's HTTP API endpoints, with the token."""
@@ -73,7 +111,8 @@ class Servers:
         return f"{self.rasa_url}{path}{separator}token={self.rasa_token}"
 
     def stop(self) -> None:
-        stop(self.rasa)
+        for rasa in self.rasas:
+            rasa.stop()
         stop(self.web)
 
     def sent_emails(self) -> list:
@@ -115,14 +154,15 @@ def web_command(port: int) -> list[str]:
     ]
 
 
-def start_servers(*, database_url: str, logs: Path, env_extra: dict | None = None) -> Servers:
+def start_servers(*, database_url: str, logs: Path, env_extra: dict | None = None, rasa_count: int = 1) -> Servers:
+    """The web process and ``rasa_count`` Rasa servers sharing the tracker store and the lock store."""
     from django.conf import settings
 
     from chatbot.management.commands.bot_endpoints import endpoints_config
 
     logs.mkdir(parents=True, exist_ok=True)
-    web_port, rasa_port = free_port(), free_port()
-    web_url, rasa_url = f"http://127.0.0.1:{web_port}", f"http://127.0.0.1:{rasa_port}"
+    web_port, rasa_ports = free_port(), [free_port() for _ in range(rasa_count)]
+    web_url, rasa_url = f"http://127.0.0.1:{web_port}", f"http://127.0.0.1:{rasa_ports[0]}"
     rasa_token = secrets.token_urlsafe(32)
     env = {
         **os.environ,
@@ -131,6 +171,7 @@ def start_servers(*, database_url: str, logs: Path, env_extra: dict | None = Non
         "RASA": str(rasa_bin("rasa")),
         "DATABASE_URL": database_url,
         "RASA_URL": rasa_url,
+        "RASA_URLS": ",".join(f"http://127.0.0.1:{port}" for port in rasa_ports),
         "PUBLIC_BASE_URL": web_url,
         "PYTHONUNBUFFERED": "1",
         "TEST_EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
@@ -149,35 +190,87 @@ def start_servers(*, database_url: str, logs: Path, env_extra: dict | None = Non
     )
     endpoints = logs / "endpoints.yml"
     endpoints.write_text(yaml.safe_dump(endpoints_config(action_url=f"{web_url}/bot/actions/")))
-    rasa_log = logs / "rasa.log"
-    rasa = subprocess.Popen(
-        [
-            str(ROOT / "scripts" / "rasa-run.sh"),
-            "-i",
-            "127.0.0.1",
-            "-p",
-            str(rasa_port),
-            "-m",
-            str(model_path()),
-            "--endpoints",
-            str(endpoints),
-            "--credentials",
-            str(ROOT / "chatbot/bot/credentials.yml"),
-        ],
-        cwd=logs,
-        env=env,
-        stdout=rasa_log.open("w"),
-        stderr=subprocess.STDOUT,
+    rasas = [
+        RasaServer(
+            port=port,
+            env=env,
+            endpoints=endpoints,
+            log=logs / ("rasa.log" if i == 0 else f"rasa-{i + 1}.log"),
+            cwd=logs,
+        ).start()
+        for i, port in enumerate(rasa_ports)
+    ]
+    servers = Servers(
+        web_url=web_url,
+        rasa_url=rasa_url,
+        web=web,
+        rasa=rasas[0].process,
+        logs=logs,
+        rasa_token=rasa_token,
+        rasas=rasas,
     )
-    servers = Servers(web_url=web_url, rasa_url=rasa_url, web=web, rasa=rasa, logs=logs, rasa_token=rasa_token)
     try:
         wait_http(f"{web_url}/", timeout=60, process=web, log=web_log)
-        wait_http(servers.rasa_api("/status"), timeout=240, process=rasa, log=rasa_log)
+        for rasa in rasas:
+            rasa.wait(rasa_token)
     except Exception:
         servers.stop()
         raise
     assert settings.RASA_TIMEOUT_SECONDS > 0
     return servers
+
+
+class CeleryWorker:
+    """A real ``celery worker`` process on the test database and the test Redis broker.
+
+    It runs with the project's ordinary (non-eager) settings, so retries go through the
+    broker with their countdown, as in production.
+    """
+
+    def __init__(self, folder: Path, database_url: str, env_extra: dict | None = None) -> None:
+        import uuid
+
+        from django.conf import settings
+
+        self.log = folder / "celery-worker.log"
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings.local",
+            "DATABASE_URL": database_url,
+            "REDIS_URL": settings.REDIS_URL,
+            "CACHE_PREFIX": f"leadbot-worker-{uuid.uuid4().hex[:8]}",
+            "SCHEDULING_RETRY_BASE_SECONDS": "1",
+            "PUBLIC_BASE_URL": settings.PUBLIC_BASE_URL,
+            "PYTHONUNBUFFERED": "1",
+            **(env_extra or {}),
+        }
+        self.name = f"schedcal-{uuid.uuid4().hex[:8]}@localhost"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo", "-l", "info"]
+                + ["-n", self.name, "--without-gossip", "--without-mingle", "--without-heartbeat"],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"celery worker exited early; log:\n{self.log.read_text()[-4000:]}")
+            if " ready." in self.log.read_text():
+                return
+            time.sleep(0.3)
+        raise RuntimeError(f"celery worker did not start; log:\n{self.log.read_text()[-4000:]}")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop(self.process)
+            self.process = None
 
 
 class RadicaleServer:
@@ -225,3 +318,110 @@ class RadicaleServer:
 
     def client(self, username: str) -> caldav.DAVClient:
         return caldav.DAVClient(url=self.url, username=username, password="secret", timeout=10)
+
+
+class RedisServer:
+    """A private ``redis-server`` on a free loopback port, writing its append-only file to a folder.
+
+    ``restart()`` stops it (SIGTERM: it writes what it holds) and starts it again on the same port,
+    as an operator or a crash-and-supervisor would; the machine's shared Redis is never touched.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.log = folder / "redis.log"
+        self.process: subprocess.Popen | None = None
+        folder.mkdir(parents=True, exist_ok=True)
+
+    def start(self) -> None:
+        import redis
+
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.folder)]
+                + ["--save", "", "--appendonly", "yes", "--appendfsync", "always"],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                if redis.Redis.from_url(self.url, socket_timeout=1).ping():
+                    return
+            except redis.exceptions.ConnectionError:
+                time.sleep(0.1)
+        raise RuntimeError(f"redis-server did not start; log:\n{self.log.read_text()[-2000:]}")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop(self.process)
+            self.process = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def subscriptions(self) -> set[bytes]:
+        """The pub/sub channels someone listens to now (the channel layer's groups and channels)."""
+        import redis
+
+        return set(redis.Redis.from_url(self.url, socket_timeout=2).pubsub_channels())
+
+
+def start_web(*, port: int, env: dict, log: Path) -> subprocess.Popen:
+    """One more web process (uvicorn, as the Procfile runs it) with its own environment."""
+    with log.open("ab") as out:
+        process = subprocess.Popen(web_command(port), cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    wait_http(f"http://127.0.0.1:{port}/", timeout=60, process=process, log=log)
+    return process
+
+
+class PostgresCluster:
+    """A private PostgreSQL cluster (initdb, pg_ctl) in a temporary folder, on a free port, owned by
+    the postgres user; ``restart()`` restarts it as an operator would. The machine's own PostgreSQL
+    is never touched."""
+
+    def __init__(self) -> None:
+        import glob
+        import shutil
+        import tempfile
+
+        self.bin = Path(sorted(glob.glob("/usr/lib/postgresql/*/bin"))[-1])
+        self.folder = Path(tempfile.mkdtemp(prefix="leadbot-pg-"))
+        shutil.chown(self.folder, "postgres", "postgres")
+        self.data, self.log = self.folder / "data", self.folder / "postgres.log"
+        self.port = free_port()
+
+    def url(self, database: str) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/{database}"
+
+    def _as_postgres(self, *args: str) -> None:
+        subprocess.run(["runuser", "-u", "postgres", "--", *args], check=True, capture_output=True, timeout=120)
+
+    def start(self) -> None:
+        if not self.data.exists():
+            self._as_postgres(str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust")
+        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.folder}"
+        self._as_postgres(
+            str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.log), "-w", "start"
+        )
+
+    def stop(self) -> None:
+        self._as_postgres(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def createdb(self, name: str) -> None:
+        self._as_postgres(str(self.bin / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), name)
+
+    def remove(self) -> None:
+        import shutil
+
+        with contextlib.suppress(subprocess.CalledProcessError):
+            self.stop()
+        shutil.rmtree(self.folder, ignore_errors=True)

@@ -8,6 +8,7 @@ conversation per turn, on the one thread that also runs the model (8% of its
 time under load); Rasa hands this store the very tracker when the turn saves it.
 """
 
+import json
 from typing import Any
 
 from rasa.core.tracker_store import SQLTrackerStore
@@ -41,3 +42,22 @@ class LeadbotTrackerStore(SQLTrackerStore):
         await super().save(tracker)
         if tracker.sender_id in awaited:
             awaited[tracker.sender_id] = interpretation_from_tracker(tracker)
+
+    def message_seen(self, sender_id: str, message_id: str) -> bool:
+        """Has this conversation a user event with this message id? One indexed query, no replay.
+
+        The web process names every turn (chatbot/rasa_client.py); a turn sent again after a
+        timeout or a server's death must be answered from the record, not handled twice.
+        """
+        needle = json.dumps({"message_id": message_id})[1:-1]  # '"message_id": "…"' as the events store it
+        with self.session_scope() as session:
+            found = (
+                session.query(self.SQLEvent.id)
+                .filter(
+                    self.SQLEvent.sender_id == sender_id,
+                    self.SQLEvent.type_name == "user",
+                    self.SQLEvent.data.contains(needle, autoescape=True),
+                )
+                .first()
+            )
+        return found is not None

@@ -110,7 +110,9 @@ TEMPLATES = [
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    # Kept connections are checked before each request's first query, so a PostgreSQL restart costs
+    # a reconnect, not the visitor's message.
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
 else:
     DATABASES = {
         "default": {
@@ -128,6 +130,21 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
+
+
+def redis_retry_options(*, asyncio: bool) -> dict:
+    """redis-py connection options: a command on a connection Redis dropped is retried on a new one
+    (3 tries, 0.1 s to 1 s apart), so a Redis restart costs a moment, not the message."""
+    if asyncio:
+        from redis.asyncio.retry import Retry
+    else:
+        from redis.retry import Retry
+    from redis.backoff import ExponentialBackoff
+    from redis.exceptions import ConnectionError, TimeoutError
+
+    return {"retry_on_error": [ConnectionError, TimeoutError], "retry": Retry(ExponentialBackoff(cap=1, base=0.1), 3)}
+
+
 if REDIS_URL:
     # Pub/sub, not the list-based RedisChannelLayer: the widget's messages only matter to tabs
     # connected now (a reload reads the history from the database), and the list-based layer
@@ -136,7 +153,12 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": os.environ.get("CHANNELS_PREFIX", "leadbot")},
+            "CONFIG": {
+                # A connection Redis closed (a restart) is replaced and the command sent again, not
+                # lost; the subscriber reconnects and subscribes again by itself (redis-py's PubSub).
+                "hosts": [{"address": REDIS_URL, **redis_retry_options(asyncio=True)}],
+                "prefix": os.environ.get("CHANNELS_PREFIX", "leadbot"),
+            },
         }
     }
     CACHES = {
@@ -144,6 +166,7 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": os.environ.get("CACHE_PREFIX", "leadbot"),
+            "OPTIONS": redis_retry_options(asyncio=False),
         }
     }
     CELERY_BROKER_URL = REDIS_URL
@@ -167,6 +190,8 @@ CELERY_BEAT_SCHEDULE = {
     # The dashboard's daily rollups: recompute the days whose chats changed (the page also does
     # this before it reads; the worker keeps that step short).
     "analytics-refresh-rollups": {"task": "analytics.tasks.rollups_refresh", "schedule": 60.0},
+    # Visitor messages the bot has not answered and nobody is sending (a lost task, a dead process).
+    "chatbot-answer-waiting": {"task": "chatbot.tasks.conversations_answer_waiting", "schedule": 30.0},
     # Retention: anonymise conversations past their site's retention period, prune Rasa's tracker store.
     "privacy-retention": {"task": "privacy.tasks.retention_run", "schedule": 24 * 3600.0},
 }
@@ -237,9 +262,14 @@ LOGGING = {
 
 # --- Rasa bridge -----------------------------------------------------------
 RASA_URL = os.environ.get("RASA_URL", "http://127.0.0.1:5005")
+# Several Rasa servers (comma-separated), sharing the SQL tracker store and the Redis lock store:
+# each conversation goes to one of them by consistent hashing (chatbot/rasa_ring.py). Unset: RASA_URL.
+RASA_URLS = env_list("RASA_URLS")
+# A Rasa server that failed is asked again (GET /) at most this often, and rejoins when it answers.
+RASA_PROBE_SECONDS = float(os.environ.get("RASA_PROBE_SECONDS", "3"))
 # The web process never leaves a visitor waiting on a slow model.
 RASA_TIMEOUT_SECONDS = float(os.environ.get("RASA_TIMEOUT_SECONDS", "8"))
-# Turns in flight to Rasa at once, each on a kept-alive connection; more wait in line
+# Turns in flight to each Rasa server at once, each on a kept-alive connection; more wait in line
 # (chatbot/rasa_client.py explains why more would be slower, not faster).
 RASA_MAX_CONNECTIONS = int(os.environ.get("RASA_MAX_CONNECTIONS", "16"))
 DEFAULT_RASA_ACTION_TOKEN = "local-development-action-token"
@@ -257,6 +287,10 @@ PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 # The action endpoint refuses a larger body (413) before reading the rest of it. A call
 # carries the domain and the tracker's events; a long conversation's call is a few hundred KB.
 RASA_ACTION_MAX_BODY_BYTES = env_int("RASA_ACTION_MAX_BODY_BYTES", 4 * 1024 * 1024, minimum=1024)
+
+# A visitor whose message the bot has not answered after this many seconds is told it is still
+# thinking; after RASA_TIMEOUT_SECONDS, that it will be answered later (a worker then does).
+CHAT_STILL_THINKING_SECONDS = float(os.environ.get("CHAT_STILL_THINKING_SECONDS", "3"))
 
 # --- Widget protocol limits --------------------------------------------------
 CHAT_MAX_TEXT_LENGTH = int(os.environ.get("CHAT_MAX_TEXT_LENGTH", "2000"))

@@ -103,7 +103,8 @@ async def test_reload_and_second_tab_resume_the_same_conversation_with_history(r
         frames = []
         while len(frames) < 2:
             frame = await second_tab.receive_json_from(timeout=5)
-            if (frame.get("sender"), frame.get("id")) not in shown:
+            # (typing: a resumed tab tries the queued "Hello there" again at once)
+            if frame["type"] != "typing" and (frame.get("sender"), frame.get("id")) not in shown:
                 frames.append(frame)
         assert {"type": "visitor", "text": "From tab one"}.items() <= frames[0].items()
         assert frames[1]["type"] == "bot" and frames[1]["sender"] == "system"
@@ -271,10 +272,10 @@ async def test_rasa_down_keeps_the_message_and_answers_politely(rasa_down):
         assert (await communicator.receive_json_from(timeout=5))["type"] == "typing"
         notice = await communicator.receive_json_from(timeout=5)
         assert notice["type"] == "bot" and notice["sender"] == "system"
-        assert notice["text"] == error_text("bot_unavailable")
+        assert notice["text"] == error_text("answer_later")
         stored = await Message.objects.aget(sender="visitor")
         assert stored.text == "Do you integrate with Salesforce?"
-        assert stored.delivery == Message.Delivery.FAILED
+        assert stored.delivery == Message.Delivery.QUEUED  # answered once Rasa is back (tests/resilience)
     finally:
         await communicator.disconnect()
 
@@ -285,7 +286,7 @@ async def test_the_asking_tab_gets_its_answer_even_when_the_channel_layer_loses_
     group_send = layer.group_send
 
     async def losing_bot_frames(group, message):
-        if message["type"] != "chat.bot":
+        if message["type"] not in ("chat.bot", "chat.notice"):
             await group_send(group, message)
 
     monkeypatch.setattr(layer, "group_send", losing_bot_frames)
@@ -295,7 +296,7 @@ async def test_the_asking_tab_gets_its_answer_even_when_the_channel_layer_loses_
         await communicator.send_json_to({"type": "message", "text": "Anyone there?", "id": "q"})
         assert (await communicator.receive_json_from(timeout=5))["type"] == "typing"
         notice = await communicator.receive_json_from(timeout=5)
-        assert notice["type"] == "bot" and notice["text"] == error_text("bot_unavailable")
+        assert notice["type"] == "bot" and notice["text"] == error_text("answer_later")
         assert await communicator.receive_nothing(timeout=0.3)  # once, not again through the layer
     finally:
         await communicator.disconnect()
@@ -308,8 +309,8 @@ async def test_slow_rasa_times_out_politely(rasa_silent):
         await communicator.send_json_to({"type": "message", "text": "hello?", "id": "q"})
         assert (await communicator.receive_json_from(timeout=5))["type"] == "typing"
         notice = await communicator.receive_json_from(timeout=5)
-        assert notice["text"] == error_text("bot_unavailable")
-        assert (await Message.objects.aget(sender="visitor")).delivery == Message.Delivery.FAILED
+        assert notice["text"] == error_text("answer_later")
+        assert (await Message.objects.aget(sender="visitor")).delivery == Message.Delivery.QUEUED
     finally:
         await communicator.disconnect()
 

@@ -75,3 +75,88 @@ async def test_waiting_for_a_connection_counts_towards_the_visitor_timeout(stand
 
     assert any(isinstance(r, rasa_client.BotUnavailable) for r in results)
     assert any(isinstance(r, str) for r in results)
+
+
+class NamedStandIn(StandInRasa):
+    """A stand-in that says which server it is and how often its health check was asked."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name, self.think, self.probes, self.turns = name, 0, 0, []
+
+    async def webhook(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.turns.append((body["sender"], body.get("message_id")))
+        return web.json_response({"messages": [{"text": self.name}], "interpretation": {}})
+
+    async def root(self, request: web.Request) -> web.Response:
+        self.probes += 1
+        return web.Response(text="Hello from Rasa")
+
+
+async def serve(rasa: NamedStandIn, port: int = 0) -> tuple[web.AppRunner, str]:
+    app = web.Application()
+    app.router.add_post("/webhooks/leadbot/webhook", rasa.webhook)
+    app.router.add_get("/", rasa.root)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", port)
+    await site.start()
+    return runner, f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
+
+
+@pytest.fixture
+async def two_stand_ins(settings):
+    a, b = NamedStandIn("a"), NamedStandIn("b")
+    (runner_a, url_a), (runner_b, url_b) = await serve(a), await serve(b)
+    settings.RASA_URLS = [url_a, url_b]
+    settings.RASA_PROBE_SECONDS = 0.5
+    settings.RASA_TIMEOUT_SECONDS = 5
+    yield {"a": (a, runner_a, url_a), "b": (b, runner_b, url_b)}
+    await rasa_client.session_close()
+    await runner_a.cleanup()
+    await runner_b.cleanup()
+
+
+async def answer(conversation: str, message_id: str = "") -> str:
+    turn = await rasa_client.bot_send(conversation_id=conversation, text="hi", metadata={}, message_id=message_id)
+    return turn.replies[0].text
+
+
+async def test_each_conversation_stays_on_its_server(two_stand_ins):
+    conversations = [f"conversation-{i}" for i in range(40)]
+    first = [await answer(c) for c in conversations]
+    again = [await answer(c) for c in conversations]
+
+    assert first == again
+    assert set(first) == {"a", "b"}
+
+
+async def test_a_dead_server_hands_its_turn_to_the_next_and_rejoins_when_it_answers(two_stand_ins):
+    a, runner_a, url_a = two_stand_ins["a"]
+    b = two_stand_ins["b"][0]
+    on_a = next(c for c in (f"conversation-{i}" for i in range(100)) if rasa_client.ring().server_for(c) == url_a)
+    port = int(url_a.rsplit(":", 1)[1])
+    await runner_a.cleanup()  # connection refused from now on
+
+    assert await answer(on_a, "m1") == "b"  # the same turn, retried at once on the next server
+    assert b.turns == [(on_a, "m1")]
+    assert not rasa_client.ring().is_up(url_a)
+
+    a_again = NamedStandIn("a")
+    runner, _ = await serve(a_again, port)
+    try:
+        assert await answer(on_a, "m2") == "b"  # not probed again before the interval
+        assert a_again.probes == 0
+        await asyncio.sleep(0.6)
+        assert await answer(on_a, "m3") == "a"  # probed (GET /), back in the ring, its conversations back
+        assert a_again.probes == 1 and rasa_client.ring().is_up(url_a)
+    finally:
+        await runner.cleanup()
+
+
+async def test_every_server_down_is_bot_unavailable(two_stand_ins):
+    for _, runner, _ in two_stand_ins.values():
+        await runner.cleanup()
+    with pytest.raises(rasa_client.BotUnavailable):
+        await answer("conversation-1")

@@ -23,7 +23,7 @@ class Chat:
     @classmethod
     async def open(cls, site, *, timezone="Europe/Berlin", visitor=None, origin=TEST_ORIGIN, utm=None, page=None):
         communicator = chat_communicator(origin)
-        connected, _ = await communicator.connect()
+        connected, _ = await communicator.connect(timeout=10)
         assert connected
         await communicator.send_json_to(
             {

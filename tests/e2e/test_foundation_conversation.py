@@ -87,7 +87,7 @@ async def test_conversation_continues_once_rasa_is_back(rasa_settings, settings)
     chat = await Chat.open(site)
     try:
         down = await chat.say("hello")
-        assert [r["text"] for r in down] == [error_text("bot_unavailable")]
+        assert [r["text"] for r in down] == [error_text("answer_later")]
         settings.RASA_URL = live_rasa
         assert "Northwind assistant" in await chat.say_text("hi again")
     finally:

@@ -180,7 +180,7 @@ async def test_take_over_talk_and_hand_back(rep_for):
         assert back["mode"] == "bot" and back["notice"]["text"] == notice_text("left", name="Ana")
         await visitor.send_json_to({"type": "message", "text": "thanks", "id": "v2"})
         answered = await next_frame(visitor, "bot", timeout=10)
-        assert answered["text"] == error_text("bot_unavailable")  # it went to the bot again
+        assert answered["text"] == error_text("answer_later")  # it went to the bot again
 
         takeover = await Takeover.objects.aget(conversation__public_id=conversation)
         assert takeover.rep_name == "Ana" and takeover.ended == Takeover.Ended.HANDED_BACK

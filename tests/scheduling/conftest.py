@@ -1,18 +1,15 @@
 """Fixtures of the scheduling tests: reps connected to the real Radicale CalDAV server (``radicale``, tests/conftest.py)."""
 
 import re
-import subprocess
-import sys
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import timezone as dt_timezone
-from pathlib import Path
 
 import caldav
 import pytest
 
 from scheduling.models import CalendarConnection, SalesRep
-from tests.servers import RadicaleServer, stop
+from tests.servers import CeleryWorker, RadicaleServer
 
 
 @dataclass
@@ -111,63 +108,6 @@ def shows_score(text: str, score: int) -> bool:
     (signed links are left out: their tokens may contain any digits)."""
     prose = re.sub(r"https?://\S+", "", text)
     return re.search(rf"\b{score}\b", prose) is not None or "score" in prose.lower()
-
-
-class CeleryWorker:
-    """A real ``celery worker`` process on the test database and the test Redis broker.
-
-    It runs with the project's ordinary (non-eager) settings, so retries go through the
-    broker with their countdown, as in production.
-    """
-
-    def __init__(self, folder: Path, database_url: str) -> None:
-        import os
-        import uuid
-
-        from django.conf import settings
-
-        self.log = folder / "celery-worker.log"
-        self.env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "config.settings.local",
-            "DATABASE_URL": database_url,
-            "REDIS_URL": settings.REDIS_URL,
-            "CACHE_PREFIX": f"leadbot-worker-{uuid.uuid4().hex[:8]}",
-            "SCHEDULING_RETRY_BASE_SECONDS": "1",
-            "PUBLIC_BASE_URL": settings.PUBLIC_BASE_URL,
-            "PYTHONUNBUFFERED": "1",
-        }
-        self.name = f"schedcal-{uuid.uuid4().hex[:8]}@localhost"
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        import time
-
-        from tests.servers import ROOT
-
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo", "-l", "info"]
-                + ["-n", self.name, "--without-gossip", "--without-mingle", "--without-heartbeat"],
-                cwd=ROOT,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-            )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"celery worker exited early; log:\n{self.log.read_text()[-4000:]}")
-            if " ready." in self.log.read_text():
-                return
-            time.sleep(0.3)
-        raise RuntimeError(f"celery worker did not start; log:\n{self.log.read_text()[-4000:]}")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            stop(self.process)
-            self.process = None
 
 
 @pytest.fixture

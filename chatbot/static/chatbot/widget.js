@@ -212,6 +212,11 @@
         if (f.notice) render("system", f.notice.text, null, "system:" + f.notice.id);
       } else if (f.type === "typing") {
         setTyping(true);
+        typingEl.textContent = "Assistant is typing\u2026";
+      } else if (f.type === "notice") {
+        // The bot is slow ("still thinking") or will answer later: said where the typing dots were.
+        setTyping(true);
+        typingEl.textContent = f.message;
       } else if (f.type === "error") {
         setTyping(false);
         render("error", f.message, null, null);

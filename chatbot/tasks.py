@@ -1,0 +1,80 @@
+"""Celery tasks of the chat: visitor messages the bot could not answer in time, answered later.
+
+The database is the record of what is still unanswered (pending visitor messages), so a task
+lost with the broker (Redis restarted without persistence, a worker killed before it took the
+task) costs only time: the sweep queues the conversation again. Tasks are acknowledged late and
+safe to run twice (chatbot/turns.py explains why).
+"""
+
+import datetime as dt
+import logging
+
+from asgiref.sync import async_to_sync
+from celery import shared_task
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone
+
+from chatbot import rasa_client, selectors, turns
+from chatbot.models import Conversation
+
+log = logging.getLogger(__name__)
+# Seconds between tries while no Rasa server answers: RASA_PROBE_SECONDS, doubling up to this.
+MAX_RETRY_SECONDS = 60
+
+
+def _queued_key(conversation_id: int) -> str:
+    return f"chat:answer-queued:{conversation_id}"
+
+
+def answer_later(*, conversation_id: int) -> None:
+    """Queue the conversation's pending messages for the worker, once (a task already queued answers them).
+
+    The marker lives in the cache (Redis): when Redis is down or lost it, a second task may be
+    queued, which does no harm.
+    """
+    try:
+        if not cache.add(_queued_key(conversation_id), 1, timeout=MAX_RETRY_SECONDS * 5):
+            return
+    except Exception:
+        log.warning("cache unavailable; queueing conversation %s without the once-marker", conversation_id)
+    conversation_answer_pending.apply_async((conversation_id,), countdown=settings.RASA_PROBE_SECONDS)
+
+
+async def _answer(conversation_id: int, public_id: str) -> bool:
+    try:
+        return await turns.conversation_answer(conversation_id=conversation_id, public_id=public_id)
+    finally:
+        await rasa_client.session_close()  # this loop ends with the call
+
+
+@shared_task(bind=True, acks_late=True, max_retries=None)
+def conversation_answer_pending(self, conversation_id: int) -> None:
+    """Answer the conversation's pending messages in order; try again later while no Rasa server can."""
+    public_id = Conversation.objects.filter(pk=conversation_id).values_list("public_id", flat=True).first()
+    if public_id is None:
+        return
+    if async_to_sync(_answer)(conversation_id, str(public_id)):
+        try:
+            cache.delete(_queued_key(conversation_id))
+        except Exception:
+            log.warning("cache unavailable; the once-marker of conversation %s expires by itself", conversation_id)
+        return
+    if self.request.is_eager:
+        return  # without a worker, the sweep (or the visitor's next message or visit) answers it
+    try:
+        cache.set(_queued_key(conversation_id), 1, timeout=MAX_RETRY_SECONDS * 5)
+    except Exception:
+        pass
+    countdown = min(MAX_RETRY_SECONDS, settings.RASA_PROBE_SECONDS * 2**self.request.retries)
+    raise self.retry(countdown=countdown)
+
+
+@shared_task
+def conversations_answer_waiting() -> int:
+    """Queue every conversation whose pending message nobody is sending (periodic; returns how many)."""
+    since = timezone.now() - dt.timedelta(seconds=turns.lease_seconds())
+    waiting = selectors.conversations_waiting(since=since)
+    for conversation_id in waiting:
+        answer_later(conversation_id=conversation_id)
+    return len(waiting)

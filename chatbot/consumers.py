@@ -45,6 +45,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     answering = None  # the task sending this conversation's pending messages to the bot
     retrying = None  # without a worker (embedded default): this tab tries again while it is open
     handoff_watch = None
+    again = False  # a message arrived for the answering task to send
 
     async def connect(self) -> None:
         headers = dict(self.scope.get("headers") or [])
@@ -267,23 +268,29 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     def answer_pending(self) -> None:
         """Send the conversation's pending messages to the bot, in order, while this socket reads on.
 
-        One task per socket at a time: a message stored while it runs is sent by it (it loops until
-        none is pending), so the visitor can type on and nothing is answered out of order.
+        One task per socket at a time. A message stored while it runs sets ``again`` (here, with no
+        await between the flag and the check), and the task goes round once more before it ends, so a
+        message never waits for a task that had already looked for pending messages.
         """
+        self.again = True
         if self.answering is None or self.answering.done():
             self.answering = asyncio.create_task(self.answer())
 
     async def answer(self) -> None:
-        try:
-            answered = await turns.conversation_answer(
-                conversation_id=self.conversation.pk, public_id=self.public_id, metadata=self.metadata, tab=self
-            )
-        except Exception:  # the message is stored and pending: the worker's sweep answers it
-            log.exception("answering conversation %s failed", self.public_id)
-            return
+        answered = True
+        while self.again and answered:
+            self.again = False
+            try:
+                answered = await turns.conversation_answer(
+                    conversation_id=self.conversation.pk, public_id=self.public_id, metadata=self.metadata, tab=self
+                )
+            except Exception:  # the message is stored and pending: the worker's sweep answers it
+                log.exception("answering conversation %s failed", self.public_id)
+                return
+            if answered:
+                await live.inbox_touch(site_id=self.site.pk, public_id=self.public_id)  # the turn may score the lead
+                await self.watch_handoff()
         if answered:
-            await live.inbox_touch(site_id=self.site.pk, public_id=self.public_id)  # the bot's turn may score the lead
-            await self.watch_handoff()
             return
         if tasks.conversation_answer_pending.app.conf.task_always_eager:
             if self.retrying is None or self.retrying.done():

@@ -82,3 +82,20 @@ def test_an_answer_stored_twice_is_stored_once_and_queued_messages_are_told_once
     again = services.message_record_bot_replies(visitor_message=message, replies=reply("a"))
     assert len(first) == 1 and again == []
     assert Message.objects.get(pk=message.pk).delivery == Message.Delivery.DELIVERED
+
+
+def test_the_sweep_finds_what_waits_with_nobody_sending_it():
+    from chatbot import selectors
+
+    old = timezone.now() - dt.timedelta(minutes=5)
+    waiting, sending, answered = ConversationFactory(), ConversationFactory(), ConversationFactory()
+    for conversation in (waiting, sending, answered):
+        message = visitor_message(conversation, "hello")
+        Message.objects.filter(pk=message.pk).update(created_at=old)
+    services.conversation_turn_claim(conversation_id=sending.pk, owner="alive", seconds=60)
+    services.message_record_bot_replies(
+        visitor_message=Message.objects.get(conversation=answered, sender="visitor"), replies=reply("hi")
+    )
+
+    assert selectors.conversations_waiting(since=timezone.now() - dt.timedelta(minutes=1)) == [waiting.pk]
+    assert selectors.conversations_waiting(since=old - dt.timedelta(minutes=1)) == []  # too recent to sweep

@@ -126,12 +126,18 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--conversations", "-n", type=int, default=50)
     parser.add_argument("--web", default="http://127.0.0.1:8000")
-    parser.add_argument("--rasa", default="http://127.0.0.1:5005")
+    parser.add_argument(
+        "--rasa",
+        default="http://127.0.0.1:5005",
+        help="Rasa server(s), comma-separated (RASA_PROCESSES=2 make run: ports 5005,5006); "
+        "the direct phase spreads conversations over them",
+    )
     parser.add_argument("--site", help="embed key (default: the demo page's)")
     args = parser.parse_args()
     site = args.site or demo_site_key(args.web)
     ws_url = args.web.replace("http", "ws", 1) + "/ws/chat/"
     start_line = StartLine(args.conversations)
+    rasa_urls = [url.strip() for url in args.rasa.split(",") if url.strip()]
 
     web = await phase(
         "web (WebSocket → consumer → Rasa)",
@@ -140,7 +146,10 @@ async def main() -> None:
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
         rasa = await phase(
             "rasa (REST webhook directly)",
-            [lambda lat: rasa_conversation(session, args.rasa, lat) for _ in range(args.conversations)],
+            [
+                lambda lat, url=url: rasa_conversation(session, url, lat)
+                for url in (rasa_urls * args.conversations)[: args.conversations]
+            ],
         )
 
     print(f"\n{args.conversations} concurrent conversations x {len(TURNS)} turns")

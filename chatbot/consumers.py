@@ -311,7 +311,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                     conversation_id=self.conversation.pk, public_id=self.public_id, metadata=self.metadata, tab=self
                 ):
                     return
-            delay = min(delay * 2, tasks.MAX_RETRY_SECONDS)
+            delay = min(delay * 2, tasks.max_retry_seconds())
 
     # --- group events -------------------------------------------------------
     async def chat_visitor(self, event: dict) -> None:

@@ -286,6 +286,51 @@ def conversation_lease_release(*, conversation_id: int, owner: str) -> None:
     )
 
 
+@transaction.atomic
+def conversation_turn_claim(*, conversation_id: int, owner: str, seconds: float) -> Message | None:
+    """Take the conversation's lease and its oldest waiting message, in one transaction.
+
+    None when another process holds the lease (it sends our message too) or nothing waits (then
+    the lease is not kept).
+    """
+    if not conversation_lease_take(conversation_id=conversation_id, owner=owner, seconds=seconds):
+        return None
+    message = selectors.message_next_pending(conversation_id=conversation_id)
+    if message is None:
+        conversation_lease_release(conversation_id=conversation_id, owner=owner)
+    return message
+
+
+@transaction.atomic
+def conversation_turn_next(*, conversation_id: int, owner: str, seconds: float) -> Message | None:
+    """Let go of the lease unless a message waits; then keep it and return that message.
+
+    The release comes first and the look second, in one transaction: a message stored by another
+    process that found the lease taken is seen here (it was committed before that process tried),
+    and one stored later finds the lease free; so no message is left waiting with nobody sending it.
+    """
+    conversation_lease_release(conversation_id=conversation_id, owner=owner)
+    message = selectors.message_next_pending(conversation_id=conversation_id)
+    if message is None or not conversation_lease_take(conversation_id=conversation_id, owner=owner, seconds=seconds):
+        return None
+    return message
+
+
+@transaction.atomic
+def turn_record_and_next(
+    *,
+    visitor_message: Message,
+    replies: list[BotReply],
+    interpretation: Interpretation,
+    owner: str,
+    seconds: float,
+) -> tuple[list[Message], Message | None]:
+    """One answered turn stored, and the next waiting message of the conversation (lease kept) or None."""
+    stored = message_record_bot_replies(visitor_message=visitor_message, replies=replies, interpretation=interpretation)
+    following = conversation_turn_next(conversation_id=visitor_message.conversation_id, owner=owner, seconds=seconds)
+    return stored, following
+
+
 def conversation_set_timezone(*, public_id: str, timezone_name: str) -> bool:
     """Called by the bot's session-start action with the browser's zone."""
     cleaned = zones.zone_clean(timezone_name)

@@ -19,8 +19,17 @@ from chatbot import rasa_client, selectors, turns
 from chatbot.models import Conversation
 
 log = logging.getLogger(__name__)
-# Seconds between tries while no Rasa server answers: RASA_PROBE_SECONDS, doubling up to this.
-MAX_RETRY_SECONDS = 60
+
+
+def max_retry_seconds() -> float:
+    """Seconds between tries while no Rasa server answers: RASA_PROBE_SECONDS, doubling up to this (60 s)."""
+    return 20 * settings.RASA_PROBE_SECONDS
+
+
+def marker_seconds() -> float:
+    """How long "a task is queued for this conversation" holds without the task renewing it: a task
+    lost with the broker stops renewing, and the sweep queues the conversation again after this."""
+    return 2 * max_retry_seconds()
 
 
 def _queued_key(conversation_id: int) -> str:
@@ -34,7 +43,7 @@ def answer_later(*, conversation_id: int) -> None:
     queued, which does no harm.
     """
     try:
-        if not cache.add(_queued_key(conversation_id), 1, timeout=MAX_RETRY_SECONDS * 5):
+        if not cache.add(_queued_key(conversation_id), 1, timeout=marker_seconds()):
             return
     except Exception:
         log.warning("cache unavailable; queueing conversation %s without the once-marker", conversation_id)
@@ -54,7 +63,10 @@ def conversation_answer_pending(self, conversation_id: int) -> None:
     public_id = Conversation.objects.filter(pk=conversation_id).values_list("public_id", flat=True).first()
     if public_id is None:
         return
-    if async_to_sync(_answer)(conversation_id, str(public_id)):
+    answered = async_to_sync(_answer)(conversation_id, str(public_id))
+    # "Answered" may mean another process holds the conversation and is sending: done only when
+    # nothing waits any more (the holder may yet fail), else look again later.
+    if answered and selectors.message_next_pending(conversation_id=conversation_id) is None:
         try:
             cache.delete(_queued_key(conversation_id))
         except Exception:
@@ -63,10 +75,10 @@ def conversation_answer_pending(self, conversation_id: int) -> None:
     if self.request.is_eager:
         return  # without a worker, the sweep (or the visitor's next message or visit) answers it
     try:
-        cache.set(_queued_key(conversation_id), 1, timeout=MAX_RETRY_SECONDS * 5)
+        cache.set(_queued_key(conversation_id), 1, timeout=marker_seconds())
     except Exception:
         pass
-    countdown = min(MAX_RETRY_SECONDS, settings.RASA_PROBE_SECONDS * 2**self.request.retries)
+    countdown = min(max_retry_seconds(), settings.RASA_PROBE_SECONDS * 2**self.request.retries)
     raise self.retry(countdown=countdown)
 
 

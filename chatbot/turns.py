@@ -20,6 +20,7 @@ typing dots were and not kept; the words of both are in templates/chatbot/error_
 """
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from typing import Protocol
@@ -84,52 +85,48 @@ async def notice(public_id: str, code: str, tab: Tab | None) -> None:
 async def conversation_answer(
     *, conversation_id: int, public_id: str, metadata: dict | None = None, tab: Tab | None = None
 ) -> bool:
-    """Answer the conversation's pending messages, oldest first, until none is left.
+    """Answer the conversation's waiting messages, oldest first, until none is left.
 
-    True when nothing is left pending by this call (answered, or another process holds the
-    lease and answers them); False when the bot could not answer and the rest waits for later.
+    True when nothing is left waiting on this call's account (answered, or another process holds
+    the lease and answers them); False when the bot could not answer and the rest waits for later.
+    Two trips to the database per turn: claim (or the previous turn's record) and record.
     """
     owner = uuid.uuid4().hex
-    while True:
-        if not await db(services.conversation_lease_take)(
-            conversation_id=conversation_id, owner=owner, seconds=lease_seconds()
-        ):
-            return True  # someone else is sending this conversation's messages, ours included
-        try:
-            answered = await _answer_pending(
-                conversation_id=conversation_id, public_id=public_id, metadata=metadata, tab=tab, owner=owner
+    seconds = lease_seconds()
+    message = await db(services.conversation_turn_claim)(conversation_id=conversation_id, owner=owner, seconds=seconds)
+    if message is None:
+        return True
+    try:
+        if metadata is None:
+            conversation = await db(selectors.conversation_by_public_id)(public_id)
+            metadata = selectors.bot_metadata(conversation=conversation)
+        while message is not None:
+            try:
+                turn = await _bot_turn(message, public_id=public_id, metadata=metadata, tab=tab)
+            except rasa_client.BotUnavailable:
+                told = await db(services.message_queue_for_later)(
+                    visitor_message=message, text=error_text("answer_later")
+                )
+                await db(services.conversation_lease_release)(conversation_id=conversation_id, owner=owner)
+                if told is not None:
+                    await push(public_id, {"type": "chat.bot", "frames": [selectors.message_frame(told)]}, tab)
+                return False
+            stored, message = await db(services.turn_record_and_next)(
+                visitor_message=message,
+                replies=turn.replies,
+                interpretation=turn.interpretation,
+                owner=owner,
+                seconds=seconds,
             )
-        finally:
+            if stored:
+                frames = [selectors.message_frame(m) for m in stored]
+                await push(public_id, {"type": "chat.bot", "frames": frames}, tab)
+    except BaseException:
+        # Not answered here (cancelled, the database went away): free the conversation for the next
+        # sender now rather than when the lease runs out; what waits stays stored for it.
+        with contextlib.suppress(Exception):
             await db(services.conversation_lease_release)(conversation_id=conversation_id, owner=owner)
-        if not answered:
-            return False
-        # A message stored while we let go of the lease, whose sender found it taken, is ours to send.
-        if await db(selectors.message_next_pending)(conversation_id=conversation_id) is None:
-            return True
-
-
-async def _answer_pending(
-    *, conversation_id: int, public_id: str, metadata: dict | None, tab: Tab | None, owner: str
-) -> bool:
-    if metadata is None:
-        conversation = await db(selectors.conversation_by_public_id)(public_id)
-        metadata = selectors.bot_metadata(conversation=conversation)
-    while (message := await db(selectors.message_next_pending)(conversation_id=conversation_id)) is not None:
-        await db(services.conversation_lease_take)(
-            conversation_id=conversation_id, owner=owner, seconds=lease_seconds()
-        )
-        try:
-            turn = await _bot_turn(message, public_id=public_id, metadata=metadata, tab=tab)
-        except rasa_client.BotUnavailable:
-            told = await db(services.message_queue_for_later)(visitor_message=message, text=error_text("answer_later"))
-            if told is not None:
-                await push(public_id, {"type": "chat.bot", "frames": [selectors.message_frame(told)]}, tab)
-            return False
-        stored = await db(services.message_record_bot_replies)(
-            visitor_message=message, replies=turn.replies, interpretation=turn.interpretation
-        )
-        if stored:
-            await push(public_id, {"type": "chat.bot", "frames": [selectors.message_frame(m) for m in stored]}, tab)
+        raise
     return True
 
 

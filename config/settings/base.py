@@ -191,7 +191,10 @@ CELERY_BEAT_SCHEDULE = {
     # this before it reads; the worker keeps that step short).
     "analytics-refresh-rollups": {"task": "analytics.tasks.rollups_refresh", "schedule": 60.0},
     # Visitor messages the bot has not answered and nobody is sending (a lost task, a dead process).
-    "chatbot-answer-waiting": {"task": "chatbot.tasks.conversations_answer_waiting", "schedule": 30.0},
+    "chatbot-answer-waiting": {
+        "task": "chatbot.tasks.conversations_answer_waiting",
+        "schedule": float(os.environ.get("CHAT_SWEEP_SECONDS", "30")),
+    },
     # Retention: anonymise conversations past their site's retention period, prune Rasa's tracker store.
     "privacy-retention": {"task": "privacy.tasks.retention_run", "schedule": 24 * 3600.0},
 }

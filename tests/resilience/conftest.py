@@ -52,6 +52,8 @@ def worker(transactional_db, tmp_path, ring_settings, settings):
             "RASA_PROBE_SECONDS": "1",
             # Its pushes reach the tabs this test process holds open.
             "CHANNELS_PREFIX": settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"],
+            # ...and it shares this process's cache (the once-marker of a queued conversation).
+            "CACHE_PREFIX": settings.CACHES["default"]["KEY_PREFIX"],
         },
     )
     process.start()

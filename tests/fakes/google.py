@@ -26,14 +26,12 @@ import hashlib
 import json
 import re
 import secrets
-import threading
-import time
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import googleapiclient
+
+from tests.fakes.http import FakeService, Fault
 
 DISCOVERY = json.loads(
     (Path(googleapiclient.__file__).parent / "discovery_cache" / "documents" / "calendar.v3.json").read_text()
@@ -131,29 +129,14 @@ def _when(part: dict) -> tuple[dt.datetime, bool]:
     return dt.datetime.combine(dt.date.fromisoformat(part["date"]), dt.time.min, dt.timezone.utc), True
 
 
-@dataclass
-class Fault:
-    method: str  # a discovery method id, e.g. "calendar.events.insert", or "token"
-    status: int
-    retry_after: int | None = None
-    after_applying: bool = False  # the change lands, then the answer is an error (a lost reply)
+class FakeGoogle(FakeService):
+    CONTENT_TYPE = "application/json; charset=UTF-8"
 
-
-@dataclass
-class Account:
-    refresh_token: str
-    access_tokens: dict[str, dt.datetime] = field(default_factory=dict)  # token -> expiry (UTC)
-    revoked: bool = False
-
-
-class FakeGoogle:
     def __init__(self, *, client_id: str = "leadbot-test-client", client_secret: str = "leadbot-test-secret") -> None:
+        super().__init__()
         self.client_id = client_id
         self.client_secret = client_secret
         self.account_email = "gina@workspace.example"  # the id of the account's primary calendar
-        self.codes: dict[str, dict] = {}  # authorization code -> what the consent request asked
-        self.lock = threading.Lock()
-        self.accounts: list[Account] = []
         # (calendarId, eventId) -> event resource; "primary" is its own calendar id here (the account's
         # address names it too, as in Google).
         self.events: dict[tuple[str, str], dict] = {}
@@ -166,47 +149,12 @@ class FakeGoogle:
         self.version = 0
         self.changed: dict[tuple[str, str], int] = {}
         self.oldest_valid_token = 0  # tokens older than this are answered 410 Gone
-        self.latency = 0.0
-        self.in_flight = 0
-        self.max_in_flight = 0  # the most requests it was answering at once (parallel clients)  # seconds each answer waits (a simulated round trip)
-        self.faults: list[Fault] = []
         self.calls: list[tuple[str, dict, dict | None]] = []  # (method id, query, body) of accepted requests
-        self.violations: list[str] = []
-        self.token_refreshes = 0
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.api_endpoint = self.base_url + SERVICE_PATH
         self.token_uri = self.base_url + "/token"
         self.auth_uri = self.base_url + "/auth"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     # -- the test's side ---------------------------------------------------------------------
-
-    def start(self) -> FakeGoogle:
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-    def grant(self, *, expires_in: int = 3600) -> tuple[str, str, dt.datetime]:
-        """A new account grant: (access token, refresh token, access token expiry)."""
-        access, refresh = secrets.token_urlsafe(16), secrets.token_urlsafe(24)
-        expiry = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=expires_in)
-        with self.lock:
-            self.accounts.append(Account(refresh_token=refresh, access_tokens={access: expiry}))
-        return access, refresh, expiry
-
-    def revoke_all(self) -> None:
-        with self.lock:
-            for account in self.accounts:
-                account.revoked = True
-                account.access_tokens.clear()
-
-    def fail_next(self, method: str, status: int, *, retry_after: int | None = None, after_applying: bool = False):
-        with self.lock:
-            self.faults.append(Fault(method, status, retry_after, after_applying))
 
     def add_event(self, calendar_id: str, event: dict) -> dict:
         """An event the rep made in Google Calendar themselves."""
@@ -255,68 +203,12 @@ class FakeGoogle:
 
     # -- the server's side -------------------------------------------------------------------
 
-    def _take_fault(self, method: str) -> Fault | None:
-        with self.lock:
-            for fault in self.faults:
-                if fault.method == method:
-                    self.faults.remove(fault)
-                    return fault
-        return None
-
-    def _handler(self):
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:  # quiet
-                pass
-
-            def do_GET(self) -> None:
-                fake._serve(self, "GET")
-
-            def do_POST(self) -> None:
-                fake._serve(self, "POST")
-
-            def do_PATCH(self) -> None:
-                fake._serve(self, "PATCH")
-
-            def do_PUT(self) -> None:
-                fake._serve(self, "PUT")
-
-            def do_DELETE(self) -> None:
-                fake._serve(self, "DELETE")
-
-        return Handler
-
-    @staticmethod
-    def _reply(handler, status: int, body: dict | None = None, headers: dict | None = None) -> None:
-        data = json.dumps(body).encode() if body is not None else b""
-        handler.send_response(status)
-        if body is not None:
-            handler.send_header("Content-Type", "application/json; charset=UTF-8")
-        for name, value in (headers or {}).items():
-            handler.send_header(name, value)
-        handler.send_header("Content-Length", str(len(data)))
-        handler.end_headers()
-        handler.wfile.write(data)
-
     @staticmethod
     def _error(status: int, message: str, reason: str = "") -> dict:
         names = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND"}
         names |= {409: "ALREADY_EXISTS", 410: "NOT_FOUND", 429: "RESOURCE_EXHAUSTED", 503: "UNAVAILABLE"}
         detail = {"domain": "global", "reason": reason or names.get(status, "backendError").lower(), "message": message}
         return {"error": {"code": status, "message": message, "errors": [detail], "status": names.get(status, "")}}
-
-    def _serve(self, handler, http_method: str) -> None:
-        with self.lock:
-            self.in_flight += 1
-            self.max_in_flight = max(self.max_in_flight, self.in_flight)
-        try:
-            if self.latency:
-                time.sleep(self.latency)
-            self._answer(handler, http_method)
-        finally:
-            with self.lock:
-                self.in_flight -= 1
 
     def _answer(self, handler, http_method: str) -> None:
         url = urlsplit(handler.path)
@@ -381,7 +273,7 @@ class FakeGoogle:
         self._reply(handler, status, self._error(status, message, "invalid"))
 
     def _fault(self, handler, fault: Fault) -> None:
-        headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
+        headers = self._retry_after(fault)
         reason = "rateLimitExceeded" if fault.status == 429 else "backendError"
         self._reply(handler, fault.status, self._error(fault.status, "Fault injected by the test", reason), headers)
 

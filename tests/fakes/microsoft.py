@@ -28,11 +28,6 @@ import ipaddress
 import json
 import re
 import secrets
-import ssl
-import threading
-import time
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
@@ -40,6 +35,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
+from tests.fakes.http import FakeService, Fault
 
 TENANT = "11111111-2222-3333-4444-555555555555"
 GRAPH = "/v1.0"
@@ -145,27 +142,12 @@ def _check_event(body, *, creating: bool) -> list[str]:
     return errors
 
 
-@dataclass
-class Fault:
-    what: str  # "token", "getSchedule", "create", "patch", "delete", "list"
-    status: int
-    retry_after: int | None = None
-    after_applying: bool = False
-
-
-@dataclass
-class Account:
-    refresh_token: str
-    access_tokens: dict[str, dt.datetime] = field(default_factory=dict)
-    revoked: bool = False
-
-
-class FakeMicrosoft:
+class FakeMicrosoft(FakeService):
     def __init__(self, folder: Path, *, client_id: str = "leadbot-ms-client", client_secret: str = "leadbot-ms-secret"):
+        self.cert_path, key_path = self_signed_certificate(folder)
+        super().__init__(certificate=(self.cert_path, key_path))
         self.client_id, self.client_secret = client_id, client_secret
         self.account_email = "mia@contoso.example"
-        self.lock = threading.Lock()
-        self.accounts: list[Account] = []
         self.events: dict[str, dict] = {}  # id -> event (with its calendar id under "_calendar")
         self.calendars: set[str] = {"default"}
         self.calendar_names: dict[str, str] = {"default": "Calendar"}
@@ -176,52 +158,13 @@ class FakeMicrosoft:
         self.changed: dict[str, int] = {}  # event id -> version of its last change
         self.removed: dict[str, tuple[str, int]] = {}  # event id -> (calendar, version when deleted)
         self.delta_states: dict[str, dict] = {}  # $deltatoken / $skiptoken -> the round's state
-        self.latency = 0.0
-        self.in_flight = 0
-        self.max_in_flight = 0  # the most requests it was answering at once (parallel clients)
         self.transactions: dict[str, str] = {}  # transactionId -> event id
-        self.codes: dict[str, dict] = {}  # authorization code -> what the consent request asked
         self.schedule_items: dict[str, list[dict]] = {}  # address -> items the rep made elsewhere
-        self.faults: list[Fault] = []
         self.calls: list[tuple[str, str]] = []
-        self.violations: list[str] = []
-        self.token_refreshes = 0
-        self.cert_path, key_path = self_signed_certificate(folder)
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(self.cert_path, key_path)
-        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
-        self.base_url = f"https://127.0.0.1:{self.server.server_address[1]}"
         self.authority = f"{self.base_url}/{TENANT}"
         self.graph_endpoint = self.base_url + GRAPH
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     # -- the test's side ---------------------------------------------------------------------
-
-    def start(self) -> FakeMicrosoft:
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-    def grant(self, *, expires_in: int = 3600) -> tuple[str, str, dt.datetime]:
-        access, refresh = secrets.token_urlsafe(16), secrets.token_urlsafe(24)
-        expiry = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=expires_in)
-        with self.lock:
-            self.accounts.append(Account(refresh_token=refresh, access_tokens={access: expiry}))
-        return access, refresh, expiry
-
-    def revoke_all(self) -> None:
-        with self.lock:
-            for account in self.accounts:
-                account.revoked = True
-                account.access_tokens.clear()
-
-    def fail_next(self, what: str, status: int, *, retry_after: int | None = None, after_applying: bool = False):
-        with self.lock:
-            self.faults.append(Fault(what, status, retry_after, after_applying))
 
     def add_busy(self, start: dt.datetime, end: dt.datetime, status: str = "busy", address: str = "") -> None:
         """Something on the rep's Outlook calendar that is not ours."""
@@ -280,39 +223,6 @@ class FakeMicrosoft:
 
     # -- the server's side -------------------------------------------------------------------
 
-    def _handler(self):
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                fake._serve(self, "GET")
-
-            def do_POST(self) -> None:
-                fake._serve(self, "POST")
-
-            def do_PATCH(self) -> None:
-                fake._serve(self, "PATCH")
-
-            def do_DELETE(self) -> None:
-                fake._serve(self, "DELETE")
-
-        return Handler
-
-    @staticmethod
-    def _reply(handler, status: int, body: dict | None = None, headers: dict | None = None) -> None:
-        data = json.dumps(body).encode() if body is not None else b""
-        handler.send_response(status)
-        if body is not None:
-            handler.send_header("Content-Type", "application/json")
-        for name, value in (headers or {}).items():
-            handler.send_header(name, value)
-        handler.send_header("Content-Length", str(len(data)))
-        handler.end_headers()
-        handler.wfile.write(data)
-
     @staticmethod
     def _error(code: str, message: str) -> dict:
         return {"error": {"code": code, "message": message}}
@@ -322,30 +232,10 @@ class FakeMicrosoft:
             self.violations.append(message)
         self._reply(handler, 400, self._error("BadRequest", message))
 
-    def _take_fault(self, what: str) -> Fault | None:
-        with self.lock:
-            for fault in self.faults:
-                if fault.what == what:
-                    self.faults.remove(fault)
-                    return fault
-        return None
-
     def _fault(self, handler, fault: Fault) -> None:
-        headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
+        headers = self._retry_after(fault)
         code = "TooManyRequests" if fault.status == 429 else "ServiceNotAvailable"
         self._reply(handler, fault.status, self._error(code, "Fault injected by the test"), headers)
-
-    def _serve(self, handler, method: str) -> None:
-        with self.lock:
-            self.in_flight += 1
-            self.max_in_flight = max(self.max_in_flight, self.in_flight)
-        try:
-            if self.latency:
-                time.sleep(self.latency)
-            self._answer(handler, method)
-        finally:
-            with self.lock:
-                self.in_flight -= 1
 
     def _answer(self, handler, method: str) -> None:
         url = urlsplit(handler.path)

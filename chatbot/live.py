@@ -37,14 +37,19 @@ def notice_text(code: str, **params: object) -> str:
 
 
 async def inbox_touch(*, site_id: int, public_id: str) -> None:
-    """Tell the inboxes watching this site that a conversation changed (they reload its row)."""
+    """Tell the inboxes watching this site that a conversation changed (they reload its row).
+
+    The live list is a convenience: a lost nudge (the channel layer's Redis is down) never fails
+    the visitor's message or the write behind it; the inbox reads the row on its next change.
+    """
     layer = get_channel_layer()
-    if layer is not None:
+    if layer is None:
+        return
+    try:
         await layer.group_send(inbox_site_group(site_id), {"type": "inbox.touch", "conversation": public_id})
+    except Exception:
+        log.warning("inbox nudge for %s failed", public_id, exc_info=True)
 
 
 def inbox_touch_sync(*, site_id: int, public_id: str) -> None:
-    try:
-        async_to_sync(inbox_touch)(site_id=site_id, public_id=public_id)
-    except Exception:  # the live list is a convenience: a lost nudge never fails the write behind it
-        log.warning("inbox nudge for %s failed", public_id, exc_info=True)
+    async_to_sync(inbox_touch)(site_id=site_id, public_id=public_id)

@@ -136,25 +136,7 @@ async def test_a_visitor_books_a_google_connected_rep_whose_busy_days_are_skippe
         rep_refresh_busy_horizon(rep=rep)
         return rep
 
-    rep = await google_rep()
-    site = await acreate(SiteFactory)
-    chat = await Chat.open(site, timezone="Europe/Berlin")
-    try:
-        await chat.say_text("hi")
-        await chat.say_text("I'm VP of Sales at a 300-person fintech and we need better forecasting this quarter")
-        offer = await chat.say(f"Dana Kim, {VISITOR_EMAIL}")
-        buttons = slot_buttons(offer)
-        assert 3 <= len(buttons) <= 5, offer
-        confirmation = await chat.say_text(buttons[0]["payload"])
-        assert f"You're booked: {buttons[0]['title']} with Gina Google" in confirmation
-    finally:
-        await chat.close()
-
-    meetings, _lead = await booked(chat.conversation_id)
-    assert len(meetings) == 1
-    meeting = meetings[0]
-    assert meeting.rep_id == rep.pk and meeting.start >= busy_until
-    assert meeting.sync_state == Meeting.SyncState.SYNCED, meeting.sync_error
+    meeting, _conversation = await books_first_time_offered(await google_rep(), busy_until)
     ours = [e for e in fake.live_events() if e.get("summary", "").startswith("Meeting:")]
     assert len(ours) == 1
     assert datetime.fromisoformat(ours[0]["start"]["dateTime"].replace("Z", "+00:00")) == meeting.start
@@ -197,7 +179,27 @@ async def test_a_visitor_books_a_microsoft_connected_rep_and_a_deletion_in_outlo
         calendar_follow_changes(rep=rep)  # the first read of the calendar's changes
         return rep
 
-    rep = await microsoft_rep()
+    meeting, conversation_id = await books_first_time_offered(await microsoft_rep(), busy_until)
+    tag = {"id": UID_PROPERTY, "value": meeting.calendar_uid}
+    ours = [e for e in fake.live_events() if tag in e.get("singleValueExtendedProperties", [])]
+    assert [e["id"] for e in ours] == [meeting.calendar_event_id]
+    assert ours[0]["start"] == {"dateTime": f"{meeting.start:%Y-%m-%dT%H:%M:%S}", "timeZone": "UTC"}
+
+    fake.rep_deletes(meeting.calendar_event_id)
+    run = await database_sync_to_async(calendar_follow_changes)(rep=meeting.rep)
+
+    assert run.cancelled == [meeting.pk]
+    meetings, _lead = await booked(conversation_id)
+    assert meetings[0].status == Meeting.Status.CANCELLED
+    cancelled = [m for m in mailoutbox if m.to == [VISITOR_EMAIL]]
+    assert len(cancelled) == 1 and cancelled[0].subject.startswith("Cancelled: your meeting with Mia Microsoft")
+    assert fake.violations == []
+
+
+async def books_first_time_offered(rep, busy_until):
+    """The chat both calendar-provider tests share: a qualified buyer says who they are and takes the
+    first time offered. Returns the one meeting booked (with ``rep``, after the rep's busy days, synced
+    to the rep's calendar) and the conversation's id."""
     site = await acreate(SiteFactory)
     chat = await Chat.open(site, timezone="Europe/Berlin")
     try:
@@ -207,7 +209,7 @@ async def test_a_visitor_books_a_microsoft_connected_rep_and_a_deletion_in_outlo
         buttons = slot_buttons(offer)
         assert 3 <= len(buttons) <= 5, offer
         confirmation = await chat.say_text(buttons[0]["payload"])
-        assert f"You're booked: {buttons[0]['title']} with Mia Microsoft" in confirmation
+        assert f"You're booked: {buttons[0]['title']} with {rep.name}" in confirmation
     finally:
         await chat.close()
 
@@ -216,17 +218,4 @@ async def test_a_visitor_books_a_microsoft_connected_rep_and_a_deletion_in_outlo
     meeting = meetings[0]
     assert meeting.rep_id == rep.pk and meeting.start >= busy_until
     assert meeting.sync_state == Meeting.SyncState.SYNCED, meeting.sync_error
-    tag = {"id": UID_PROPERTY, "value": meeting.calendar_uid}
-    ours = [e for e in fake.live_events() if tag in e.get("singleValueExtendedProperties", [])]
-    assert [e["id"] for e in ours] == [meeting.calendar_event_id]
-    assert ours[0]["start"] == {"dateTime": f"{meeting.start:%Y-%m-%dT%H:%M:%S}", "timeZone": "UTC"}
-
-    fake.rep_deletes(meeting.calendar_event_id)
-    run = await database_sync_to_async(calendar_follow_changes)(rep=rep)
-
-    assert run.cancelled == [meeting.pk]
-    meetings, _lead = await booked(chat.conversation_id)
-    assert meetings[0].status == Meeting.Status.CANCELLED
-    cancelled = [m for m in mailoutbox if m.to == [VISITOR_EMAIL]]
-    assert len(cancelled) == 1 and cancelled[0].subject.startswith("Cancelled: your meeting with Mia Microsoft")
-    assert fake.violations == []
+    return meeting, chat.conversation_id

@@ -66,11 +66,6 @@ def pause(servers, sig) -> None:
         os.kill(rasa.process.pid, sig)
 
 
-@pytest.mark.xfail(
-    reason="issue 14, open: passes on branch scale (Python 3.10, redis-py 4.6); on main's web environment "
-    "(Python 3.13, redis-py 8) the turn queued just before the restart stays queued; not yet diagnosed",
-    strict=False,
-)
 async def test_a_redis_restart_loses_no_socket_message_or_queued_turn(private_redis, web_and_worker, ring_settings):
     await asyncio.wait_for(redis_restarts(private_redis, web_and_worker, ring_settings), 300)
 
@@ -83,8 +78,8 @@ async def redis_restarts(private_redis, web_and_worker, ring_settings) -> None:
         two = await Tab(http, url).open(site, visitor=one.session["visitor"])
         try:
             await one.say("hello", "m1")
-            await one.answer()
-            await two.answer()  # the other tab hears it through the channel layer
+            await one.reply_to("m1")
+            await two.reply_to("m1")  # the other tab hears it through the channel layer
 
             listening = private_redis.subscriptions()
             private_redis.restart()
@@ -93,15 +88,15 @@ async def redis_restarts(private_redis, web_and_worker, ring_settings) -> None:
             # before that reach other tabs only through their history (README, "Redis restarts").
             await wait_until(lambda: private_redis.subscriptions() >= listening, 20)
             await one.say("what do you do?", "m2")
-            await one.answer()
+            await one.reply_to("m2")
             # The layer's subscriptions came back with Redis: the other tab still follows.
             await two.until(lambda f: f["type"] == "visitor" and f["text"] == "what do you do?", 20)
-            await two.answer()
+            await two.reply_to("m2")
 
             listening = private_redis.subscriptions()
             private_redis.stop()
             await one.say("do you integrate with Salesforce?", "m3")  # Redis down: counted locally, stored, answered
-            await one.answer()
+            await one.reply_to("m3")
             private_redis.start()
             await wait_until(lambda: private_redis.subscriptions() >= listening, 20)
 
@@ -117,7 +112,7 @@ async def redis_restarts(private_redis, web_and_worker, ring_settings) -> None:
                 await wait_until(lambda: private_redis.subscriptions() >= listening, 20)
             finally:
                 pause(ring_settings, signal.SIGCONT)
-            await one.answer(timeout=90)  # answered by the worker, pushed through the restarted layer
+            await one.reply_to("m4", timeout=90)  # answered by the worker, pushed through the restarted layer
         finally:
             await one.close()
             await two.close()

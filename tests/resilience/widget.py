@@ -1,10 +1,12 @@
 """A widget tab over a real WebSocket to a web process (aiohttp's client), for the fault tests."""
 
+import asyncio
 import json
 import time
 
 import aiohttp
 
+from chatbot.models import Message
 from tests.factories import TEST_ORIGIN
 
 
@@ -39,6 +41,27 @@ class Tab:
 
     async def answer(self, timeout: float = 30) -> dict:
         return await self.until(lambda f: f["type"] == "bot" and f["sender"] == "bot", timeout)
+
+    async def reply_to(self, message_id: str, timeout: float = 30) -> dict:
+        """The bot's first reply to the visitor's message ``message_id`` (sent by this tab or another).
+
+        Frames of earlier turns still unread in this socket are skipped, by id: a reply is stored
+        after the message it answers. (``answer`` would take a second reply of the turn before.)
+        """
+        deadline = time.monotonic() + timeout
+        stored = None
+        while stored is None:
+            assert time.monotonic() < deadline, f"message {message_id} was never stored"
+            stored = await Message.objects.filter(
+                conversation__visitor__token=self.session["visitor"],
+                sender=Message.Sender.VISITOR,
+                client_id=message_id,
+            ).afirst()
+            if stored is None:
+                await asyncio.sleep(0.1)
+        return await self.until(
+            lambda f: f["type"] == "bot" and f["sender"] == "bot" and f["id"] > stored.pk, deadline - time.monotonic()
+        )
 
     async def close(self) -> None:
         if self.ws is not None:

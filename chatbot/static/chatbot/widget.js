@@ -179,6 +179,7 @@
   }
 
   function renderHistory(history) {
+    if (log.contains(root.activeElement) && root.activeElement !== log) input.focus();
     log.textContent = "";
     seen = {};
     typingEl = null;

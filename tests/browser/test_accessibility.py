@@ -16,6 +16,7 @@ from playwright.sync_api import expect
 
 from tests.browser.test_inbox import inbox_page
 from tests.browser.test_widget import browser, demo_site  # noqa: F401 (fixtures)
+from tests.conftest import ARTIFACTS
 from tests.inbox.conftest import make_rep
 from tests.scheduling.factories import SalesRepFactory
 
@@ -130,7 +131,9 @@ def test_a_keyboard_only_visitor_qualifies_and_picks_a_time_with_no_axe_violatio
         chosen = focused_text(page)
         if chosen.endswith(" time"):
             break
-    assert chosen.endswith("time"), chosen
+    assert chosen.endswith(" time"), chosen
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "widget-keyboard-time-focused.png"))
     page.keyboard.press("Enter")
     expect(log.locator(".visitor").last).to_have_text("You said: " + chosen)
     # The pressed button is gone; the focus went back to the message box, not to the page.
@@ -183,6 +186,8 @@ def test_the_chatting_with_a_rep_state_and_the_inbox_have_no_axe_violations(
     expect(rep_line.locator(".name")).to_have_text("Ana")
     expect(widget.locator(".say")).to_contain_text("Ana: Hi, I'm Ana from sales. How can I help?")
     assert axe_violations(visitor, axe_source) == []
+    ARTIFACTS.mkdir(exist_ok=True)
+    visitor.screenshot(path=str(ARTIFACTS / "widget-chatting-with-rep.png"))
     assert axe_violations(inbox, axe_source) == []
 
     inbox.get_by_role("button", name="Hand back to bot").click()

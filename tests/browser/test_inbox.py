@@ -56,7 +56,7 @@ def test_visitor_asks_for_a_person_a_rep_takes_over_and_hands_back(browser, live
     queued.click()
     expect(inbox.locator("#transcript")).to_contain_text("Can I talk to a real person please?")
     inbox.get_by_role("button", name="Take over").click()
-    expect(widget.locator(".status")).to_have_text("Chatting with Ana", timeout=15000)
+    expect(widget.locator(".agent")).to_contain_text("You're chatting with Ana", timeout=15000)
     expect(log).to_contain_text(notice_text("joined", name="Ana"))
     expect(inbox.locator("#transcript .system", has_text=notice_text("joined", name="Ana"))).to_have_count(1)
     expect(inbox.locator("#queue button.row")).to_have_count(0)
@@ -83,7 +83,7 @@ def test_visitor_asks_for_a_person_a_rep_takes_over_and_hands_back(browser, live
 
     inbox.get_by_role("button", name="Hand back to bot").click()
     expect(log).to_contain_text(notice_text("left", name="Ana"), timeout=15000)
-    expect(widget.locator(".status")).to_have_text("")
+    expect(widget.locator(".agent")).to_be_hidden()
     bot_lines = log.locator(".bot:not(.rep)").count()
     textbox.fill("ok thanks, what does it cost?")
     textbox.press("Enter")

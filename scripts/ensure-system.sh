@@ -8,6 +8,7 @@ missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 [ -d /usr/share/fonts/truetype/dejavu ] || missing+=(fonts-dejavu-core)
 [ -x /usr/sbin/nginx ] || missing+=(nginx)
+command -v npm >/dev/null || missing+=(npm)  # axe-core comes from the npm registry
 if [ ${#missing[@]} -gt 0 ]; then
   echo "Installing system packages: ${missing[*]}"
   SUDO=""

@@ -11,6 +11,17 @@ from tests.factories import TEST_ORIGIN, SiteFactory
 from tests.servers import RadicaleServer, start_servers
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+# Fixtures that start a Rasa server on the trained model.
+MODEL_FIXTURES = frozenset({"live_servers", "two_rasa_servers"})
+
+
+def pytest_collection_modifyitems(items):
+    """Every test that starts a Rasa server is marked e2e, whatever its file says: `make test` runs
+    the others while the model trains (scripts/test-suites.sh), so a test without the mark that
+    needed the model would find none."""
+    for item in items:
+        if MODEL_FIXTURES & set(item.fixturenames):
+            item.add_marker(pytest.mark.e2e)
 
 
 @pytest.fixture(autouse=True)

@@ -7,11 +7,15 @@ model predicts with the one the story expects; one wrong prediction fails the st
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.rasa_side import rasa_bin
 from tests.servers import model_path
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 STORIES = ROOT / "chatbot/bot/tests/stories"
+
+pytestmark = pytest.mark.e2e  # the trained model, though no server
 
 
 def test_every_test_story_is_predicted_exactly(tmp_path):

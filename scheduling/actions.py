@@ -8,7 +8,9 @@ The qualification flow runs `action_offer_slots` once a lead is qualified. From 
 - "Other times" and typed preferences ("next Tuesday afternoon") run `action_offer_slots` again,
   which reads the latest message;
 - without a known email, `booking_email_form` asks for it before booking;
-- nobody free: the visitor is offered an email follow-up instead of being left stuck.
+- nobody free: the visitor is offered an email follow-up instead of being left stuck;
+- while a rep of the visitor's routed pool has the inbox open (``scheduling.live``, answered by the
+  inbox app), "Talk now" comes first among the buttons: it asks for a person (inbox/actions.py).
 
 The rules (who may book, what was offered, which times to show) live in `scheduling.services`;
 each action reads the tracker, makes one service call in a worker thread, and maps the outcome

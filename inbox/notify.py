@@ -113,6 +113,7 @@ def handoff_notify(*, conversation_id: int) -> str:
         "site": conversation.site.name,
         "inbox_url": settings.PUBLIC_BASE_URL.rstrip("/") + reverse("inbox"),
         "wait_seconds": conversation.site.handoff_wait_seconds,
+        "off_hours": not team_hours(reps=reps).working,
     }
     send_mail(
         subject=render_to_string("inbox/email/handoff_request_subject.txt", context).strip(),

@@ -76,6 +76,15 @@ class Site(models.Model):
         ),
     )
 
+    offer_talk_now = models.BooleanField(
+        'offer "Talk now"',
+        default=True,
+        help_text=(
+            'Beside the meeting times offered to a qualified visitor, a "Talk now" button while a rep of the '
+            "visitor's routing pool has the inbox open; it asks that rep to join the chat."
+        ),
+    )
+
     # What the bot's parsers know of this customer (qualification/parsing/site.py).
     product_name = models.CharField(
         max_length=100,

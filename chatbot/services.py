@@ -358,6 +358,30 @@ def conversation_request_handoff(*, public_id: str) -> bool:
     return True
 
 
+def handoff_said_unavailable(*, public_id: str) -> bool:
+    """The bot told the visitor at once that nobody can chat now (the team is outside its working hours, or
+    the rep who was online left): the request stays in the queue and its wait counts on, but the "nobody
+    came" message is not said again later. False when nothing was waiting (no request, said already, held)."""
+    now = timezone.now()
+    told = Conversation.objects.filter(
+        public_id=public_id,
+        handoff_requested_at__isnull=False,
+        handoff_unanswered_at__isnull=True,
+        held_by__isnull=True,
+    ).update(handoff_unanswered_at=now, last_activity_at=now)
+    return told == 1
+
+
+def handoff_request_renew(*, public_id: str) -> bool:
+    """Asked for a person again after the bot had said nobody could come, now that a rep can: a new wait
+    starts (the site's wait before "nobody came", the wait a takeover records). False when the earlier
+    request was still waiting (its wait goes on) or there was none."""
+    renewed = Conversation.objects.filter(
+        public_id=public_id, handoff_unanswered_at__isnull=False, held_by__isnull=True
+    ).update(handoff_requested=True, handoff_requested_at=Now(), handoff_unanswered_at=None)
+    return renewed == 1
+
+
 @dataclass(frozen=True)
 class Handover:
     """A change of who answers a conversation: the record, and the notice the visitor reads."""

@@ -6,9 +6,16 @@ a login who see the conversation's site in the inbox. The first of them who has 
 (``presence``) gets an alert there (in-page, and a browser notification); when none is online,
 the first of them gets an email with a link to the inbox. Either way the request is in every
 inbox's "needs a person" queue for the site.
+
+What the bot tells the visitor (inbox/actions.py) follows the same reps: ``handoff_prospect`` says whether
+one of them is online now, or whether all of them are outside their working hours (scheduling's working
+hours, each in the rep's own zone) and when the first is back; ``talk_now_offered`` is the check behind
+"Talk now" beside offered times (registered with scheduling.live).
 """
 
 import logging
+from dataclasses import dataclass
+from datetime import datetime
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -22,6 +29,7 @@ from inbox import presence
 from qualification.models import Lead
 from scheduling.models import SalesRep
 from scheduling.routing import route_lead
+from scheduling.selectors import team_hours
 
 log = logging.getLogger(__name__)
 
@@ -42,18 +50,62 @@ def handoff_routed_reps(*, conversation: Conversation) -> list[SalesRep]:
     return [rep for rep in ordered if rep.pk in seeing]
 
 
+def handoff_online_rep(*, conversation: Conversation, reps: list[SalesRep] | None = None) -> SalesRep | None:
+    """The first routed rep (in routing order) who has the inbox open now, or None."""
+    for rep in handoff_routed_reps(conversation=conversation) if reps is None else reps:
+        if presence.rep_online(user_id=rep.user_id):
+            return rep
+    return None
+
+
+def handoff_alert(*, conversation: Conversation, rep: SalesRep) -> None:
+    """The in-page alert (with sound and a browser notification) in the rep's open inbox tabs."""
+    async_to_sync(get_channel_layer().group_send)(
+        user_group(rep.user_id), {"type": "inbox.alert", "conversation": str(conversation.public_id)}
+    )
+
+
+@dataclass(frozen=True)
+class HandoffProspect:
+    """Who could answer a visitor's request for a person right now."""
+
+    online: SalesRep | None  # the first routed rep with the inbox open
+    off_hours: bool  # nobody is online and every routed rep is outside their working hours (or on time off)
+    back_at: datetime | None  # off hours: when the first of them is at work again (None: not within two weeks)
+
+
+def handoff_prospect(*, conversation: Conversation, now: datetime | None = None) -> HandoffProspect:
+    """Online, off hours, or neither (at work but not in the inbox: the request waits the site's time).
+
+    A rep online outside their hours still counts: they can take the chat. A conversation no rep could take
+    in the inbox (nobody routed sees the site) is never "off hours": the request waits as it always did.
+    """
+    reps = handoff_routed_reps(conversation=conversation)
+    online = handoff_online_rep(conversation=conversation, reps=reps)
+    if online is not None or not reps:
+        return HandoffProspect(online=online, off_hours=False, back_at=None)
+    hours = team_hours(reps=reps, now=now)
+    return HandoffProspect(online=None, off_hours=not hours.working, back_at=hours.back_at)
+
+
+def talk_now_offered(conversation: Conversation) -> bool:
+    """ "Talk now" beside offered times: the site offers it (admin, Sites), the bot has the chat, and a rep
+    of the visitor's routed pool has the inbox open now."""
+    if conversation.held_by_id is not None or not conversation.site.offer_talk_now:
+        return False
+    return handoff_online_rep(conversation=conversation) is not None
+
+
 def handoff_notify(*, conversation_id: int) -> str:
     """Alert the routed rep who is online, or email the first routed rep; what was done, for tests and logs."""
     conversation = Conversation.objects.select_related("site").filter(pk=conversation_id).first()
     if conversation is None or conversation.held_by_id is not None:
         return "nobody"
     reps = handoff_routed_reps(conversation=conversation)
-    for rep in reps:
-        if presence.rep_online(user_id=rep.user_id):
-            async_to_sync(get_channel_layer().group_send)(
-                user_group(rep.user_id), {"type": "inbox.alert", "conversation": str(conversation.public_id)}
-            )
-            return f"alerted:{rep.pk}"
+    rep = handoff_online_rep(conversation=conversation, reps=reps)
+    if rep is not None:
+        handoff_alert(conversation=conversation, rep=rep)
+        return f"alerted:{rep.pk}"
     if not reps:
         return "nobody"
     rep = reps[0]
@@ -61,6 +113,7 @@ def handoff_notify(*, conversation_id: int) -> str:
         "site": conversation.site.name,
         "inbox_url": settings.PUBLIC_BASE_URL.rstrip("/") + reverse("inbox"),
         "wait_seconds": conversation.site.handoff_wait_seconds,
+        "off_hours": not team_hours(reps=reps).working,
     }
     send_mail(
         subject=render_to_string("inbox/email/handoff_request_subject.txt", context).strip(),

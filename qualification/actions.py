@@ -3,8 +3,9 @@
 `ValidateQualificationForm` reads every visitor message for facts (entities plus
 the parsers in qualification/parsing/), stores them on the Lead as they arrive
 and picks the next missing question, so the bot never asks for what it knows.
-The other actions handle the ways out: a decision, stop, a person, email.
-Actions stay thin: every write goes through a service.
+The other actions handle the ways out: a decision, stop, email; a person is the inbox's
+(`inbox/actions.py`: who can come depends on who is online and at work). Actions stay thin:
+every write goes through a service.
 """
 
 from __future__ import annotations
@@ -434,22 +435,6 @@ class ActionExplainWhy(Action):
         response = f"utter_why_{requested}" if requested in parsing.QUESTIONS else "utter_why_generic"
         dispatcher.utter_message(response=response)
         return []
-
-
-class ActionRequestHandoff(Action):
-    """ "Can I talk to a person?": flag the conversation for the team and offer a meeting or email."""
-
-    def name(self) -> str:
-        return "action_request_handoff"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        if (await reading_of(tracker)).tells_facts:
-            # who they are as well: the form keeps the facts and flags the handoff if a person was asked for
-            return [FollowupAction(FORM)]
-        await db(chat_services.conversation_request_handoff)(public_id=tracker.sender_id)
-        repeats = said_in_a_row(tracker, {"utter_handoff", "utter_handoff_email"})
-        dispatcher.utter_message(response="utter_handoff" if repeats < 2 else "utter_handoff_email")
-        return [*end_form_events(tracker), SlotSet("off_topic_streak", 0.0)]
 
 
 class ActionFollowupByEmail(Action):

@@ -8,7 +8,9 @@ The qualification flow runs `action_offer_slots` once a lead is qualified. From 
 - "Other times" and typed preferences ("next Tuesday afternoon") run `action_offer_slots` again,
   which reads the latest message;
 - without a known email, `booking_email_form` asks for it before booking;
-- nobody free: the visitor is offered an email follow-up instead of being left stuck.
+- nobody free: the visitor is offered an email follow-up instead of being left stuck;
+- while a rep of the visitor's routed pool has the inbox open (``scheduling.live``, answered by the
+  inbox app), "Talk now" comes first among the buttons: it asks for a person (inbox/actions.py).
 
 The rules (who may book, what was offered, which times to show) live in `scheduling.services`;
 each action reads the tracker, makes one service call in a worker thread, and maps the outcome
@@ -29,7 +31,7 @@ from rasa_sdk.types import DomainDict
 from chatbot.selectors import conversation_by_public_id
 from config import zones
 from config.db import db
-from scheduling import selectors, services
+from scheduling import live, selectors, services
 from scheduling.models import Meeting
 from scheduling.notifications import manage_url
 from scheduling.slot_text import slot_payload
@@ -38,6 +40,12 @@ DECLINED = "declined"
 QUALIFICATION_FORM = "qualification_form"
 OTHER_TIMES_RESPONSE = "utter_button_other_times"
 OTHER_TIMES_PAYLOAD = "/other_times"
+# "Talk now" asks for a person: the same request as typing it (action_request_handoff).
+TALK_NOW_RESPONSE = "utter_button_talk_now"
+TALK_NOW_PAYLOAD = "/request_human"
+# Times offered instead of a live chat end with an email follow-up (action_email_followup).
+EMAIL_INSTEAD_RESPONSE = "utter_button_email_instead"
+EMAIL_INSTEAD_PAYLOAD = "/request_followup"
 
 # The sentence above an offer's buttons, by the offer's outcome code.
 OFFER_INTROS = {
@@ -75,10 +83,14 @@ class Reply:
         return self.events
 
 
+def domain_button(domain: dict[str, Any], response: str, payload: str) -> dict:
+    """A button the action adds; its title is copy, so it comes from the domain (the first wording)."""
+    return {"title": domain["responses"][response][0]["text"], "payload": payload}
+
+
 def other_times_button(domain: dict[str, Any]) -> dict:
-    """The last button of every offer; its title is copy, so it comes from the domain."""
-    title = domain["responses"][OTHER_TIMES_RESPONSE][0]["text"]
-    return {"title": title, "payload": OTHER_TIMES_PAYLOAD}
+    """The last button of every offer."""
+    return domain_button(domain, OTHER_TIMES_RESPONSE, OTHER_TIMES_PAYLOAD)
 
 
 def zone_variables(*, zone: str, zone_is_fallback: bool) -> dict[str, str]:
@@ -112,8 +124,20 @@ def say_manage(reply: Reply, meeting: Meeting | None, *, zone: str) -> None:
     reply.say("utter_manage_booking", **meeting_variables(meeting, zone=zone), manage_url=manage_url(meeting))
 
 
-def say_offer(reply: Reply, offer: services.Offer, domain: dict[str, Any], *, intro: str | None = None) -> None:
-    """Word an offer: its times as buttons in the visitor's zone, then "Other times"."""
+def say_offer(
+    reply: Reply,
+    offer: services.Offer,
+    domain: dict[str, Any],
+    *,
+    intro: str | None = None,
+    talk_now: bool = False,
+    email_instead: bool = False,
+) -> None:
+    """Word an offer: its times as buttons in the visitor's zone, then "Other times".
+
+    ``talk_now`` (a rep of the visitor's pool is in the inbox now) puts "Talk now" first; ``email_instead``
+    (times offered instead of a live chat) ends with an email follow-up.
+    """
     if offer.code == "not_qualified":
         say_needs_qualification(reply)
         return
@@ -134,7 +158,14 @@ def say_offer(reply: Reply, offer: services.Offer, domain: dict[str, Any], *, in
     buttons = [
         {"title": zones.slot_text(s.start, offer.zone), "payload": slot_payload(s.rep_id, s.start)} for s in offer.slots
     ]
-    reply.say(intro or OFFER_INTROS[offer.code], buttons + [other_times_button(domain)], **variables)
+    buttons.append(other_times_button(domain))
+    if email_instead:
+        buttons.append(domain_button(domain, EMAIL_INSTEAD_RESPONSE, EMAIL_INSTEAD_PAYLOAD))
+    if talk_now:
+        buttons.insert(0, domain_button(domain, TALK_NOW_RESPONSE, TALK_NOW_PAYLOAD))
+        if offer.code == "offered":  # the first offer says why; later ones ("Other times") keep the button
+            reply.say("utter_talk_now_offer")
+    reply.say(intro or OFFER_INTROS[offer.code], buttons, **variables)
     reply.events += [
         SlotSet("booking_requested", True),
         SlotSet("offered_until", max(s.start for s in offer.slots).astimezone(timezone.utc).isoformat()),
@@ -201,14 +232,16 @@ class ActionOfferSlots(Action):
         preference = text if intent == "time_preference" else None
 
         def act() -> Reply:
+            conversation = conversation_by_public_id(tracker.sender_id)
             offer = services.slots_offer(
-                conversation=conversation_by_public_id(tracker.sender_id),
+                conversation=conversation,
                 zone=tracker.get_slot("timezone"),
                 preference_text=preference,
                 after=after,
             )
             reply = Reply()
-            say_offer(reply, offer, domain)
+            talk_now = offer.code in OFFER_INTROS and live.talk_now_available(conversation=conversation)
+            say_offer(reply, offer, domain, talk_now=talk_now)
             return reply
 
         return (await db(act)()).send(dispatcher)

@@ -237,3 +237,49 @@ def _range_slots(
             out.append(candidate)
         candidate += step
     return out
+
+
+# ---- working hours now (live handoff: is anyone of the team at work?) ------------------------------
+
+
+def working_ranges(schedule: RepSchedule, *, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+    """The rep's working-hours ranges (UTC, read as above) that overlap [start, end), sorted.
+
+    An inactive rep, or one whose zone is not a zone, has none (as they have no free slots).
+    """
+    rep = schedule.rep
+    if not rep.is_active or not schedule.hours:
+        return []
+    zone, unknown = zones.zone_or_utc(rep.timezone)
+    if unknown:
+        return []
+    tz = zoneinfo.ZoneInfo(zone)
+    ranges = []
+    day, last_day = start.astimezone(tz).date() - timedelta(days=1), end.astimezone(tz).date()
+    while day <= last_day:
+        for h_start, h_end in schedule.hours.get(day.weekday(), ()):
+            range_start = local_to_utc(day, h_start, tz, boundary="start")
+            range_end = local_to_utc(day, h_end, tz, boundary="end")
+            if range_start < end and range_end > start:
+                ranges.append((range_start, range_end))
+        day += timedelta(days=1)
+    return sorted(ranges)
+
+
+def next_working_moment(schedule: RepSchedule, *, after: datetime, within: timedelta) -> datetime | None:
+    """The first moment from ``after`` on (``after`` itself when the rep is at work then) that lies in one of
+    the rep's working-hours ranges and outside their time off; None when there is none within ``within``."""
+    time_off = sorted(schedule.time_off)
+    for range_start, range_end in working_ranges(schedule, start=after, end=after + within):
+        moment = max(range_start, after)
+        for off_start, off_end in time_off:  # sorted by start: one pass skips chained time off
+            if off_start <= moment < off_end:
+                moment = off_end
+        if moment < range_end:
+            return moment
+    return None
+
+
+def working_at(schedule: RepSchedule, moment: datetime) -> bool:
+    """Whether the rep is within their working hours at ``moment`` (their own wall clock) and not on time off."""
+    return next_working_moment(schedule, after=moment, within=timedelta(minutes=1)) == moment

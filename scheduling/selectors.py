@@ -6,6 +6,7 @@ of reps (see ``availability.load_schedules``).
 
 import zoneinfo
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.utils import timezone
@@ -13,7 +14,7 @@ from django.utils import timezone
 from chatbot.models import Conversation
 from config import zones
 from qualification.models import Lead
-from scheduling.availability import Slot, free_slots, load_schedules
+from scheduling.availability import Slot, free_slots, load_schedules, next_working_moment
 from scheduling.models import Meeting, SalesRep, SlotOffer
 from scheduling.routing import route_lead_with_owner
 from scheduling.slot_text import SlotChoice
@@ -22,6 +23,8 @@ from scheduling.slot_text import SlotChoice
 VISITOR_DAY = (time(8, 0), time(20, 0))
 # Offered slots are spaced this far apart inside one day when there is room.
 SPREADS = (timedelta(hours=3), timedelta(hours=1), timedelta(0))
+# How far ahead "the team is back on ..." is looked for (beyond it, the bot says only that they are away).
+BACK_WITHIN = timedelta(days=14)
 
 
 def pool_free_slots(
@@ -35,6 +38,26 @@ def pool_free_slots(
 
 def rep_free_slots(*, rep: SalesRep, start: datetime, end: datetime, now: datetime | None = None) -> list[Slot]:
     return pool_free_slots(reps=[rep], start=start, end=end, now=now)[rep.pk]
+
+
+@dataclass(frozen=True)
+class TeamHours:
+    """Whether any of some reps is at work now, and if not, when the first of them is back."""
+
+    working: bool
+    back_at: datetime | None  # None while someone works, or when nobody is back within BACK_WITHIN
+
+
+def team_hours(*, reps: list[SalesRep], now: datetime | None = None) -> TeamHours:
+    """Working hours (each rep's own wall clock, daylight-saving safe) minus time off, of a pool right now;
+    4 queries for any number of reps. No reps: nobody works."""
+    now = now or timezone.now()
+    schedules = load_schedules(reps, now, now + BACK_WITHIN)
+    starts = [next_working_moment(s, after=now, within=BACK_WITHIN) for s in schedules.values()]
+    first = min((s for s in starts if s is not None), default=None)
+    if first == now:
+        return TeamHours(working=True, back_at=None)
+    return TeamHours(working=False, back_at=first)
 
 
 def spread_slots(slots: list[Slot], *, limit: int, tz: zoneinfo.ZoneInfo) -> list[Slot]:

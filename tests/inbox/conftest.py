@@ -1,5 +1,7 @@
 """The reps' inbox over its real socket (config.asgi), signed in with a real session cookie."""
 
+from datetime import time
+
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
@@ -7,6 +9,7 @@ from django.conf import settings
 from django.test import Client
 
 from config.asgi import application
+from scheduling.models import WorkingHours
 from tests.scheduling.conftest import chat_lead  # noqa: F401 (a fixture the records tests use)
 from tests.scheduling.factories import SalesRepFactory, UserFactory
 
@@ -61,3 +64,26 @@ def make_rep(name: str, *sites):
 @pytest.fixture
 def rep_for():
     return database_sync_to_async(make_rep)
+
+
+def zone_where_it_is(hour: int) -> str:
+    """A fixed-offset zone (Etc/GMT±n) whose wall clock shows ``hour`` o'clock now (the minutes as in UTC).
+
+    The live web process answers with the real clock, so a test picks the rep's zone instead of the time.
+    """
+    from django.utils import timezone
+
+    offset = (hour - timezone.now().hour + 12) % 24 - 12
+    return "UTC" if offset == 0 else f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"
+
+
+def make_rep_at(name: str, *sites, local_hour: int):
+    """A rep of ``sites`` working 09:00-17:00 every day in a zone where it is ``local_hour`` o'clock now
+    (12: at work; 3: off, back at 09:00 their time)."""
+    user = make_rep(name, *sites)
+    rep = user.sales_rep
+    rep.timezone = zone_where_it_is(local_hour)
+    rep.save(update_fields=["timezone"])
+    rep.working_hours.all().delete()
+    WorkingHours.objects.bulk_create(WorkingHours(rep=rep, weekday=d, start=time(9), end=time(17)) for d in range(7))
+    return user

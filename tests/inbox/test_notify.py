@@ -10,7 +10,7 @@ from channels.db import database_sync_to_async
 from chatbot import services as chat_services
 from tests.chatbot.test_consumer import started
 from tests.factories import SiteFactory, acreate
-from tests.inbox.conftest import inbox_open, make_rep, next_frame
+from tests.inbox.conftest import inbox_open, make_rep, make_rep_at, next_frame
 from tests.servers import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -61,3 +61,20 @@ async def test_nobody_online_the_first_routed_rep_is_emailed(mailoutbox, setting
         assert len(mailoutbox) == 1
     finally:
         await visitor.disconnect()
+
+
+async def test_a_request_off_hours_tells_the_emailed_rep_the_visitor_was_answered_at_once(mailoutbox):
+    site = await acreate(SiteFactory)
+    await database_sync_to_async(make_rep_at)("Ana", site, local_hour=3)
+    at_work = await acreate(SiteFactory)
+    await database_sync_to_async(make_rep_at)("Bo", at_work, local_hour=12)
+    visitors = [await started(s) for s in (site, at_work)]
+    try:
+        for _, session in visitors:
+            await database_sync_to_async(chat_services.conversation_request_handoff)(public_id=session["conversation"])
+        off, on = (" ".join(m.body.split()) for m in mailoutbox)
+        assert "outside the team's working hours" in off and "told the visitor so at once" in off
+        assert "outside the team's working hours" not in on and "within 60 seconds" in on
+    finally:
+        for communicator, _ in visitors:
+            await communicator.disconnect()

@@ -9,7 +9,6 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from chatbot.models import Conversation
 from qualification import actions
 from qualification.models import Lead
 from tests.factories import ConversationFactory
@@ -282,14 +281,6 @@ async def test_stop_ends_the_form_and_keeps_the_facts(conversation, default_rule
     assert (await actions.db(lead_of)(conversation)).role == "CRO"
 
 
-async def test_handoff_flags_the_conversation_and_offers_a_meeting_or_email(conversation, default_rules):
-    events, said = await run(
-        actions.ActionRequestHandoff(), tracker(conversation, "can I talk to a person?", "request_human")
-    )
-    assert said == ["utter_handoff"] and ActiveLoop(None) in events
-    assert (await actions.db(Conversation.objects.get)(pk=conversation.pk)).handoff_requested is True
-
-
 @pytest.mark.parametrize(
     ("requested", "response"), [("company_size", "utter_why_company_size"), (None, "utter_why_generic")]
 )
@@ -415,19 +406,6 @@ async def test_an_exit_said_twice_in_a_row_closes_politely_instead(conversation,
 
     assert once_more == [exit_]  # the NLG words it differently the second time
     assert third == ["utter_closing"]
-
-
-async def test_asking_for_a_person_a_third_time_offers_email_instead(conversation, default_rules):
-    handoff = actions.ActionRequestHandoff()
-    second_time = with_history(
-        tracker(conversation, "a human please", "request_human", active=False), bot_turns(["utter_handoff"])
-    )
-    third_time = with_history(
-        tracker(conversation, "human!!", "request_human", active=False), bot_turns(["utter_handoff"], ["utter_handoff"])
-    )
-
-    assert (await run(handoff, second_time))[1] == ["utter_handoff"]
-    assert (await run(handoff, third_time))[1] == ["utter_handoff_email"]
 
 
 async def test_an_email_typed_as_the_answer_to_the_resources_offer_is_a_yes_to_that_address(

@@ -241,8 +241,15 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         self.answer_pending()
 
     async def watch_handoff(self) -> None:
-        """Never stranded: once the visitor has asked for a person, wait the site's time for a rep;
-        if none took the chat by then, the bot says so and offers a meeting or email (services)."""
+        """Never stranded, without a worker: once the visitor has asked for a person, wait the site's time
+        for a rep; if none took the chat by then, the bot says so and offers a meeting or email (services).
+
+        With a worker this is a Celery task queued when the visitor asked (``services.handoff_watch``),
+        which a restart of this process does not lose; only the embedded default (eager tasks, no
+        worker) keeps the time here, in the open tab, as it does for retries (``retry_while_open``).
+        """
+        if not tasks.tasks_eager():
+            return
         if self.handoff_watch is not None and not self.handoff_watch.done():
             return
         remaining = await db(selectors.handoff_wait_remaining)(conversation_id=self.conversation.pk)
@@ -276,7 +283,8 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         if self.answering is None or self.answering.done():
             self.answering = asyncio.create_task(self.answer())
 
-    async def answer(self) -> None:
+    async def answer(self) -> bool:
+        """True when nothing is left waiting on this socket's account (see ``turns.conversation_answer``)."""
         answered = True
         while self.again and answered:
             self.again = False
@@ -286,12 +294,12 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                 )
             except Exception:  # the message is stored and pending: the worker's sweep answers it
                 log.exception("answering conversation %s failed", self.public_id)
-                return
+                return False
             if answered:
                 await live.inbox_touch(site_id=self.site.pk, public_id=self.public_id)  # the turn may score the lead
                 await self.watch_handoff()
         if answered:
-            return
+            return True
         if tasks.conversation_answer_pending.app.conf.task_always_eager:
             if self.retrying is None or self.retrying.done():
                 self.retrying = asyncio.create_task(self.retry_while_open())
@@ -300,16 +308,22 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                 await db(tasks.answer_later)(conversation_id=self.conversation.pk)
             except Exception:  # the broker is down: the worker's sweep finds the queued message
                 log.exception("could not queue conversation %s for the worker", self.public_id)
+        return False
 
     async def retry_while_open(self) -> None:
-        """No worker to queue the turn for (the embedded default): try again while the tab is open."""
+        """No worker to queue the turn for (the embedded default): try again while the tab is open.
+
+        Each try goes through the one answering loop (``answer_pending``), so a retry and a message the
+        visitor sends meanwhile never send turns side by side.
+        """
         delay = settings.RASA_PROBE_SECONDS
         while not self.closed:
             await asyncio.sleep(delay)
             if self.answering is None or self.answering.done():
-                if await turns.conversation_answer(
-                    conversation_id=self.conversation.pk, public_id=self.public_id, metadata=self.metadata, tab=self
-                ):
+                self.answer_pending()
+                # asyncio.wait, not await: cancelling this retry must not cancel the answering task with it
+                await asyncio.wait({self.answering})
+                if not self.answering.cancelled() and self.answering.exception() is None and self.answering.result():
                     return
             delay = min(delay * 2, tasks.max_retry_seconds())
 

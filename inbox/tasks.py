@@ -1,10 +1,44 @@
 """Celery tasks of the inbox: thin shells that load by id and call one function."""
 
+import logging
+
+from asgiref.sync import async_to_sync
 from celery import shared_task
 
+from chatbot import rasa_client
+from inbox import release
 from inbox.notify import handoff_notify
+
+log = logging.getLogger(__name__)
 
 
 @shared_task
 def handoff_notify_task(conversation_id: int) -> str:
     return handoff_notify(conversation_id=conversation_id)
+
+
+async def _release(user_id: int) -> float | None:
+    try:
+        return await release.release_if_gone(user_id=user_id)
+    finally:
+        await rasa_client.session_close()  # this loop ends with the call
+
+
+@shared_task(bind=True, acks_late=True, max_retries=None)
+def rep_release_if_gone(self, user_id: int) -> str:
+    """Queued when a rep's last inbox socket closes, to run after INBOX_RELEASE_SECONDS: safe to run
+    twice or late (a conversation is handed back once), and early it waits again."""
+    wait = async_to_sync(_release)(user_id)
+    if wait is not None and not self.request.is_eager:
+        raise self.retry(countdown=wait)
+    return "waiting" if wait is not None else "done"
+
+
+@shared_task
+def reps_release_gone() -> int:
+    """Periodic: release the holds of reps gone past the grace time whose task was lost (a web process
+    that crashed queued none); returns how many holders it looked at."""
+    users = release.holders()
+    for user_id in users:
+        async_to_sync(_release)(user_id)
+    return len(users)

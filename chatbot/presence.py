@@ -14,7 +14,7 @@ import threading
 import time
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 
 
@@ -32,11 +32,13 @@ _local_lock = threading.Lock()
 
 
 def _redis():
-    return cache._cache.get_client(write=True) if isinstance(cache, RedisCache) else None
+    """The cache's Redis client (the sets live beside the cache's keys), or None in the embedded default."""
+    backend = caches["default"]  # the backend itself: ``django.core.cache.cache`` is a proxy
+    return backend._cache.get_client(write=True) if isinstance(backend, RedisCache) else None
 
 
 def _key(name: str) -> str:
-    return cache.make_key(f"presence:{name}")
+    return caches["default"].make_key(f"presence:{name}")
 
 
 def socket_here(name: str, *, socket: str) -> None:

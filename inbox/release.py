@@ -10,11 +10,11 @@ Both call ``release_if_gone``, which is safe to run twice or late. Without a wor
 default) the closing consumer keeps the time itself.
 """
 
-import datetime as dt
 import logging
 import time
 
 from django.conf import settings
+from django.utils import timezone
 
 from chatbot import rasa_client
 from chatbot import services as chat_services
@@ -47,14 +47,14 @@ def release_due_in(*, user_id: int) -> float | None:
 async def release_if_gone(*, user_id: int) -> float | None:
     """Give back the conversations of a rep gone for the grace time. Returns the seconds still to wait
     when it is not time yet, else None (released, nothing held, or the rep is back)."""
+    checked = timezone.now()
     due_in = await db(release_due_in)(user_id=user_id)
     if due_in is None:
         return None
     if due_in > 0:
         return due_in
-    seen = await db(presence.rep_last_seen)(user_id=user_id)
-    # Holds taken before the rep was last seen; unknown (long ago, or the cache lost it): older than the grace.
-    since = dt.datetime.fromtimestamp(seen or time.time() - settings.INBOX_RELEASE_SECONDS, tz=dt.timezone.utc)
+    # Only holds taken before this check: a rep who comes back and takes a conversation meanwhile keeps it.
+    since = checked
     for public_id in await db(chat_services.conversations_held_by)(user_id=user_id):
         try:
             handover = await db(chat_services.conversation_hand_back)(

@@ -29,6 +29,15 @@ def rasa_down(settings):
     settings.RASA_API_TOKEN = ""
 
 
+def test_presence_lives_in_redis_shared_by_every_process():
+    from django.core.cache import caches
+
+    assert chat_presence._redis() is not None
+    presence.rep_arrive(user_id=900, socket="tab-1")
+    client = caches["default"]._cache.get_client()
+    assert client.zcard(caches["default"].make_key("presence:rep:900")) == 1
+
+
 def test_a_rep_is_online_while_one_of_their_sockets_is_open():
     assert not presence.rep_online(user_id=901)
     presence.rep_arrive(user_id=901, socket="tab-1")

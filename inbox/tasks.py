@@ -4,10 +4,12 @@ import logging
 
 from asgiref.sync import async_to_sync
 from celery import shared_task
+from django.conf import settings
 
 from chatbot import rasa_client
 from inbox import release
 from inbox.notify import handoff_notify
+from inbox.webhook import WebhookUnavailable, handoff_webhook_post
 
 log = logging.getLogger(__name__)
 
@@ -15,6 +17,20 @@ log = logging.getLogger(__name__)
 @shared_task
 def handoff_notify_task(conversation_id: int) -> str:
     return handoff_notify(conversation_id=conversation_id)
+
+
+@shared_task(bind=True, acks_late=True, max_retries=None)
+def handoff_webhook_task(self, conversation_id: int) -> str:
+    """Post a request for a person to the site's webhook, once; retried with a growing delay while the
+    receiver fails (INBOX_WEBHOOK_RETRIES times)."""
+    try:
+        return handoff_webhook_post(conversation_id=conversation_id)
+    except WebhookUnavailable as exc:
+        if self.request.retries >= settings.INBOX_WEBHOOK_RETRIES:
+            log.error("gave up posting the handoff of conversation %s to its webhook: %s", conversation_id, exc)
+            return "gave up"
+        log.warning("the handoff webhook of conversation %s failed (%s); retrying", conversation_id, exc)
+        raise self.retry(countdown=settings.INBOX_WEBHOOK_RETRY_BASE_SECONDS * 2**self.request.retries) from exc
 
 
 async def _release(user_id: int) -> float | None:

@@ -293,6 +293,11 @@ RASA_ACTION_TOKEN = os.environ.get("RASA_ACTION_TOKEN", DEFAULT_RASA_ACTION_TOKE
 RASA_API_TOKEN = os.environ.get("RASA_API_TOKEN", "")
 # Live handoff (inbox/): a rep's hold on a conversation outlives their inbox socket this long.
 INBOX_RELEASE_SECONDS = float(os.environ.get("INBOX_RELEASE_SECONDS", "30"))
+# A failed post to a site's Slack webhook (inbox/webhook.py) is retried after this many seconds,
+# doubling, INBOX_WEBHOOK_RETRIES times.
+INBOX_WEBHOOK_RETRY_BASE_SECONDS = float(os.environ.get("INBOX_WEBHOOK_RETRY_BASE_SECONDS", "30"))
+INBOX_WEBHOOK_RETRIES = int(os.environ.get("INBOX_WEBHOOK_RETRIES", "6"))
+INBOX_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("INBOX_WEBHOOK_TIMEOUT_SECONDS", "10"))
 # Who is here (reps in the inbox, visitors with the widget open) is counted per socket, renewed three
 # times per this many seconds: a socket of a web process that died stops counting after it.
 PRESENCE_TTL_SECONDS = float(os.environ.get("PRESENCE_TTL_SECONDS", "45"))

@@ -101,6 +101,9 @@
         rows = {};
         frame.conversations.forEach(function (row) { rows[row.conversation] = row; alertFor(row); });
         renderRows();
+        // A link to one conversation (the handoff email or Slack post): /inbox/?conversation=ID opens it.
+        var wanted = new URLSearchParams(location.search).get("conversation");
+        if (wanted && !openId) send({ type: "open", conversation: wanted });
       } else if (frame.type === "conversation") {
         rows[frame.row.conversation] = frame.row;
         alertFor(frame.row);

@@ -1,11 +1,12 @@
-"""The handoff's timers run in a real Celery worker (its broker and beat on the test Redis), so a restart
+"""The handoff's timers and its webhook run in a real Celery worker (its broker and beat on the test Redis), so a restart
 of the web process loses none of them:
 
 - "nobody came": queued with the site's wait as countdown when the visitor asks; the worker says it
   once, in the visitor's open tab; a request whose task was lost is said by the worker's sweep;
 - a rep's hold: queued with INBOX_RELEASE_SECONDS when their last inbox socket closes; a rep whose web
   process died (no socket closed, no task queued) goes offline when their presence's TTL runs out,
-  and the sweep releases their conversations.
+  and the sweep releases their conversations;
+- the site's Slack webhook: a 500 is retried with backoff, and the request is posted once.
 """
 
 import asyncio
@@ -24,7 +25,7 @@ from chatbot.models import Conversation, Message, Takeover
 from inbox import presence
 from tests.chatbot.test_consumer import started
 from tests.factories import SiteFactory, acreate
-from tests.inbox.conftest import inbox_open, next_frame
+from tests.inbox.conftest import inbox_open, make_rep, next_frame
 from tests.resilience.conftest import database_url_for_tests
 from tests.servers import CeleryWorker, free_port
 
@@ -48,6 +49,7 @@ def handoff_worker(django_db_setup, django_db_blocker, tmp_path_factory):
             "CACHE_PREFIX": django_settings.CACHES["default"]["KEY_PREFIX"],
             "INBOX_RELEASE_SECONDS": str(RELEASE_SECONDS),
             "CHAT_SWEEP_SECONDS": "1",
+            "INBOX_WEBHOOK_RETRY_BASE_SECONDS": "1",
             "RASA_URL": f"http://127.0.0.1:{free_port()}",
             "RASA_API_TOKEN": "",
         },
@@ -213,5 +215,36 @@ async def test_many_sweeps_say_it_once(worker):
         assert sum(said) <= 1
         await next_frame(visitor, "bot", timeout=30)
         assert await database_sync_to_async(unanswered_notices)(public_id) == 1
+    finally:
+        await visitor.disconnect()
+
+
+async def wait_for(condition, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not await database_sync_to_async(condition)():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.2)
+
+
+async def test_the_webhook_is_retried_after_a_server_error_and_posted_once(worker, slack):
+    slack.statuses = [500, 503]
+    site = await acreate(SiteFactory, name="Northwind", handoff_webhook_url=slack.url)
+    await database_sync_to_async(make_rep)("Ana", site)  # routed, offline
+    visitor, session = await started(site)
+    try:
+        await database_sync_to_async(chat_services.conversation_request_handoff)(public_id=session["conversation"])
+        await wait_for(lambda: len(slack.requests) >= 3, timeout=30)
+        assert [slack.json(i)["text"] for i in range(3)] == [slack.json(0)["text"]] * 3
+        assert "*Northwind*" in slack.json(0)["text"] and session["conversation"] in slack.json(0)["text"]
+        at = [r["at"] for r in slack.requests]
+        assert at[1] - at[0] >= 0.9 and at[2] - at[1] >= 1.9  # backoff: 1 s, then 2 s
+        await wait_for(
+            lambda: Conversation.objects.filter(
+                public_id=session["conversation"], handoff_webhook_sent_at__isnull=False
+            ).exists(),
+            timeout=10,
+        )
+        await asyncio.sleep(2)
+        assert len(slack.requests) == 3  # two failures, one post; nothing after it
     finally:
         await visitor.disconnect()

@@ -209,6 +209,12 @@ class Conversation(models.Model):
                 condition=Q(anonymised_at__isnull=True),
                 name="conversation_retention_due",
             ),
+            # The worker's sweep for requests for a person nobody has answered yet (chatbot.tasks).
+            models.Index(
+                fields=["handoff_requested_at"],
+                condition=Q(handoff_requested_at__isnull=False, handoff_unanswered_at__isnull=True),
+                name="conversation_handoff_waiting",
+            ),
         ]
         ordering = ["-started_at"]
 

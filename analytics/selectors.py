@@ -14,7 +14,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from analytics import rollups
@@ -232,7 +232,16 @@ def handoffs(scope: Scope) -> dict:
     figures = asked.aggregate(**aggregates)
     figures.setdefault("median_wait_seconds", None)
     figures["within_target_rate"] = _rate(figures["within_target"], figures["requests"])
+    figures["booked_after_live_chat"] = booked_after_live_chat(scope)
     return figures
+
+
+def booked_after_live_chat(scope: Scope) -> int:
+    """Conversations of the scope with a meeting booked after a rep had taken the chat over (asked for or
+    not; any status now, as the funnel's "booked" counts)."""
+    taken_before = Takeover.objects.filter(conversation=OuterRef("conversation"), taken_at__lt=OuterRef("created_at"))
+    booked_after = Meeting.objects.filter(conversation=OuterRef("pk")).filter(Exists(taken_before))
+    return Conversation.objects.filter(scope.conversation_q()).filter(Exists(booked_after)).count()
 
 
 # --- Intents and fallback rate ---------------------------------------------------------------------

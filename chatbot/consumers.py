@@ -8,7 +8,7 @@ import logging
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
-from chatbot import abuse, live, selectors, services, tasks, turns
+from chatbot import abuse, live, presence, selectors, services, tasks, turns
 from chatbot.bot_input import text_clean
 from chatbot.errors import ChatError
 from config import zones
@@ -45,6 +45,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     answering = None  # the task sending this conversation's pending messages to the bot
     retrying = None  # without a worker (embedded default): this tab tries again while it is open
     handoff_watch = None
+    heartbeat = None  # renews this socket's presence ("on the site right now") while it is open
     again = False  # a message arrived for the answering task to send
 
     async def connect(self) -> None:
@@ -71,11 +72,20 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         if self.answering is not None and not self.answering.done():
             # A turn in flight is finished (its answer stored for the next visit, or queued), not dropped.
             await asyncio.wait({self.answering}, timeout=settings.RASA_TIMEOUT_SECONDS + 2)
-        for task in (self.start_deadline, self.closer, self.answering, self.retrying, self.handoff_watch):
+        for task in (
+            self.start_deadline,
+            self.closer,
+            self.answering,
+            self.retrying,
+            self.handoff_watch,
+            self.heartbeat,
+        ):
             if task is not None and task is not asyncio.current_task():
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+        if self.conversation is not None:
+            await self.leave_site()
         if self.socket_counted:
             self.socket_counted = False
             abuse.socket_close(ip=self.ip)
@@ -180,6 +190,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         )
         if self.conversation is not None:
             await self.channel_layer.group_discard(self.group, self.channel_name)
+            await self.leave_site()
         self.site, self.visitor, self.conversation = site, session.visitor, session.conversation
         self.public_id = str(session.conversation.public_id)
         self.group = group_name(self.public_id)
@@ -189,6 +200,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             "utm": services.utm_clean(frame.get("utm")),
         }
         await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.arrive_on_site()
         history = await db(selectors.conversation_history)(conversation=session.conversation)
         await self.send_json(
             {
@@ -240,9 +252,45 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"type": "typing"})
         self.answer_pending()
 
+    async def arrive_on_site(self) -> None:
+        """The visitor is on the site now (the reps' inbox queues a qualified one): counted per socket,
+        renewed while the socket is open, gone within PRESENCE_TTL_SECONDS if this process dies."""
+        await self.here(self.conversation.pk)
+        self.heartbeat = asyncio.create_task(self.beat(self.conversation.pk))
+        with contextlib.suppress(Exception):  # the live list is a convenience
+            await live.inbox_touch(site_id=self.site.pk, public_id=self.public_id)
+
+    async def here(self, conversation_id: int) -> None:
+        try:
+            await db(presence.visitor_arrive)(conversation_id=conversation_id, socket=self.channel_name)
+        except Exception:  # Redis away for a moment: the next beat tries again
+            log.warning("visitor presence heartbeat failed", exc_info=True)
+
+    async def beat(self, conversation_id: int) -> None:
+        while True:
+            await asyncio.sleep(presence.heartbeat_seconds())
+            await self.here(conversation_id)
+
+    async def leave_site(self) -> None:
+        if self.heartbeat is not None:
+            self.heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.heartbeat
+            self.heartbeat = None
+        with contextlib.suppress(Exception):  # Redis away: the entry runs out by itself
+            await db(presence.visitor_leave)(conversation_id=self.conversation.pk, socket=self.channel_name)
+            await live.inbox_touch(site_id=self.site.pk, public_id=self.public_id)
+
     async def watch_handoff(self) -> None:
-        """Never stranded: once the visitor has asked for a person, wait the site's time for a rep;
-        if none took the chat by then, the bot says so and offers a meeting or email (services)."""
+        """Never stranded, without a worker: once the visitor has asked for a person, wait the site's time
+        for a rep; if none took the chat by then, the bot says so and offers a meeting or email (services).
+
+        With a worker this is a Celery task queued when the visitor asked (``services.handoff_watch``),
+        which a restart of this process does not lose; only the embedded default (eager tasks, no
+        worker) keeps the time here, in the open tab, as it does for retries (``retry_while_open``).
+        """
+        if not tasks.tasks_eager():
+            return
         if self.handoff_watch is not None and not self.handoff_watch.done():
             return
         remaining = await db(selectors.handoff_wait_remaining)(conversation_id=self.conversation.pk)
@@ -276,7 +324,8 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         if self.answering is None or self.answering.done():
             self.answering = asyncio.create_task(self.answer())
 
-    async def answer(self) -> None:
+    async def answer(self) -> bool:
+        """True when nothing is left waiting on this socket's account (see ``turns.conversation_answer``)."""
         answered = True
         while self.again and answered:
             self.again = False
@@ -286,12 +335,12 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                 )
             except Exception:  # the message is stored and pending: the worker's sweep answers it
                 log.exception("answering conversation %s failed", self.public_id)
-                return
+                return False
             if answered:
                 await live.inbox_touch(site_id=self.site.pk, public_id=self.public_id)  # the turn may score the lead
                 await self.watch_handoff()
         if answered:
-            return
+            return True
         if tasks.conversation_answer_pending.app.conf.task_always_eager:
             if self.retrying is None or self.retrying.done():
                 self.retrying = asyncio.create_task(self.retry_while_open())
@@ -300,16 +349,22 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                 await db(tasks.answer_later)(conversation_id=self.conversation.pk)
             except Exception:  # the broker is down: the worker's sweep finds the queued message
                 log.exception("could not queue conversation %s for the worker", self.public_id)
+        return False
 
     async def retry_while_open(self) -> None:
-        """No worker to queue the turn for (the embedded default): try again while the tab is open."""
+        """No worker to queue the turn for (the embedded default): try again while the tab is open.
+
+        Each try goes through the one answering loop (``answer_pending``), so a retry and a message the
+        visitor sends meanwhile never send turns side by side.
+        """
         delay = settings.RASA_PROBE_SECONDS
         while not self.closed:
             await asyncio.sleep(delay)
             if self.answering is None or self.answering.done():
-                if await turns.conversation_answer(
-                    conversation_id=self.conversation.pk, public_id=self.public_id, metadata=self.metadata, tab=self
-                ):
+                self.answer_pending()
+                # asyncio.wait, not await: cancelling this retry must not cancel the answering task with it
+                await asyncio.wait({self.answering})
+                if not self.answering.cancelled() and self.answering.exception() is None and self.answering.result():
                     return
             delay = min(delay * 2, tasks.max_retry_seconds())
 

@@ -2,6 +2,7 @@ import secrets
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -9,6 +10,27 @@ from django.db.models import Q
 
 def new_embed_key() -> str:
     return "site_" + secrets.token_urlsafe(16)
+
+
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def webhook_url_validate(value: str) -> None:
+    """An outgoing webhook goes over https; plain http only to this machine, and only while DEBUG is on
+    (or in the tests, WEBHOOK_ALLOW_LOCAL_HTTP): a local receiver while developing."""
+    from urllib.parse import urlsplit
+
+    from django.conf import settings
+
+    parts = urlsplit(value.strip())
+    if parts.scheme == "https" and parts.hostname:
+        return
+    local_ok = settings.DEBUG or getattr(settings, "WEBHOOK_ALLOW_LOCAL_HTTP", False)
+    if parts.scheme == "http" and parts.hostname in LOCAL_HOSTS and local_ok:
+        return
+    raise ValidationError(
+        "Enter an https:// address (http:// only for localhost while DEBUG is on).", code="webhook_not_https"
+    )
 
 
 def default_daily_conversation_limit() -> int:
@@ -82,6 +104,17 @@ class Site(models.Model):
         help_text=(
             'Beside the meeting times offered to a qualified visitor, a "Talk now" button while a rep of the '
             "visitor's routing pool has the inbox open; it asks that rep to join the chat."
+        ),
+    )
+    handoff_webhook_url = models.URLField(
+        "Slack webhook for requests for a person",
+        max_length=500,
+        blank=True,
+        validators=[webhook_url_validate],
+        help_text=(
+            "When a visitor asks for a person and none of the reps it is routed to has the inbox open, a message "
+            "with the visitor's facts, score and a link to the conversation is posted here (Slack's incoming "
+            "webhooks, or anything that takes the same JSON). https:// only. Empty: no post."
         ),
     )
 
@@ -166,6 +199,8 @@ class Conversation(models.Model):
     held_since = models.DateTimeField(null=True, blank=True)
     # Never stranded: when the bot told the visitor nobody came within the site's wait (the request stays queued).
     handoff_unanswered_at = models.DateTimeField(null=True, blank=True)
+    # When the request was posted to the site's webhook (once per request; inbox/webhook.py).
+    handoff_webhook_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Set by retention (privacy.services.retention_apply): what is left is what the dashboard counts.
     anonymised_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Who is sending this conversation's pending messages to the bot, until when (chatbot/turns.py):
@@ -181,6 +216,12 @@ class Conversation(models.Model):
                 fields=["site", "last_activity_at"],
                 condition=Q(anonymised_at__isnull=True),
                 name="conversation_retention_due",
+            ),
+            # The worker's sweep for requests for a person nobody has answered yet (chatbot.tasks).
+            models.Index(
+                fields=["handoff_requested_at"],
+                condition=Q(handoff_requested_at__isnull=False, handoff_unanswered_at__isnull=True),
+                name="conversation_handoff_waiting",
             ),
         ]
         ordering = ["-started_at"]

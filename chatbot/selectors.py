@@ -1,6 +1,7 @@
 import datetime as dt
 import uuid
 
+from django.db.models import DateTimeField, ExpressionWrapper, F
 from django.utils import timezone
 
 from chatbot.models import Conversation, Message, Site
@@ -91,6 +92,28 @@ def handoff_wait_remaining(*, conversation_id: int) -> float | None:
         return None
     due = row[0] + dt.timedelta(seconds=row[1])
     return max(0.0, (due - timezone.now()).total_seconds())
+
+
+def handoffs_overdue(*, now: dt.datetime | None = None, within: dt.timedelta = dt.timedelta(days=1)) -> list[int]:
+    """Requests for a person (asked within ``within``) whose site's wait is over with no rep, and not
+    yet told so: what the sweep says "nobody came" for when its timer was lost."""
+    now = now or timezone.now()
+    due = ExpressionWrapper(
+        F("handoff_requested_at") + F("site__handoff_wait_seconds") * dt.timedelta(seconds=1),
+        output_field=DateTimeField(),
+    )
+    return list(
+        Conversation.objects.filter(
+            handoff_requested_at__gte=now - within,
+            handoff_unanswered_at__isnull=True,
+            held_by__isnull=True,
+            status=Conversation.Status.ACTIVE,
+        )
+        .annotate(due=due)
+        .filter(due__lte=now)
+        .exclude(takeovers__taken_at__gte=F("handoff_requested_at"))
+        .values_list("pk", flat=True)[:500]
+    )
 
 
 def message_next_pending(*, conversation_id: int) -> Message | None:

@@ -5,6 +5,7 @@ database_sync_to_async; nothing here knows about WebSockets.
 """
 
 import datetime as dt
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -355,6 +356,7 @@ def conversation_request_handoff(*, public_id: str) -> bool:
         transaction.on_commit(lambda: live.inbox_touch_sync(site_id=site_id, public_id=str(public_id)))
         if asked_before is None:
             transaction.on_commit(lambda: live.handoff_requested.send(sender=Conversation, conversation_id=pk))
+            transaction.on_commit(lambda: handoff_watch(conversation_id=pk))
     return True
 
 
@@ -379,7 +381,30 @@ def handoff_request_renew(*, public_id: str) -> bool:
     renewed = Conversation.objects.filter(
         public_id=public_id, handoff_unanswered_at__isnull=False, held_by__isnull=True
     ).update(handoff_requested=True, handoff_requested_at=Now(), handoff_unanswered_at=None)
+    if renewed:  # the new wait gets its own "nobody came" check
+        pk = Conversation.objects.filter(public_id=public_id).values_list("pk", flat=True).first()
+        transaction.on_commit(lambda: handoff_watch(conversation_id=pk))
     return renewed == 1
+
+
+def handoff_watch(*, conversation_id: int) -> None:
+    """Never stranded: have a worker check, when the site's wait is over, whether a rep came
+    (``chatbot.tasks.handoff_unanswered_due``, queued with that countdown; the sweep catches a lost one).
+
+    Without a worker (the embedded default, eager tasks) the visitor's open tab keeps the time instead
+    (``ChatConsumer.watch_handoff``).
+    """
+    from chatbot import tasks  # tasks build on the services (turns): imported when used
+
+    if tasks.tasks_eager():
+        return
+    remaining = selectors.handoff_wait_remaining(conversation_id=conversation_id)
+    if remaining is None:
+        return
+    try:
+        tasks.handoff_unanswered_due.apply_async((conversation_id,), countdown=remaining)
+    except Exception:  # the broker is down: the sweep (handoffs_unanswered_overdue) says it when due
+        logging.getLogger(__name__).exception("could not queue the handoff wait of %s", conversation_id)
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,15 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
-from chatbot import rasa_client, selectors, turns
-from chatbot.models import Conversation
+from chatbot import live, rasa_client, selectors, services, turns
+from chatbot.models import Conversation, Message
 
 log = logging.getLogger(__name__)
+
+
+def tasks_eager() -> bool:
+    """No worker (the embedded default): tasks run at once in the caller, so nothing can wait in the broker."""
+    return bool(conversation_answer_pending.app.conf.task_always_eager)
 
 
 def max_retry_seconds() -> float:
@@ -90,3 +95,46 @@ def conversations_answer_waiting() -> int:
     for conversation_id in waiting:
         answer_later(conversation_id=conversation_id)
     return len(waiting)
+
+
+# --- Never stranded: a visitor's request for a person that no rep took in time -------------------------
+
+
+async def handoff_unanswered_say(message: Message) -> None:
+    """Show the "nobody came" message in the visitor's open tabs and refresh the inbox rows."""
+    public_id = str(message.conversation.public_id)
+    await turns.push(public_id, {"type": "chat.bot", "frames": [selectors.message_frame(message)]}, None)
+    await live.inbox_touch(site_id=message.conversation.site_id, public_id=public_id)
+
+
+def handoff_unanswered_check(*, conversation_id: int) -> str:
+    """Say "nobody came" when it is due (once: ``services.handoff_unanswered`` decides under a row lock)."""
+    message = services.handoff_unanswered(conversation_id=conversation_id)
+    if message is None:
+        return "not due"
+    try:
+        async_to_sync(handoff_unanswered_say)(message)
+    except Exception:  # stored: the visitor reads it in the history
+        log.warning("could not show the handoff notice of %s", conversation_id, exc_info=True)
+    return "said"
+
+
+@shared_task(bind=True, acks_late=True, max_retries=None)
+def handoff_unanswered_due(self, conversation_id: int) -> str:
+    """Queued when the visitor asks for a person, to run when the site's wait is over: safe to run
+    twice or late (it speaks once), and early it waits again."""
+    remaining = selectors.handoff_wait_remaining(conversation_id=conversation_id)
+    if remaining is None:
+        return "nothing to wait for"  # a rep took it, it was said, or nobody asked
+    if remaining > 0 and not self.request.is_eager:
+        raise self.retry(countdown=remaining)
+    return handoff_unanswered_check(conversation_id=conversation_id)
+
+
+@shared_task
+def handoffs_unanswered_overdue() -> int:
+    """Periodic: say "nobody came" where the wait is over and its task was lost (a restart, the broker)."""
+    said = 0
+    for conversation_id in selectors.handoffs_overdue():
+        said += handoff_unanswered_check(conversation_id=conversation_id) == "said"
+    return said

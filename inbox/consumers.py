@@ -19,27 +19,29 @@ validated before it is read, like the widget's (chatbot/consumers.py); services 
 """
 
 import asyncio
+import contextlib
 import json
 import logging
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
-from channels.layers import get_channel_layer
 from django.conf import settings
-from django.utils import timezone
 
 from chatbot import live, rasa_client
+from chatbot import presence as chat_presence
 from chatbot import selectors as chat_selectors
 from chatbot import services as chat_services
 from chatbot.bot_input import text_clean
 from chatbot.errors import ChatError
-from chatbot.models import Takeover
+from chatbot.tasks import tasks_eager
 from config.db import db
-from inbox import presence, selectors
+from inbox import presence, release, selectors, tasks
+from inbox.handover import announce
 from inbox.notify import user_group
 
 log = logging.getLogger(__name__)
 CLOSE_FORBIDDEN = 4403
-# Releases waiting for a rep who closed the inbox (kept referenced until they ran).
+# Without a worker (the embedded default): releases waiting for a rep who closed the inbox, kept
+# referenced until they ran.
 _releases: set[asyncio.Task] = set()
 
 
@@ -48,6 +50,7 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
     site_ids: list[int] = []
     open_id: str | None = None
     counted = False
+    heartbeat = None  # renews this socket's presence while it is open
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -61,14 +64,29 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         for site_id in self.site_ids:
             await self.channel_layer.group_add(live.inbox_site_group(site_id), self.channel_name)
         await self.channel_layer.group_add(user_group(user.pk), self.channel_name)  # alerts routed to this rep
-        await db(presence.rep_arrive)(user_id=user.pk)
+        await db(presence.rep_arrive)(user_id=user.pk, socket=self.channel_name)
         self.counted = True
+        self.heartbeat = asyncio.create_task(self.beat())
         rows = await db(selectors.inbox_conversations)(user=user, site_ids=self.site_ids)
         await self.send_json({"type": "list", "me": self.name, "conversations": rows})
+
+    async def beat(self) -> None:
+        """While the socket is open, renew its presence; a process that died stops, and the rep goes
+        offline within PRESENCE_TTL_SECONDS."""
+        while True:
+            await asyncio.sleep(chat_presence.heartbeat_seconds())
+            try:
+                await db(presence.rep_arrive)(user_id=self.user.pk, socket=self.channel_name)
+            except Exception:  # Redis away for a moment: the next beat tries again
+                log.warning("inbox presence heartbeat failed", exc_info=True)
 
     async def disconnect(self, code: int) -> None:
         if self.user is None:
             return
+        if self.heartbeat is not None:
+            self.heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.heartbeat
         for site_id in self.site_ids:
             await self.channel_layer.group_discard(live.inbox_site_group(site_id), self.channel_name)
         await self.channel_layer.group_discard(user_group(self.user.pk), self.channel_name)
@@ -76,10 +94,8 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_discard(live.conversation_group(self.open_id), self.channel_name)
         if self.counted:
             self.counted = False
-            if not await db(presence.rep_leave)(user_id=self.user.pk):
-                task = asyncio.create_task(release_when_gone(user_id=self.user.pk, since=timezone.now()))
-                _releases.add(task)
-                task.add_done_callback(_releases.discard)
+            if not await db(presence.rep_leave)(user_id=self.user.pk, socket=self.channel_name):
+                await release_later(user_id=self.user.pk)
 
     async def send_error(self, error: ChatError) -> None:
         await self.send_json({"type": "error", "code": error.code, "message": error.message})
@@ -207,28 +223,23 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         pass  # for the visitor's widget
 
 
-async def announce(handover: chat_services.Handover, *, mode: str, name: str | None) -> None:
-    """Tell the visitor's tabs (and the open transcripts) who answers now, and refresh the inbox rows."""
-    layer = get_channel_layer()
-    public_id = str(handover.conversation.public_id)
-    notice = chat_selectors.message_frame(handover.notice)
-    await layer.group_send(
-        live.conversation_group(public_id), {"type": "chat.mode", "mode": mode, "name": name, "notice": notice}
-    )
-    await live.inbox_touch(site_id=handover.conversation.site_id, public_id=public_id)
-
-
-async def release_when_gone(*, user_id: int, since) -> None:
-    """A rep whose last inbox socket closed: after the grace time, their conversations go back to the bot."""
-    await asyncio.sleep(settings.INBOX_RELEASE_SECONDS)
-    if await db(presence.rep_online)(user_id=user_id):
-        return
-    for public_id in await db(chat_services.conversations_held_by)(user_id=user_id):
+async def release_later(*, user_id: int) -> None:
+    """The rep's last inbox socket closed: after the grace time, their conversations go back to the bot
+    (inbox/release.py). A worker's task keeps the time; without a worker, this process does."""
+    if not tasks_eager():
         try:
-            handover = await db(chat_services.conversation_hand_back)(
-                public_id=public_id, user_id=user_id, ended=Takeover.Ended.ABANDONED, since=since
-            )
-        except ChatError:
-            continue  # taken again since, or handed back meanwhile
-        await rasa_client.tracker_event(conversation_id=public_id, event="resume")
-        await announce(handover, mode="bot", name=None)
+            await db(tasks.rep_release_if_gone.apply_async)((user_id,), countdown=settings.INBOX_RELEASE_SECONDS)
+            return
+        except Exception:  # the broker is down: the worker's sweep releases them
+            log.exception("could not queue the release of rep %s's conversations", user_id)
+            return
+    task = asyncio.create_task(release_when_gone(user_id=user_id))
+    _releases.add(task)
+    task.add_done_callback(_releases.discard)
+
+
+async def release_when_gone(*, user_id: int) -> None:
+    wait = settings.INBOX_RELEASE_SECONDS
+    while wait is not None:
+        await asyncio.sleep(wait)
+        wait = await release.release_if_gone(user_id=user_id)

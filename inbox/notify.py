@@ -4,7 +4,8 @@ The request goes the way a booking would (``scheduling.routing.route_lead``: the
 else the first matching rule's pool in fair order, else the default pool), narrowed to reps with
 a login who see the conversation's site in the inbox. The first of them who has the inbox open
 (``presence``) gets an alert there (in-page, and a browser notification); when none is online,
-the first of them gets an email with a link to the inbox. Either way the request is in every
+the first of them gets an email with a link to the inbox, and the site's Slack-compatible webhook,
+if it has one, a post (inbox/webhook.py). Either way the request is in every
 inbox's "needs a person" queue for the site.
 
 What the bot tells the visitor (inbox/actions.py) follows the same reps: ``handoff_prospect`` says whether
@@ -106,6 +107,10 @@ def handoff_notify(*, conversation_id: int) -> str:
     if rep is not None:
         handoff_alert(conversation=conversation, rep=rep)
         return f"alerted:{rep.pk}"
+    if conversation.site.handoff_webhook_url:
+        from inbox.tasks import handoff_webhook_task  # the tasks module builds on this one
+
+        handoff_webhook_task.delay(conversation.pk)  # the team's channel hears of it too (inbox/webhook.py)
     if not reps:
         return "nobody"
     rep = reps[0]

@@ -11,6 +11,7 @@ from django.db.models import Prefetch
 from django.utils import timezone
 
 from access.selectors import sees_everything, user_rep
+from chatbot import presence
 from chatbot.models import Conversation, Message, Site
 from chatbot.selectors import conversation_by_public_id, conversation_history
 from qualification.fact_fields import FACT_FIELDS
@@ -48,10 +49,14 @@ def _rows(queryset, *, user_id: int) -> list[dict]:
             to_attr="last",
         )
     )
-    return [conversation_row(c, user_id=user_id) for c in conversations]
+    conversations = list(conversations)
+    here = presence.visitors_on_site(conversation_ids=[c.pk for c in conversations])
+    return [conversation_row(c, user_id=user_id, on_site=c.pk in here) for c in conversations]
 
 
-def conversation_row(conversation: Conversation, *, user_id: int) -> dict:
+def conversation_row(conversation: Conversation, *, user_id: int, on_site: bool = False) -> dict:
+    """One conversation as the inbox shows it. ``needs_person``: it belongs in the queue on top: the
+    visitor asked for a person, or qualified and is on the site right now (the widget open); no rep has it."""
     try:
         lead = conversation.lead
     except Lead.DoesNotExist:
@@ -75,6 +80,12 @@ def conversation_row(conversation: Conversation, *, user_id: int) -> dict:
         "score": lead.score if lead is not None else None,
         "outcome": lead.outcome if lead is not None else None,
         "last_message": last[0].text[:200] if last else "",
+        "on_site": on_site,
+        "needs_person": conversation.held_by_id is None
+        and (
+            conversation.handoff_requested_at is not None
+            or (on_site and lead is not None and lead.outcome == Lead.Outcome.QUALIFIED)
+        ),
     }
 
 

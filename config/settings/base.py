@@ -195,6 +195,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "chatbot.tasks.conversations_answer_waiting",
         "schedule": float(os.environ.get("CHAT_SWEEP_SECONDS", "30")),
     },
+    # Live handoff: "nobody came" for requests whose timer task was lost (a restart, the broker), and
+    # conversations still held by reps gone past INBOX_RELEASE_SECONDS (a crashed web process).
+    "chatbot-handoffs-unanswered": {
+        "task": "chatbot.tasks.handoffs_unanswered_overdue",
+        "schedule": float(os.environ.get("CHAT_SWEEP_SECONDS", "30")),
+    },
+    "inbox-release-gone-reps": {
+        "task": "inbox.tasks.reps_release_gone",
+        "schedule": float(os.environ.get("CHAT_SWEEP_SECONDS", "30")),
+    },
     # Retention: anonymise conversations past their site's retention period, prune Rasa's tracker store.
     "privacy-retention": {"task": "privacy.tasks.retention_run", "schedule": 24 * 3600.0},
 }
@@ -283,6 +293,14 @@ RASA_ACTION_TOKEN = os.environ.get("RASA_ACTION_TOKEN", DEFAULT_RASA_ACTION_TOKE
 RASA_API_TOKEN = os.environ.get("RASA_API_TOKEN", "")
 # Live handoff (inbox/): a rep's hold on a conversation outlives their inbox socket this long.
 INBOX_RELEASE_SECONDS = float(os.environ.get("INBOX_RELEASE_SECONDS", "30"))
+# A failed post to a site's Slack webhook (inbox/webhook.py) is retried after this many seconds,
+# doubling, INBOX_WEBHOOK_RETRIES times.
+INBOX_WEBHOOK_RETRY_BASE_SECONDS = float(os.environ.get("INBOX_WEBHOOK_RETRY_BASE_SECONDS", "30"))
+INBOX_WEBHOOK_RETRIES = int(os.environ.get("INBOX_WEBHOOK_RETRIES", "6"))
+INBOX_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("INBOX_WEBHOOK_TIMEOUT_SECONDS", "10"))
+# Who is here (reps in the inbox, visitors with the widget open) is counted per socket, renewed three
+# times per this many seconds: a socket of a web process that died stops counting after it.
+PRESENCE_TTL_SECONDS = float(os.environ.get("PRESENCE_TTL_SECONDS", "45"))
 # Rasa's own tracker store; SQLite file in the embedded default.
 RASA_TRACKER_DATABASE_URL = os.environ.get("RASA_TRACKER_DATABASE_URL", DATABASE_URL)
 PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000")

@@ -87,3 +87,56 @@ def make_rep_at(name: str, *sites, local_hour: int):
     rep.working_hours.all().delete()
     WorkingHours.objects.bulk_create(WorkingHours(rep=rep, weekday=d, start=time(9), end=time(17)) for d in range(7))
     return user
+
+
+class RecordingReceiver:
+    """A local HTTP server standing in for Slack: records each POST, answers the next queued status (then 200)."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+        import time
+
+        self.requests: list[dict] = []
+        self.statuses: list[int] = []
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 - the stdlib's name
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                receiver.requests.append(
+                    {
+                        "path": self.path,
+                        "content_type": self.headers.get("Content-Type"),
+                        "body": body,
+                        "at": time.monotonic(),
+                    }
+                )
+                status = receiver.statuses.pop(0) if receiver.statuses else 200
+                self.send_response(status)
+                self.end_headers()
+                self.wfile.write(b"ok" if status == 200 else b"error")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/services/T000/B000/XXX"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def json(self, index: int = 0) -> dict:
+        import json
+
+        return json.loads(self.requests[index]["body"])
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def slack():
+    receiver = RecordingReceiver()
+    yield receiver
+    receiver.stop()

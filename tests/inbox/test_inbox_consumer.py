@@ -103,6 +103,8 @@ async def test_live_list_and_transcript_update_without_reload(rep_for):
     conversation = session["conversation"]
     try:
         assert listing["conversations"] == []
+        arrived = (await next_frame(inbox, "conversation"))["row"]  # a visitor on the site now
+        assert arrived["conversation"] == conversation and arrived["on_site"]
         await visitor.send_json_to({"type": "message", "text": "We need better forecasts", "id": "m1"})
         row = (await next_frame(inbox, "conversation"))["row"]
         assert row["conversation"] == conversation and row["last_message"] == "We need better forecasts"

@@ -25,7 +25,9 @@
     return parts.join(" · ");
   }
 
-  function needsPerson(row) { return row.handoff_requested_at && !row.held_by; }
+  // The queue on top: asked for a person, or qualified and on the site right now (inbox/selectors.py).
+  function needsPerson(row) { return row.needs_person; }
+  function askedForPerson(row) { return row.handoff_requested_at && !row.held_by; }
 
   function renderRows() {
     var all = Object.keys(rows).map(function (k) { return rows[k]; });
@@ -40,6 +42,7 @@
       b.appendChild(el("div", "", factLine(row) || "Unknown visitor"));
       b.appendChild(el("div", "meta", "Score " + (row.score === null ? "–" : row.score) + " · " + (row.page || row.site)));
       if (row.held_by) b.appendChild(el("div", "held", "With " + row.held_by));
+      else if (row.needs_person && !row.handoff_requested_at) b.appendChild(el("div", "held", "Qualified, on the site now"));
       if (row.last_message) b.appendChild(el("div", "meta", row.last_message));
       b.addEventListener("click", function () { send({ type: "open", conversation: row.conversation }); });
       li.appendChild(b);
@@ -56,7 +59,7 @@
   }
 
   function alertFor(row, routed) {
-    if (!needsPerson(row) || (alerted[row.conversation] && !routed)) return;
+    if (!askedForPerson(row) || (alerted[row.conversation] && !routed)) return;
     if (alerted[row.conversation] === "routed") return;
     alerted[row.conversation] = routed ? "routed" : true;
     var who = factLine(row) || "A visitor";
@@ -98,6 +101,9 @@
         rows = {};
         frame.conversations.forEach(function (row) { rows[row.conversation] = row; alertFor(row); });
         renderRows();
+        // A link to one conversation (the handoff email or Slack post): /inbox/?conversation=ID opens it.
+        var wanted = new URLSearchParams(location.search).get("conversation");
+        if (wanted && !openId) send({ type: "open", conversation: wanted });
       } else if (frame.type === "conversation") {
         rows[frame.row.conversation] = frame.row;
         alertFor(frame.row);

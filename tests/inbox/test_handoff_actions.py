@@ -81,12 +81,12 @@ def online():
     users = []
 
     def arrive(user):
-        presence.rep_arrive(user_id=user.pk)
+        presence.rep_arrive(user_id=user.pk, socket="test-tab")
         users.append(user)
 
     yield arrive
     for user in users:
-        presence.rep_leave(user_id=user.pk)
+        presence.rep_leave(user_id=user.pk, socket="test-tab")
 
 
 async def reload(conversation) -> Conversation:

@@ -7,7 +7,9 @@ demo reps the demo site, signs them in (a real session each) and opens their inb
 person. It prints, p50 and p95:
 
 - request → alert: from the visitor's message to the `alert` frame on the routed rep's inbox
-  socket (the request goes through Rasa, the action endpoint and the routing);
+  socket (the request goes through Rasa, the action endpoint and the routing), split into the
+  request → the bot's first answer on the visitor's socket, and that answer → the alert (negative
+  when the alert comes first);
 - rep's message → visitor: the reps take the conversations over (spread over the reps in turn),
   then every rep sends one message to each of their conversations at once; from a rep's `message`
   frame to the `agent` frame on the visitor's socket.
@@ -129,6 +131,21 @@ async def handoff_run(web_url: str, origin: str, site: str, cookies: dict[str, s
     alerts = await asyncio.gather(*(alert(conversation) for conversation in requested))
     alerted = [a for a in alerts if a is not None]
     lines = [figures("request → rep's alert", [delay for _, delay in alerted], visitors)]
+    # Where the time goes: the bot's answer (through Rasa) reaches the visitor, then the alert the rep.
+    answered = {}
+    for socket, conversation in opened:
+        try:
+            answered[conversation] = (await socket.wait(lambda f: f["type"] == "bot", timeout))[0]
+        except TimeoutError:
+            pass
+    lines.append(figures("  request → bot's answer (Rasa)", [t - requested[c] for c, t in answered.items()], visitors))
+    lines.append(
+        figures(
+            "  bot's answer → rep's alert",
+            [requested[c] + a[1] - answered[c] for c, a in zip(requested, alerts, strict=True) if a and c in answered],
+            visitors,
+        )
+    )
     lines.append("  alerts per rep: " + ", ".join(f"{n} {c}" for n, c in Counter(n for n, _ in alerted).items()))
 
     # The reps take the conversations over, in turn, each rep one conversation after another.

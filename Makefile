@@ -11,7 +11,7 @@ TEST_ENV := DJANGO_SETTINGS_MODULE=config.settings.test \
 	REDIS_URL=$${TEST_REDIS_URL:-redis://127.0.0.1:6379/15} \
 	RASA_TRACKER_DATABASE_URL=$${TEST_RASA_TRACKER_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/leadbot_rasa_test}
 
-.PHONY: run test test-web test-rasa venv train lint lint-code audit lock format bench bench-abuse bench-scheduling bench-dashboard nlu-eval bot-eval validate clean
+.PHONY: run test test-web test-rasa venv train lint lint-code audit lock format bench bench-paced bench-handoff bench-abuse bench-scheduling bench-dashboard nlu-eval bot-eval validate clean
 
 # `make run` is the local demo: it names its settings (manage.py, config.asgi and
 # config.celery default to production, which refuses to start unconfigured).
@@ -105,6 +105,30 @@ bot-eval: train
 
 bench: train
 	$(VENV)/bin/python bench/chat_load.py $(BENCH_ARGS)
+
+# Benchmarks that start their own web process and Rasa servers (tests/servers.py) on a scratch
+# database, dropped and created afresh, migrated and seeded with the demo site and reps, like bot-eval.
+BENCH_LIVE_DB := $${BENCH_LIVE_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/leadbot_bench_live}
+BENCH_LIVE_RASA_DB := $${BENCH_LIVE_RASA_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/leadbot_bench_live_rasa}
+BENCH_LIVE_ENV := DJANGO_SETTINGS_MODULE=config.settings.test DATABASE_URL=$(BENCH_LIVE_DB) \
+	RASA_TRACKER_DATABASE_URL=$(BENCH_LIVE_RASA_DB) REDIS_URL=$${BENCH_LIVE_REDIS_URL:-redis://127.0.0.1:6379/12}
+define bench_live_db
+	scripts/ensure-services.sh
+	for db in $(BENCH_LIVE_DB) $(BENCH_LIVE_RASA_DB); do \
+	  dropdb --if-exists -h 127.0.0.1 -U postgres "$$(basename $$db)" && createdb -h 127.0.0.1 -U postgres "$$(basename $$db)"; done
+	$(BENCH_LIVE_ENV) $(PY) manage.py migrate --noinput -v 0
+	$(BENCH_LIVE_ENV) $(PY) manage.py seed_demo >/dev/null
+endef
+
+# Paced visitors (think time): the largest number whose p95 reply stays under 1 s, 1 and 2 Rasa servers.
+bench-paced: train
+	$(bench_live_db)
+	$(BENCH_LIVE_ENV) $(PY) bench/chat_load.py --paced $(BENCH_ARGS)
+
+# 20 visitors ask for a person at once, 3 reps in the inbox: request to alert, rep's message to visitor.
+bench-handoff: train
+	$(bench_live_db)
+	$(BENCH_LIVE_ENV) $(PY) bench/handoff.py $(BENCH_ARGS)
 
 # Against a running `make run`: one attacker opening conversations while 20 visitors chat.
 bench-abuse: $(VENV)/.installed

@@ -7,16 +7,32 @@ then straight to Rasa; the script prints turns/s, p50 and p95 turn latency for
 both, the same per turn of the script (the first turn also starts Rasa's session,
 which calls our action endpoint) and the web/Rasa ratio. A turn ends when its
 first bot frame arrives.
+
+Paced mode (`make bench-paced`, or `--paced` on a migrated, seeded PostgreSQL database named by
+DATABASE_URL): the script starts its own web process and Rasa servers (tests/servers.py), first one
+Rasa server, then two. Visitors arrive over time and wait a human think time (exponential, mean
+`--think` seconds) between their messages; a visitor who has sent the scripted turns leaves and a
+new one takes their place, so the number of visitors on the site stays the stage's. Each stage
+holds N visitors for `--stage-seconds`; the search doubles N from `--start` until a stage's p95
+reply time reaches `--limit` (or N reaches `--max-visitors`), then bisects. It prints the largest
+N under the limit for 1 and 2 servers and their ratio.
 """
 
 import argparse
 import asyncio
 import json
+import math
+import os
+import random
 import re
 import statistics
+import sys
 import time
 import urllib.request
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import aiohttp
 import websockets
@@ -122,7 +138,225 @@ def demo_site_key(web_url: str) -> str:
     return match.group(1)
 
 
-async def main() -> None:
+# --- paced mode ---------------------------------------------------------------------------------
+
+
+def capacity_search(
+    measure: Callable[[int], float], *, start: int, max_visitors: int, limit: float, resolution: float = 0.1
+) -> tuple[int, list[tuple[int, float]]]:
+    """The largest visitor count whose measured p95 (``measure(n)``, seconds) stays under ``limit``.
+
+    Doubles from ``start`` until a stage fails or ``max_visitors`` passes, then bisects between the
+    last count that passed (0 when ``start`` fails) and the first that failed until they are within
+    ``resolution`` (a fraction of the passing count, at least one visitor). Returns the count (0
+    when even one visitor is too slow) and every stage measured, in order, as (visitors, p95).
+    """
+    if start < 1 or max_visitors < start:
+        raise ValueError(f"need 1 <= start <= max_visitors, got start={start}, max_visitors={max_visitors}")
+    stages: list[tuple[int, float]] = []
+
+    def passes(visitors: int) -> bool:
+        p95 = measure(visitors)
+        stages.append((visitors, p95))
+        return p95 < limit
+
+    good, bad, visitors = 0, None, start
+    while True:
+        if not passes(visitors):
+            bad = visitors
+            break
+        good = visitors
+        if visitors >= max_visitors:
+            break
+        visitors = min(visitors * 2, max_visitors)
+    while bad is not None and bad - good > max(1, int(resolution * good)):
+        middle = (good + bad) // 2
+        if passes(middle):
+            good = middle
+        else:
+            bad = middle
+    return good, stages
+
+
+@dataclass
+class Stage:
+    visitors: int
+    replies: list[float] = field(default_factory=list)  # seconds, messages sent in the measured window
+    unanswered: int = 0  # no bot frame within the reply timeout (counted as infinitely slow)
+    failures: list[Exception] = field(default_factory=list)  # conversations that broke
+
+    @property
+    def p95(self) -> float:
+        values = self.replies + [math.inf] * (self.unanswered + len(self.failures))
+        return percentile(values, 0.95) if values else math.inf
+
+
+async def think(ws, seconds: float) -> None:
+    """The visitor reads (and the script drops the turn's remaining frames) for ``seconds``."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + seconds
+    while (left := end - loop.time()) > 0:
+        try:
+            await asyncio.wait_for(ws.recv(), left)
+        except asyncio.TimeoutError:
+            return
+
+
+async def paced_visitor(
+    ws_url: str,
+    origin: str,
+    site: str,
+    stage: Stage,
+    rng: random.Random,
+    *,
+    until: float,
+    measure_from: float,
+    think_mean: float,
+    reply_timeout: float,
+) -> None:
+    async with websockets.connect(ws_url, origin=origin, max_size=2**20) as ws:
+        await ws.send(json.dumps({"type": "start", "site": site, "visitor": None, "timezone": "UTC", "page": origin}))
+        session = json.loads(await asyncio.wait_for(ws.recv(), reply_timeout))
+        if session.get("type") != "session":
+            raise RuntimeError(f"could not start a conversation: {session}")
+        for i, text in enumerate(TURNS):
+            if time.perf_counter() >= until:
+                return
+            started = time.perf_counter()
+            await ws.send(json.dumps({"type": "message", "text": text, "id": f"p{i}"}))
+            try:
+                async with asyncio.timeout(reply_timeout):
+                    while (frame := json.loads(await ws.recv()))["type"] != "bot":
+                        if frame["type"] == "error":
+                            raise RuntimeError(f"error frame: {frame}")
+                answered = time.perf_counter() - started
+            except TimeoutError:
+                answered = None
+            if started >= measure_from:
+                if answered is None:
+                    stage.unanswered += 1
+                else:
+                    stage.replies.append(answered)
+            await think(ws, rng.expovariate(1 / think_mean))
+
+
+async def paced_stage(
+    ws_url: str,
+    origin: str,
+    site: str,
+    visitors: int,
+    *,
+    seconds: float,
+    think_mean: float,
+    reply_timeout: float,
+    seed: int,
+) -> Stage:
+    """``visitors`` on the site for ``seconds``: each slot's first visitor arrives within one think
+    time, and a visitor who leaves is replaced; replies to messages sent after the arrivals count."""
+    stage, rng = Stage(visitors), random.Random(seed)
+    began = time.perf_counter()
+    until, measure_from = began + seconds, began + min(think_mean, seconds / 3)
+
+    async def slot() -> None:
+        await asyncio.sleep(rng.uniform(0, think_mean))
+        while time.perf_counter() < until:
+            try:
+                await paced_visitor(
+                    ws_url,
+                    origin,
+                    site,
+                    stage,
+                    rng,
+                    until=until,
+                    measure_from=measure_from,
+                    think_mean=think_mean,
+                    reply_timeout=reply_timeout,
+                )
+            except Exception as error:  # noqa: BLE001 (counted, shown, and the slot's next visitor comes)
+                stage.failures.append(error)
+                await asyncio.sleep(1)
+
+    await asyncio.gather(*(slot() for _ in range(visitors)))
+    return stage
+
+
+def paced_run(args: argparse.Namespace) -> None:
+    """Capacity at p95 < limit with 1 and with 2 Rasa servers, each on servers this run starts."""
+    if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        raise SystemExit(
+            "--paced: set DATABASE_URL to a migrated, seeded PostgreSQL database (`make bench-paced` does)."
+        )
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    import django
+
+    django.setup()
+    from chatbot.models import Site
+    from chatbot.views import DEMO_SITE_NAME
+    from tests.servers import start_servers
+
+    site = Site.objects.filter(name=DEMO_SITE_NAME).first()
+    if site is None or not site.origin_list():
+        raise SystemExit("--paced: no demo site: run `manage.py seed_demo` on this database first.")
+    origin = site.origin_list()[0]
+    print(
+        f"paced: think time mean {args.think:g} s, {args.stage_seconds:g} s stages, p95 limit {args.limit * 1000:.0f} ms, "
+        f"{args.start}..{args.max_visitors} visitors",
+        flush=True,
+    )
+    results, seeds = {}, iter(range(1_000_000))
+    for servers_count in args.rasa_servers:
+        servers = start_servers(
+            database_url=os.environ["DATABASE_URL"],
+            logs=Path(args.logs) / f"rasa-{servers_count}",
+            rasa_count=servers_count,
+        )
+        ws_url = servers.web_url.replace("http", "ws", 1) + "/ws/chat/"
+
+        def measure(visitors: int, ws_url: str = ws_url, servers_count: int = servers_count) -> float:
+            stage = asyncio.run(
+                paced_stage(
+                    ws_url,
+                    origin,
+                    site.embed_key,
+                    visitors,
+                    seconds=args.stage_seconds,
+                    think_mean=args.think,
+                    reply_timeout=args.reply_timeout,
+                    seed=next(seeds),
+                )
+            )
+            answered = figures(stage.replies)
+            print(
+                f"  {servers_count} Rasa, {visitors:4d} visitors: {len(stage.replies):5d} replies, "
+                f"p50 {answered['p50']:7.0f} ms, p95 {stage.p95 * 1000:7.0f} ms, "
+                f"{stage.unanswered} unanswered, {len(stage.failures)} failed"
+                + (f" (first: {stage.failures[0]!r})" if stage.failures else ""),
+                flush=True,
+            )
+            time.sleep(2)  # the last visitors' sockets close
+            return stage.p95
+
+        try:
+            results[servers_count] = capacity_search(
+                measure, start=args.start, max_visitors=args.max_visitors, limit=args.limit
+            )
+        finally:
+            servers.stop()
+
+    print(f"\nlargest number of paced visitors with p95 reply < {args.limit * 1000:.0f} ms")
+    for servers_count, (capacity, stages) in results.items():
+        capped = " (the --max-visitors cap)" if capacity >= args.max_visitors else ""
+        print(f"  {servers_count} Rasa server(s): {capacity}{capped}   ({len(stages)} stages)")
+    if len(results) == 2:
+        one, two = (results[n][0] for n in args.rasa_servers)
+        ratio = f"{two / one:.2f}" if one else "n/a"
+        print(
+            f"  ratio {args.rasa_servers[1]}/{args.rasa_servers[0]} servers: {ratio}   (target: 150 visitors with 1 server)"
+        )
+
+
+def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--conversations", "-n", type=int, default=50)
     parser.add_argument("--web", default="http://127.0.0.1:8000")
@@ -133,7 +367,22 @@ async def main() -> None:
         "the direct phase spreads conversations over them",
     )
     parser.add_argument("--site", help="embed key (default: the demo page's)")
-    args = parser.parse_args()
+    paced = parser.add_argument_group("paced mode (starts its own servers on DATABASE_URL)")
+    paced.add_argument("--paced", action="store_true", help="find the capacity at p95 < --limit, 1 and 2 Rasa servers")
+    paced.add_argument("--think", type=float, default=8.0, help="mean think time between messages, s (default 8)")
+    paced.add_argument("--stage-seconds", type=float, default=60.0, help="length of each stage, s (default 60)")
+    paced.add_argument("--start", type=int, default=10, help="visitors in the first stage (default 10)")
+    paced.add_argument("--max-visitors", type=int, default=400, help="the search stops here (default 400)")
+    paced.add_argument("--limit", type=float, default=1.0, help="p95 reply time to stay under, s (default 1)")
+    paced.add_argument("--reply-timeout", type=float, default=15.0, help="a reply later than this is lost, s")
+    paced.add_argument(
+        "--rasa-servers", type=int, nargs=2, default=[1, 2], metavar=("A", "B"), help="the two set-ups (default 1 2)"
+    )
+    paced.add_argument("--logs", default="test-artifacts/bench-paced", help="the servers' logs go here")
+    return parser.parse_args()
+
+
+async def main(args: argparse.Namespace) -> None:
     site = args.site or demo_site_key(args.web)
     ws_url = args.web.replace("http", "ws", 1) + "/ws/chat/"
     start_line = StartLine(args.conversations)
@@ -167,4 +416,8 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    arguments_given = arguments()
+    if arguments_given.paced:
+        paced_run(arguments_given)
+    else:
+        asyncio.run(main(arguments_given))

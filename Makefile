@@ -46,7 +46,7 @@ run: train
 # RASA_PYTEST_ARGS). `make test` runs both and fails if either does; the model trains while the web tests
 # that need no Rasa server run (scripts/test-suites.sh says how).
 test: venv
-	@$(TEST_ENV) VENV=$(VENV) RASA_VENV=$(RASA_VENV) PYTEST_ARGS="$(PYTEST_ARGS)" RASA_PYTEST_ARGS="$(RASA_PYTEST_ARGS)" \
+	@$(TEST_ENV) PYTEST_ARGS="$(PYTEST_ARGS)" RASA_PYTEST_ARGS="$(RASA_PYTEST_ARGS)" \
 	  scripts/test-suites.sh
 
 test-web: train

@@ -11,11 +11,11 @@
 # PYTEST_ARGS and RASA_PYTEST_ARGS are passed to the two suites (environment, from the Makefile).
 set -uo pipefail
 cd "$(dirname "$0")/.."
-VENV=${VENV:-.venv}
-RASA_VENV=${RASA_VENV:-.venv-rasa}
+web_venv=.venv
+rasa_venv=.venv-rasa
 mkdir -p test-artifacts
 
-RASA=$RASA_VENV/bin/rasa scripts/train.sh >test-artifacts/train.log 2>&1 &
+RASA=$rasa_venv/bin/rasa scripts/train.sh >test-artifacts/train.log 2>&1 &
 training=$!
 
 scripts/ensure-system.sh || exit 1
@@ -26,7 +26,7 @@ run() { "$@"; local code=$?; [ "$code" -eq 5 ] && code=0; return "$code"; }
 
 # The first part builds the test database afresh and keeps it (--create-db --reuse-db); the second reuses it.
 # shellcheck disable=SC2086  # PYTEST_ARGS is a list of words
-run "$VENV/bin/pytest" --create-db --reuse-db -m "not e2e" ${PYTEST_ARGS:-}
+run "$web_venv/bin/pytest" --create-db --reuse-db -m "not e2e" ${PYTEST_ARGS:-}
 without_model=$?
 
 if ! wait "$training"; then
@@ -37,10 +37,10 @@ fi
 tail -n 1 test-artifacts/train.log
 
 # shellcheck disable=SC2086
-run "$VENV/bin/pytest" --reuse-db -m e2e ${PYTEST_ARGS:-}
+run "$web_venv/bin/pytest" --reuse-db -m e2e ${PYTEST_ARGS:-}
 with_model=$?
 # shellcheck disable=SC2086
-"$RASA_VENV/bin/pytest" -c tests/rasa_env/pytest.ini --rootdir=. ${RASA_PYTEST_ARGS:-}
+"$rasa_venv/bin/pytest" -c tests/rasa_env/pytest.ini --rootdir=. ${RASA_PYTEST_ARGS:-}
 rasa=$?
 
 echo "web environment suite: exit $without_model (no model), $with_model (with the model); Rasa environment suite: exit $rasa"

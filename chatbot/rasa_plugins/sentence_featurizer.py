@@ -28,7 +28,7 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
-from rasa.nlu.constants import DENSE_FEATURIZABLE_ATTRIBUTES, FEATURIZER_CLASS_ALIAS, TOKENS_NAMES
+from rasa.nlu.constants import DENSE_FEATURIZABLE_ATTRIBUTES, TOKENS_NAMES
 from rasa.nlu.featurizers.dense_featurizer.dense_featurizer import DenseFeaturizer
 from rasa.nlu.tokenizers.tokenizer import Tokenizer
 from rasa.shared.exceptions import RasaException
@@ -266,6 +266,6 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
                 selected = np.isin(owners[row], chunks)
                 if selected.any():
                     sequence[t] = words[selected].mean(axis=0)
-            alias = self._config[FEATURIZER_CLASS_ALIAS]
+            alias = self._identifier  # the configured alias, else the node's name
             message.add_features(Features(sequence, FEATURE_TYPE_SEQUENCE, attribute, alias))
             message.add_features(Features(sentences[row : row + 1], FEATURE_TYPE_SENTENCE, attribute, alias))

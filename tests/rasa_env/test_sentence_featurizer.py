@@ -85,6 +85,8 @@ def test_every_token_gets_a_vector_and_the_message_gets_the_sentence_embedding(f
         tokens = message.get(TOKENS_NAMES[TEXT])
         assert sequence.features.shape == (len(tokens), 384)
         assert sentence.features.shape == (1, 384)
+        # under the featurizer's name, so a component can take them or leave them (config.yml's CRF does)
+        assert {f.origin for f in message.features} == {"sentence_encoder"}
         assert np.abs(sentence.features[0] - model.embed([text])[0]).max() < 1e-4
         assert all(row.any() for row in sequence.features)  # even the emoji's chunk has a wordpiece ([UNK])
 

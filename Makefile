@@ -20,8 +20,8 @@ LOCAL_SETTINGS := config.settings.local
 $(VENV)/.installed: requirements.txt
 	scripts/venv-build.sh $(VENV) 3.12+ requirements.txt
 
-$(RASA_VENV)/.installed: requirements-rasa.txt
-	scripts/venv-build.sh $(RASA_VENV) 3.10 requirements-rasa.txt
+$(RASA_VENV)/.installed: requirements-rasa.txt requirements-rasa-nodeps.txt
+	scripts/venv-build.sh $(RASA_VENV) 3.10 requirements-rasa.txt requirements-rasa-nodeps.txt
 
 # Both environments, built side by side (most of the time goes to downloads and unpacking).
 venv:

@@ -456,6 +456,11 @@ class ActionRecordFollowupConsent(Action):
         return "action_record_followup_consent"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        reading = await reading_of(tracker)
+        if reading.corrects:
+            # "wait, scratch what I said on timing: we need it this quarter" is no answer to the offer,
+            # whatever the NLU made of it (often "deny"): the form takes the correction and decides again
+            return [SlotSet("awaiting_consent", False), FollowupAction(FORM)]
         message = tracker.latest_message or {}
         intent = (message.get("intent") or {}).get("name")
         email = parsing.parse_email(message.get("text") or "")

@@ -6,7 +6,7 @@ import importlib
 import pytest
 from django.apps import apps as django_apps
 from rasa_sdk import Tracker
-from rasa_sdk.events import ActiveLoop, SlotSet
+from rasa_sdk.events import ActiveLoop, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from qualification import actions
@@ -421,6 +421,28 @@ async def test_an_email_typed_as_the_answer_to_the_resources_offer_is_a_yes_to_t
     assert said == ["utter_consent_thanks"]
     assert lead.consent_email_followup is True and lead.email == "ronan@brightline.io"
     assert slot_events(events)["email"] == "ronan@brightline.io"
+
+
+async def test_a_correction_answering_the_resources_offer_is_taken_as_a_correction_not_a_no(
+    conversation, default_rules
+):
+    """Whatever the NLU calls it ("deny", "affirm"), a message that puts a known fact right goes to the
+    form, which decides again; the offer is neither accepted nor declined by it."""
+    known = {**ALL_FACTS, "timeline": "next year", "awaiting_consent": True}
+    text = "wait, scratch what I said on timing, we need this live this quarter"
+    for intent in ("deny", "affirm"):
+        events, said = await run(
+            actions.ActionRecordFollowupConsent(), tracker(conversation, text, intent, slots=known, active=False)
+        )
+        assert events == [SlotSet("awaiting_consent", False), FollowupAction(actions.FORM)] and said == []
+    lead = await Lead.objects.filter(conversation=conversation).afirst()
+    assert lead is None or lead.consent_email_followup is False
+
+    # A plain "no thanks" is still a no.
+    _, said = await run(
+        actions.ActionRecordFollowupConsent(), tracker(conversation, "no thanks", "deny", slots=known, active=False)
+    )
+    assert said == ["utter_consent_declined"]
 
 
 async def test_leading_on_after_a_digression(conversation, default_rules):

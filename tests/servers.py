@@ -227,7 +227,14 @@ class CeleryWorker:
     broker with their countdown, as in production.
     """
 
-    def __init__(self, folder: Path, database_url: str, env_extra: dict | None = None, beat: bool = False) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        database_url: str,
+        env_extra: dict | None = None,
+        beat: bool = False,
+        supervised: bool = False,
+    ) -> None:
         import uuid
 
         from django.conf import settings
@@ -247,12 +254,15 @@ class CeleryWorker:
         self.name = f"schedcal-{uuid.uuid4().hex[:8]}@localhost"
         # With beat, the periodic tasks run too (their schedule file in the folder).
         self.beat_args = ["-B", "--schedule", str(folder / "celerybeat-schedule")] if beat else []
+        # Supervised: started again whenever it exits, as under `make run` (scripts/keep-running.sh) and systemd.
+        self.supervisor = [str(ROOT / "scripts" / "keep-running.sh")] if supervised else []
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo", "-l", "info"]
+                self.supervisor
+                + [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo", "-l", "info"]
                 + ["-n", self.name, "--without-gossip", "--without-mingle", "--without-heartbeat"]
                 + self.beat_args,
                 cwd=ROOT,

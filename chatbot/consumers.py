@@ -2,14 +2,12 @@
 
 import asyncio
 import contextlib
-import json
 import logging
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
-from chatbot import abuse, live, presence, selectors, services, tasks, turns
-from chatbot.bot_input import text_clean
+from chatbot import abuse, frames, live, presence, selectors, services, tasks, turns
 from chatbot.errors import ChatError
 from config import zones
 from config.db import db
@@ -128,21 +126,8 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if self.closing:
             return  # refused: frames still in flight are dropped, not answered
-        # Every frame is untrusted: bound its size and shape before reading it.
-        raw = text_data if text_data is not None else (bytes_data or b"").decode("utf-8", "replace")
-        if len(raw.encode("utf-8")) > settings.CHAT_MAX_FRAME_BYTES:
-            await self.send_error(ChatError("frame_too_large"))
-            return
         try:
-            frame = json.loads(raw)
-        except ValueError:
-            await self.send_error(ChatError("malformed_json"))
-            return
-        if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
-            await self.send_error(ChatError("malformed_frame"))
-            return
-        try:
-            await self.receive_json(frame)
+            await self.receive_json(frames.frame_read(text_data, bytes_data))
         except ChatError as error:
             await self.send_error(error)
 
@@ -227,11 +212,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             client_id = ""
         if not isinstance(client_id, (str, int)) or len(str(client_id)) > MAX_CLIENT_ID_LENGTH:
             raise ChatError("invalid_id")
-        text = text_clean(text).strip()
-        if not text:
-            raise ChatError("empty_text")
-        if len(text) > settings.CHAT_MAX_TEXT_LENGTH:
-            raise ChatError("text_too_long", limit=settings.CHAT_MAX_TEXT_LENGTH)
+        text = frames.typed_text(text)
         await db(abuse.message_admit)(visitor_id=self.visitor.pk, ip=self.ip)
 
         recorded = await db(services.message_record_visitor)(

@@ -20,7 +20,6 @@ validated before it is read, like the widget's (chatbot/consumers.py); services 
 
 import asyncio
 import contextlib
-import json
 import logging
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -30,8 +29,8 @@ from chatbot import live, rasa_client
 from chatbot import presence as chat_presence
 from chatbot import selectors as chat_selectors
 from chatbot import services as chat_services
-from chatbot.bot_input import text_clean
 from chatbot.errors import ChatError
+from chatbot.frames import frame_read, typed_text
 from chatbot.tasks import tasks_eager
 from config.db import db
 from inbox import presence, release, selectors, tasks
@@ -101,17 +100,10 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"type": "error", "code": error.code, "message": error.message})
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        raw = text_data if text_data is not None else (bytes_data or b"").decode("utf-8", "replace")
-        if len(raw.encode("utf-8")) > settings.CHAT_MAX_FRAME_BYTES:
-            await self.send_error(ChatError("frame_too_large"))
-            return
         try:
-            frame = json.loads(raw)
-        except ValueError:
-            await self.send_error(ChatError("malformed_json"))
-            return
-        if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
-            await self.send_error(ChatError("malformed_frame"))
+            frame = frame_read(text_data, bytes_data)
+        except ChatError as error:
+            await self.send_error(error)
             return
         handler = {
             "open": self.on_open,
@@ -169,11 +161,7 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         text = frame.get("text")
         if not isinstance(text, str):
             raise ChatError("malformed_frame")
-        text = text_clean(text).strip()
-        if not text:
-            raise ChatError("empty_text")
-        if len(text) > settings.CHAT_MAX_TEXT_LENGTH:
-            raise ChatError("text_too_long", limit=settings.CHAT_MAX_TEXT_LENGTH)
+        text = typed_text(text)
         message = await db(chat_services.message_record_rep)(public_id=row["conversation"], user=self.user, text=text)
         await self.channel_layer.group_send(
             live.conversation_group(row["conversation"]),

@@ -16,6 +16,9 @@ TEST_ENV := DJANGO_SETTINGS_MODULE=config.settings.test \
 # `make run` is the local demo: it names its settings (manage.py, config.asgi and
 # config.celery default to production, which refuses to start unconfigured).
 LOCAL_SETTINGS := config.settings.local
+# Where `make run` is reached: the links in emails and the action URL Rasa calls follow WEB_PORT
+# unless PUBLIC_BASE_URL says otherwise.
+RUN_BASE_URL = $(or $(PUBLIC_BASE_URL),http://127.0.0.1:$(or $(WEB_PORT),8000))
 
 $(VENV)/.installed: requirements.txt
 	scripts/venv-build.sh $(VENV) 3.12+ requirements.txt
@@ -31,11 +34,12 @@ train: venv
 	RASA=$(RASA) scripts/train.sh
 
 run: export DJANGO_SETTINGS_MODULE := $(LOCAL_SETTINGS)
+run: export PUBLIC_BASE_URL := $(RUN_BASE_URL)
 run: train
 	mkdir -p var
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
-	$(PY) manage.py bot_endpoints
+	$(PY) manage.py bot_endpoints --action-url $(RUN_BASE_URL)/bot/actions/
 	@echo ""
 	@echo "  Open http://127.0.0.1:$${WEB_PORT:-8000}/ to chat; admin at http://127.0.0.1:$${WEB_PORT:-8000}/admin/"
 	@echo ""

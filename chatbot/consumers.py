@@ -231,7 +231,18 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         if await self.relayed_to_rep(recorded.message):
             return
         await self.send_json({"type": "typing"})
+        if recorded.message.payload == live.PERSON_PAYLOAD:
+            await self.request_person()
         self.answer_pending()
+
+    async def request_person(self) -> None:
+        """A "talk to a person" button (the widget's own, or "Talk now"): the request is recorded and the
+        routed rep alerted now, not after the bot's turn (which may queue behind other visitors' turns).
+        The bot's answer follows as usual; its action finds the request already recorded."""
+        try:
+            await db(services.conversation_request_handoff)(public_id=self.public_id)
+        except Exception:  # the bot's action records it when it answers the message
+            log.exception("could not record the request for a person in %s at once", self.public_id)
 
     async def arrive_on_site(self) -> None:
         """The visitor is on the site now (the reps' inbox queues a qualified one): counted per socket,

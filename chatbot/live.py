@@ -17,6 +17,12 @@ log = logging.getLogger(__name__)
 # A visitor asked for a person for the first time in a conversation (sent after commit, with
 # ``conversation_id``). The inbox app listens (routing and alerting the rep); chatbot knows no listener.
 handoff_requested = Signal()
+# The same visitor asked again (a button or words; sent after commit, with ``conversation_id``): the inbox
+# alerts a rep who is online now if the bot had already told the visitor nobody could come.
+handoff_requested_again = Signal()
+# What every "talk to a person" button sends: the widget's own, and "Talk now" beside offered times.
+# The web process records and routes such a request as it arrives, before the bot answers it.
+PERSON_PAYLOAD = "/request_human"
 NOTICE_CODES = frozenset({"joined", "left", "unanswered", "unanswered_book", "unanswered_email"})
 
 

@@ -197,6 +197,16 @@ class Conversation(models.Model):
     )
     held_by_name = models.CharField(max_length=200, blank=True, help_text="The name the visitor sees")
     held_since = models.DateTimeField(null=True, blank=True)
+    # The rep whose inbox was alerted to the waiting request (inbox/notify.py: the least busy of the routed
+    # reps online), so requests that arrive together are dealt out instead of piling on one rep.
+    handoff_alerted_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="handoff_alerts",
+        editable=False,
+    )
     # Never stranded: when the bot told the visitor nobody came within the site's wait (the request stays queued).
     handoff_unanswered_at = models.DateTimeField(null=True, blank=True)
     # When the request was posted to the site's webhook (once per request; inbox/webhook.py).

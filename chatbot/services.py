@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce, Now
+from django.template.loader import render_to_string
 from django.utils import timezone
 
 from chatbot import live, selectors
@@ -154,6 +155,9 @@ def visitor_text_resolve(*, conversation: Conversation, text: str) -> tuple[str,
     for button in last_buttons or []:
         if isinstance(button, dict) and button.get("payload") and button.get("payload") == text:
             return str(button.get("title") or text)[:500], text
+    if text == live.PERSON_PAYLOAD:
+        # the widget's own "talk to a person" button, always there (the site can switch it off in admin)
+        return render_to_string("chatbot/person_request.txt").strip()[:500], text
     for_bot = text_for_bot(text)
     return text, "" if for_bot == text else for_bot[:500]
 
@@ -357,6 +361,8 @@ def conversation_request_handoff(*, public_id: str) -> bool:
         if asked_before is None:
             transaction.on_commit(lambda: live.handoff_requested.send(sender=Conversation, conversation_id=pk))
             transaction.on_commit(lambda: handoff_watch(conversation_id=pk))
+        else:
+            transaction.on_commit(lambda: live.handoff_requested_again.send(sender=Conversation, conversation_id=pk))
     return True
 
 

@@ -28,7 +28,7 @@ from chatbot import services as chat_services
 from chatbot.selectors import conversation_by_public_id
 from config import zones
 from config.db import db
-from inbox.notify import handoff_alert, handoff_prospect
+from inbox.notify import handoff_prospect
 from qualification.actions import FORM, end_form_events, reading_of, said_in_a_row
 from scheduling import services as scheduling_services
 from scheduling.actions import TALK_NOW_PAYLOAD, TALK_NOW_RESPONSE, Reply, domain_button, say_offer
@@ -67,15 +67,12 @@ class ActionRequestHandoff(Action):
 
         def act() -> Reply:
             reply = Reply()
-            conversation = conversation_by_public_id(public_id)
-            asked_before = conversation is not None and conversation.handoff_requested_at is not None
+            # recorded and routed (inbox/receivers.py: the rep online is alerted, or one is when the visitor asks
+            # again after being told nobody could come); a button's request was recorded as it arrived
             chat_services.conversation_request_handoff(public_id=public_id)
+            conversation = conversation_by_public_id(public_id)
             prospect = handoff_prospect(conversation=conversation) if conversation is not None else None
             if prospect is not None and prospect.online is not None:
-                if asked_before:
-                    # the first request's alert went out then (maybe to nobody online); this one is for now
-                    chat_services.handoff_request_renew(public_id=public_id)
-                    handoff_alert(conversation=conversation, rep=prospect.online)
                 reply.say("utter_handoff_joining")
                 return reply
             if prospect is not None and (prospect.off_hours or pressed):

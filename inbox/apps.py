@@ -10,7 +10,7 @@ class InboxConfig(AppConfig):
     def ready(self) -> None:
         from chatbot import live
         from inbox.notify import talk_now_offered
-        from inbox.receivers import on_handoff_requested
+        from inbox.receivers import on_handoff_requested, on_handoff_requested_again
         from scheduling import live as scheduling_live
 
         actions_register("inbox.actions")  # served by chatbot's action endpoint
@@ -19,3 +19,4 @@ class InboxConfig(AppConfig):
 
         # chatbot names no app built on it: it sends the signal, the inbox listens.
         live.handoff_requested.connect(on_handoff_requested, dispatch_uid="inbox.handoff_requested")
+        live.handoff_requested_again.connect(on_handoff_requested_again, dispatch_uid="inbox.handoff_requested_again")

@@ -2,8 +2,9 @@
 
 The request goes the way a booking would (``scheduling.routing.route_lead``: the account's owner,
 else the first matching rule's pool in fair order, else the default pool), narrowed to reps with
-a login who see the conversation's site in the inbox. The first of them who has the inbox open
-(``presence``) gets an alert there (in-page, and a browser notification); when none is online,
+a login who see the conversation's site in the inbox. Of those who have the inbox open (``presence``),
+the one with the fewest chats on their hands gets an alert there (in-page, and a browser notification),
+sent by the web process as the request arrives (inbox/receivers.py); when none is online,
 the first of them gets an email with a link to the inbox, and the site's Slack-compatible webhook,
 if it has one, a post (inbox/webhook.py). Either way the request is in every
 inbox's "needs a person" queue for the site.
@@ -16,14 +17,17 @@ hours, each in the rep's own zone) and when the first is back; ``talk_now_offere
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import Count, F
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 
 from chatbot.models import Conversation
 from inbox import presence
@@ -66,6 +70,61 @@ def handoff_alert(*, conversation: Conversation, rep: SalesRep) -> None:
     )
 
 
+def reps_open_chats(*, user_ids: list[int]) -> dict[int, int]:
+    """How many chats each rep has on their hands now: conversations they hold, and requests for a person
+    they were alerted to that nobody has taken or told "nobody came" yet (asked within the last day)."""
+    counts = dict.fromkeys(user_ids, 0)
+    held = (
+        Conversation.objects.filter(held_by_id__in=user_ids, status=Conversation.Status.ACTIVE)
+        .values("held_by_id")
+        .annotate(n=Count("id"))
+    )
+    waiting = (
+        Conversation.objects.filter(
+            handoff_alerted_to_id__in=user_ids,
+            held_by__isnull=True,
+            handoff_requested_at__gte=timezone.now() - timedelta(days=1),
+            handoff_unanswered_at__isnull=True,
+            status=Conversation.Status.ACTIVE,
+        )
+        .exclude(takeovers__taken_at__gte=F("handoff_requested_at"))
+        .values("handoff_alerted_to_id")
+        .annotate(n=Count("id"))
+    )
+    for row in held:
+        counts[row["held_by_id"]] += row["n"]
+    for row in waiting:
+        counts[row["handoff_alerted_to_id"]] += row["n"]
+    return counts
+
+
+def handoff_assign(*, conversation: Conversation, reps: list[SalesRep] | None = None) -> SalesRep | None:
+    """The routed rep online now with the fewest chats on their hands (routing order breaks ties), recorded as
+    the one alerted to this request; None when nobody routed is online.
+
+    The online reps' rows are locked while the choice is made, so requests that arrive together (in several
+    web processes) are dealt out one after the other instead of all going to the same rep.
+    """
+    reps = handoff_routed_reps(conversation=conversation) if reps is None else reps
+    online = [rep for rep in reps if presence.rep_online(user_id=rep.user_id)]
+    if not online:
+        return None
+    with transaction.atomic():
+        list(SalesRep.objects.select_for_update().filter(pk__in=[rep.pk for rep in online]).order_by("pk"))
+        load = reps_open_chats(user_ids=[rep.user_id for rep in online])
+        chosen = min(online, key=lambda rep: load[rep.user_id])  # min keeps the first of equals: routing order
+        Conversation.objects.filter(pk=conversation.pk).update(handoff_alerted_to=chosen.user_id)
+    return chosen
+
+
+def handoff_alert_routed(*, conversation: Conversation, reps: list[SalesRep] | None = None) -> SalesRep | None:
+    """Alert the least busy routed rep online (``handoff_assign``) and return them; None when nobody is."""
+    rep = handoff_assign(conversation=conversation, reps=reps)
+    if rep is not None:
+        handoff_alert(conversation=conversation, rep=rep)
+    return rep
+
+
 @dataclass(frozen=True)
 class HandoffProspect:
     """Who could answer a visitor's request for a person right now."""
@@ -103,9 +162,8 @@ def handoff_notify(*, conversation_id: int) -> str:
     if conversation is None or conversation.held_by_id is not None:
         return "nobody"
     reps = handoff_routed_reps(conversation=conversation)
-    rep = handoff_online_rep(conversation=conversation, reps=reps)
+    rep = handoff_alert_routed(conversation=conversation, reps=reps)
     if rep is not None:
-        handoff_alert(conversation=conversation, rep=rep)
         return f"alerted:{rep.pk}"
     if conversation.site.handoff_webhook_url:
         from inbox.tasks import handoff_webhook_task  # the tasks module builds on this one

@@ -28,6 +28,7 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from chatbot.live import PERSON_PAYLOAD
 from chatbot.selectors import conversation_by_public_id
 from config import zones
 from config.db import db
@@ -42,7 +43,7 @@ OTHER_TIMES_RESPONSE = "utter_button_other_times"
 OTHER_TIMES_PAYLOAD = "/other_times"
 # "Talk now" asks for a person: the same request as typing it (action_request_handoff).
 TALK_NOW_RESPONSE = "utter_button_talk_now"
-TALK_NOW_PAYLOAD = "/request_human"
+TALK_NOW_PAYLOAD = PERSON_PAYLOAD
 # Times offered instead of a live chat end with an email follow-up (action_email_followup).
 EMAIL_INSTEAD_RESPONSE = "utter_button_email_instead"
 EMAIL_INSTEAD_PAYLOAD = "/request_followup"

@@ -29,3 +29,40 @@ def test_seeding_again_fills_empty_terms_and_keeps_what_admin_changed(tmp_path, 
     Site.objects.create(name=DEMO_SITE_NAME, allowed_origins="http://127.0.0.1:8000", competitors="Acme Rival")
     site = seed()
     assert site.competitor_list() == ["Acme Rival"] and site.product_name == "Northwind"
+
+
+def test_the_demo_site_allows_the_port_make_run_serves_it_on(tmp_path, monkeypatch):
+    monkeypatch.setenv("VAR_DIR", str(tmp_path))
+    monkeypatch.delenv("DEMO_ORIGINS", raising=False)
+    monkeypatch.setenv("WEB_PORT", "8123")
+    call_command("seed_demo", stdout=StringIO())
+    site = Site.objects.get(name=DEMO_SITE_NAME)
+    assert site.origin_list() == ["http://127.0.0.1:8123", "http://localhost:8123"]
+
+
+def test_make_run_points_rasa_at_the_web_port_in_use():
+    """`make run` with WEB_PORT moved: Rasa calls the actions where the web process listens."""
+    import os
+    import subprocess
+
+    from tests.servers import ROOT
+
+    env = {k: v for k, v in os.environ.items() if k not in {"PUBLIC_BASE_URL", "MAKEFLAGS", "MFLAGS"}}
+    printed = subprocess.run(
+        ["make", "-n", "--no-print-directory", "run", "WEB_PORT=8123"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "bot_endpoints --action-url http://127.0.0.1:8123/bot/actions/" in printed
+    printed = subprocess.run(
+        ["make", "-n", "--no-print-directory", "run", "WEB_PORT=8123", "PUBLIC_BASE_URL=https://chat.example.com"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "bot_endpoints --action-url https://chat.example.com/bot/actions/" in printed

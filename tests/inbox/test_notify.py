@@ -8,6 +8,7 @@ import pytest
 from channels.db import database_sync_to_async
 
 from chatbot import services as chat_services
+from chatbot.models import Conversation, Message
 from tests.chatbot.test_consumer import started
 from tests.factories import SiteFactory, acreate
 from tests.inbox.conftest import inbox_open, make_rep, make_rep_at, next_frame
@@ -78,3 +79,82 @@ async def test_a_request_off_hours_tells_the_emailed_rep_the_visitor_was_answere
     finally:
         for communicator, _ in visitors:
             await communicator.disconnect()
+
+
+async def alerts_until_quiet(communicator) -> list[str]:
+    """The conversations of the alert frames an inbox gets until it has been quiet for a second."""
+    alerts = []
+    while not await communicator.receive_nothing(timeout=1):
+        frame = await communicator.receive_json_from()
+        if frame["type"] == "alert":
+            alerts.append(frame["row"]["conversation"])
+    return alerts
+
+
+async def test_requests_that_arrive_together_are_dealt_out_to_the_least_busy_reps(mailoutbox):
+    site = await acreate(SiteFactory)
+    users = [await database_sync_to_async(make_rep)(name, site) for name in ("Ana", "Bo", "Cy")]
+    inboxes = [(await inbox_open(user))[0] for user in users]
+    visitors = [await started(site) for _ in range(7)]
+    try:
+        # Ana already holds a chat: she is the busiest before any request comes
+        held = visitors[0][1]["conversation"]
+        await database_sync_to_async(chat_services.conversation_take_over)(
+            public_id=held, user=users[0], rep_name="Ana"
+        )
+        asked = [session["conversation"] for _, session in visitors[1:]]
+        for public_id in asked:
+            await database_sync_to_async(chat_services.conversation_request_handoff)(public_id=public_id)
+        got = [await alerts_until_quiet(inbox) for inbox in inboxes]
+        assert sorted(sum(got, [])) == sorted(asked)  # each request alerted once, to one rep
+        # Ana holds a chat: Bo and Cy get the first two requests, then the three take turns
+        assert [len(g) for g in got] == [2, 2, 2]
+        assert not set(asked[:2]) & set(got[0])
+        assert mailoutbox == []
+    finally:
+        for communicator in [*inboxes, *(v for v, _ in visitors)]:
+            await communicator.disconnect()
+
+
+async def test_the_widgets_person_button_alerts_the_rep_before_the_bot_has_answered(mailoutbox):
+    """Rasa is down here (``rasa_down``): the alert cannot come from the bot's turn."""
+    site = await acreate(SiteFactory)
+    user = await database_sync_to_async(make_rep)("Ana", site)
+    inbox, _ = await inbox_open(user)
+    visitor, session = await started(site)
+    try:
+        await visitor.send_json_to({"type": "message", "text": "/request_human", "id": "p1"})
+        alert = await next_frame(inbox, "alert")
+        assert alert["row"]["conversation"] == session["conversation"]
+        message = await Message.objects.aget(conversation__public_id=session["conversation"], client_id="p1")
+        assert message.text == "I'd like to talk to a person" and message.payload == "/request_human"
+        conversation = await Conversation.objects.aget(public_id=session["conversation"])
+        assert conversation.handoff_requested and conversation.handoff_alerted_to_id == user.pk
+    finally:
+        for communicator in (visitor, inbox):
+            await communicator.disconnect()
+
+
+async def test_asking_again_after_being_told_nobody_came_alerts_the_rep_online_now_once(mailoutbox):
+    site = await acreate(SiteFactory)
+    user = await database_sync_to_async(make_rep)("Ana", site)
+    visitor, session = await started(site)
+    public_id = session["conversation"]
+    request = database_sync_to_async(chat_services.conversation_request_handoff)
+    inbox = None
+    try:
+        await request(public_id=public_id)  # nobody online: Ana is emailed
+        assert len(mailoutbox) == 1
+        assert await database_sync_to_async(chat_services.handoff_said_unavailable)(public_id=public_id)
+        inbox, _ = await inbox_open(user)
+        await request(public_id=public_id)  # Ana is online now: a new wait, and her alert
+        assert await alerts_until_quiet(inbox) == [public_id]
+        conversation = await Conversation.objects.aget(public_id=public_id)
+        assert conversation.handoff_unanswered_at is None and conversation.handoff_alerted_to_id == user.pk
+        await request(public_id=public_id)  # asked a third time while she is alerted: no second alert
+        assert await alerts_until_quiet(inbox) == []
+        assert len(mailoutbox) == 1
+    finally:
+        for communicator in (visitor, inbox):
+            if communicator is not None:
+                await communicator.disconnect()

@@ -8,7 +8,13 @@ from django.core.management.base import BaseCommand
 from chatbot.models import Site
 from chatbot.views import DEMO_SITE_NAME
 
-DEMO_ORIGINS = "http://127.0.0.1:8000\nhttp://localhost:8000"
+
+def demo_origins() -> str:
+    """The demo page's own origins: where `make run` serves it (WEB_PORT, default 8000)."""
+    port = os.environ.get("WEB_PORT") or "8000"
+    return f"http://127.0.0.1:{port}\nhttp://localhost:{port}"
+
+
 # What the demo's bot knows of its customer (Site.product_name and Site.competitors, edited in admin):
 # the demo sells Northwind Pipeline, a revenue forecasting product, against these.
 DEMO_SITE_TERMS = {
@@ -23,7 +29,7 @@ class Command(BaseCommand):
     help = "Create the demo site and an admin user (idempotent); prints how to log in."
 
     def add_arguments(self, parser):
-        parser.add_argument("--origins", default=os.environ.get("DEMO_ORIGINS", DEMO_ORIGINS).replace(",", "\n"))
+        parser.add_argument("--origins", default=(os.environ.get("DEMO_ORIGINS") or demo_origins()).replace(",", "\n"))
 
     def handle(self, *args, origins: str, **options):
         site, created = Site.objects.get_or_create(

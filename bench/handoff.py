@@ -4,13 +4,15 @@ Run `make bench-handoff` (or this script on a migrated, seeded PostgreSQL databa
 DATABASE_URL): it starts its own web process and Rasa server (tests/servers.py), gives the three
 demo reps the demo site, signs them in (a real session each) and opens their inbox sockets
 (/ws/inbox/). Then N visitors (`--visitors`) open the widget's socket and, all at once, ask for a
-person. It prints, p50 and p95:
+person: first with the widget's "talk to a person" button, then N more in typed words (`--ask`).
+It prints, p50 and p95, for each way:
 
 - request → alert: from the visitor's message to the `alert` frame on the routed rep's inbox
-  socket (the request goes through Rasa, the action endpoint and the routing), split into the
+  socket (typed words go through Rasa, the action endpoint and the routing; the button's payload is
+  routed by the web process as it arrives), split into the
   request → the bot's first answer on the visitor's socket, and that answer → the alert (negative
   when the alert comes first);
-- rep's message → visitor: the reps take the conversations over (spread over the reps in turn),
+- rep's message → visitor (after the last way of asking): the reps take the conversations over (spread over the reps in turn),
   then every rep sends one message to each of their conversations at once; from a rep's `message`
   frame to the `agent` frame on the visitor's socket.
 
@@ -29,7 +31,9 @@ from pathlib import Path
 
 import websockets
 
-REQUEST = "Can I talk to a real person please?"
+# Two ways of asking: typed words (read by the bot, so the alert waits for the bot's turn) and the widget's
+# "talk to a person" button (its payload is recorded and routed by the web process as it arrives).
+REQUESTS = {"typed": "Can I talk to a real person please?", "button": "/request_human"}
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -96,17 +100,32 @@ def figures(name: str, values: list[float], expected: int) -> str:
     )
 
 
-async def handoff_run(web_url: str, origin: str, site: str, cookies: dict[str, str], visitors: int, timeout: float):
-    chat_url = web_url.replace("http", "ws", 1) + "/ws/chat/"
+async def handoff_runs(web_url: str, origin: str, site: str, cookies: dict[str, str], args) -> list[str]:
     inbox_url = web_url.replace("http", "ws", 1) + "/ws/inbox/"
     reps = {name: await rep_open(inbox_url, web_url, cookie) for name, cookie in cookies.items()}
+    lines = []
+    asks = ["button", "typed"] if args.ask == "both" else [args.ask]
+    for ask in asks:
+        lines.append(f"asked by {ask} ({REQUESTS[ask]!r}):")
+        lines += await handoff_run(
+            web_url, origin, site, reps, args.visitors, args.timeout, ask=ask, rep_messages=ask == asks[-1]
+        )
+    for rep in reps.values():
+        await rep.close()
+    return lines
+
+
+async def handoff_run(
+    web_url: str, origin: str, site: str, reps: dict, visitors: int, timeout: float, *, ask: str, rep_messages: bool
+) -> list[str]:
+    chat_url = web_url.replace("http", "ws", 1) + "/ws/chat/"
     opened = await asyncio.gather(*(visitor_open(chat_url, origin, site) for _ in range(visitors)))
     # Every visitor asks at once.
     requested = dict(
         zip(
             [conversation for _, conversation in opened],
             await asyncio.gather(
-                *(socket.send({"type": "message", "text": REQUEST, "id": "h1"}) for socket, _ in opened)
+                *(socket.send({"type": "message", "text": REQUESTS[ask], "id": "h1"}) for socket, _ in opened)
             ),
             strict=True,
         )
@@ -147,6 +166,10 @@ async def handoff_run(web_url: str, origin: str, site: str, cookies: dict[str, s
         )
     )
     lines.append("  alerts per rep: " + ", ".join(f"{n} {c}" for n, c in Counter(n for n, _ in alerted).items()))
+    if not rep_messages:
+        for socket, _ in opened:
+            await socket.close()
+        return lines
 
     # The reps take the conversations over, in turn, each rep one conversation after another.
     names = list(reps)
@@ -172,7 +195,7 @@ async def handoff_run(web_url: str, origin: str, site: str, cookies: dict[str, s
         await socket.wait(lambda f: f["type"] == "mode" and f["mode"] == "agent", timeout)
 
     # Every rep sends one message to each of their conversations, all reps at the same time.
-    async def rep_messages(name: str) -> list[tuple[Socket, str, float]]:
+    async def messages_of(name: str) -> list[tuple[Socket, str, float]]:
         sent = []
         for socket, conversation in held[name]:
             text = f"Hi, {name} here ({conversation[:8]})"
@@ -180,7 +203,7 @@ async def handoff_run(web_url: str, origin: str, site: str, cookies: dict[str, s
             sent.append((socket, text, at))
         return sent
 
-    sent = [item for items in await asyncio.gather(*(rep_messages(n) for n in names)) for item in items]
+    sent = [item for items in await asyncio.gather(*(messages_of(n) for n in names)) for item in items]
 
     async def shown(socket: Socket, text: str, at: float) -> float | None:
         try:
@@ -193,8 +216,6 @@ async def handoff_run(web_url: str, origin: str, site: str, cookies: dict[str, s
     lines.append(figures("rep's message → visitor's screen", [d for d in delays if d is not None], visitors))
     for socket, _ in opened:
         await socket.close()
-    for rep in reps.values():
-        await rep.close()
     return lines
 
 
@@ -202,6 +223,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--visitors", "-n", type=int, default=20)
     parser.add_argument("--reps", type=int, default=3, help="reps online (at most the 3 demo reps)")
+    parser.add_argument(
+        "--ask", choices=["both", "typed", "button"], default="both", help="how the visitors ask (default both)"
+    )
     parser.add_argument("--timeout", type=float, default=30.0, help="an alert or a message later than this is lost, s")
     parser.add_argument("--logs", default="test-artifacts/bench-handoff", help="the servers' logs go here")
     args = parser.parse_args()
@@ -236,9 +260,7 @@ def main() -> None:
     )
     servers = start_servers(database_url=os.environ["DATABASE_URL"], logs=Path(args.logs))
     try:
-        lines = asyncio.run(
-            handoff_run(servers.web_url, site.origin_list()[0], site.embed_key, cookies, args.visitors, args.timeout)
-        )
+        lines = asyncio.run(handoff_runs(servers.web_url, site.origin_list()[0], site.embed_key, cookies, args))
     finally:
         servers.stop()
     print()

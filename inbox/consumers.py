@@ -50,6 +50,11 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
     open_id: str | None = None
     counted = False
     heartbeat = None  # renews this socket's presence while it is open
+    sending = None  # sends the rows of the conversations touched meanwhile (inbox_touch)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.touched: set[str] = set()
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -82,10 +87,11 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if self.user is None:
             return
-        if self.heartbeat is not None:
-            self.heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.heartbeat
+        for task in (self.heartbeat, self.sending):
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         for site_id in self.site_ids:
             await self.channel_layer.group_discard(live.inbox_site_group(site_id), self.channel_name)
         await self.channel_layer.group_discard(user_group(self.user.pk), self.channel_name)
@@ -176,11 +182,28 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
 
     # --- group events -------------------------------------------------------
     async def inbox_touch(self, event: dict) -> None:
-        row = await db(selectors.inbox_conversation)(
-            user=self.user, site_ids=self.site_ids, public_id=event["conversation"]
-        )
-        if row is not None:
-            await self.send_json({"type": "conversation", "row": row})
+        """A conversation changed: its row is sent soon, with the others that changed meanwhile, in one read.
+
+        A busy site touches conversations many times a second (every message, every turn); this socket
+        handles its events one at a time, so reading each row on its own would leave an alert waiting
+        behind a queue of reads. Touches are only noted here; ``send_touched`` reads and sends them.
+        """
+        self.touched.add(event["conversation"])
+        if self.sending is None or self.sending.done():
+            self.sending = asyncio.create_task(self.send_touched())
+
+    async def send_touched(self) -> None:
+        await asyncio.sleep(settings.INBOX_TOUCH_BATCH_SECONDS)
+        while self.touched:
+            public_ids, self.touched = list(self.touched), set()
+            try:
+                rows = await db(selectors.inbox_conversation_rows)(
+                    user=self.user, site_ids=self.site_ids, public_ids=public_ids
+                )
+                for row in reversed(rows):  # oldest first: the newest ends on top of the list
+                    await self.send_json({"type": "conversation", "row": row})
+            except Exception:  # the live list is a convenience: the next change sends the row again
+                log.warning("inbox rows of %s could not be sent", public_ids, exc_info=True)
 
     async def inbox_alert(self, event: dict) -> None:
         """A visitor's request for a person is routed to this rep (inbox/notify.py)."""

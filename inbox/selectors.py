@@ -107,6 +107,12 @@ def inbox_conversation(*, user, site_ids: list[int], public_id: str) -> dict | N
     return rows[0] if rows else None
 
 
+def inbox_conversation_rows(*, user, site_ids: list[int], public_ids: list[str]) -> list[dict]:
+    """The rows of several conversations at once (those on the user's sites), newest activity first."""
+    queryset = Conversation.objects.filter(public_id__in=public_ids, site_id__in=site_ids).order_by("-last_activity_at")
+    return _rows(queryset, user_id=user.pk)
+
+
 def inbox_transcript(*, public_id: str) -> list[dict]:
     conversation = conversation_by_public_id(public_id)
     return conversation_history(conversation=conversation) if conversation is not None else []

@@ -293,6 +293,8 @@ RASA_ACTION_TOKEN = os.environ.get("RASA_ACTION_TOKEN", DEFAULT_RASA_ACTION_TOKE
 RASA_API_TOKEN = os.environ.get("RASA_API_TOKEN", "")
 # Live handoff (inbox/): a rep's hold on a conversation outlives their inbox socket this long.
 INBOX_RELEASE_SECONDS = float(os.environ.get("INBOX_RELEASE_SECONDS", "30"))
+# The inbox's live list: the rows of conversations that changed within this long are read and sent together.
+INBOX_TOUCH_BATCH_SECONDS = float(os.environ.get("INBOX_TOUCH_BATCH_SECONDS", "0.1"))
 # A failed post to a site's Slack webhook (inbox/webhook.py) is retried after this many seconds,
 # doubling, INBOX_WEBHOOK_RETRIES times.
 INBOX_WEBHOOK_RETRY_BASE_SECONDS = float(os.environ.get("INBOX_WEBHOOK_RETRY_BASE_SECONDS", "30"))

@@ -6,6 +6,7 @@ message that reached the bot is visible as that notice; Rasa's own pause is test
 tests/inbox/test_takeover_rasa.py against the real server.
 """
 
+import collections
 import json
 import threading
 
@@ -127,6 +128,36 @@ async def test_live_list_and_transcript_update_without_reload(rep_for):
     finally:
         await visitor.disconnect()
         await inbox.disconnect()
+
+
+async def test_a_burst_of_changes_sends_each_row_once_with_its_latest_state(rep_for):
+    """A busy site touches a conversation many times a second: the inbox reads and sends its row once."""
+    from chatbot import live
+
+    site = await acreate(SiteFactory)
+    user = await rep_for("Ana", site)
+    inbox, _ = await inbox_open(user)
+    visitors = [await started(site) for _ in range(3)]
+    ids = [session["conversation"] for _, session in visitors]
+    try:
+        while not await inbox.receive_nothing(timeout=0.5):  # the visitors' arrival rows
+            await inbox.receive_json_from()
+        for id_ in ids:
+            await database_sync_to_async(chat_services.conversation_request_handoff)(public_id=id_)
+        for _ in range(20):
+            for id_ in ids:
+                await live.inbox_touch(site_id=site.pk, public_id=id_)
+        rows = []
+        while not await inbox.receive_nothing(timeout=1):
+            frame = await inbox.receive_json_from()
+            if frame["type"] == "conversation":
+                rows.append(frame["row"])
+        counts = collections.Counter(row["conversation"] for row in rows)
+        assert set(counts) == set(ids) and max(counts.values()) <= 2  # read once or twice, not 21 times
+        assert all(row["handoff_requested_at"] for row in rows)  # as they are now
+    finally:
+        for communicator in [inbox, *(v for v, _ in visitors)]:
+            await communicator.disconnect()
 
 
 async def test_take_over_talk_and_hand_back(rep_for):

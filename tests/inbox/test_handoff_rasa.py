@@ -21,6 +21,7 @@ from django.apps import apps as django_apps
 
 from chatbot.live import notice_text
 from chatbot.models import Conversation
+from qualification import parsing
 from qualification.models import Lead
 from tests.e2e.chat import Chat
 from tests.factories import SiteFactory, acreate
@@ -138,6 +139,41 @@ async def test_what_the_visitor_told_the_rep_is_not_asked_again(rasa_api, rep_fo
         slots = (await asyncio.to_thread(tracker, rasa_api, chat.conversation_id))["slots"]
         assert slots["requested_slot"] == "timeline"
         assert (slots["role"], slots["company_size"], slots["email"]) == ("CTO", 300.0, "dana.kim@globex-fintech.com")
+    finally:
+        await inbox.disconnect()
+        await chat.close()
+
+
+async def test_with_nothing_missing_the_bot_moves_on_to_meeting_times(rasa_api, rep_for):
+    site = await acreate(SiteFactory)
+    ana = await rep_for("Ana", site)
+    chat = await Chat.open(site, timezone="America/New_York")
+    inbox, _ = await inbox_open(ana)
+    try:
+        await form_started(chat, rasa_api)
+        await inbox.send_json_to({"type": "take_over", "conversation": chat.conversation_id})
+        assert (await next_frame(chat.communicator, "mode"))["name"] == "Ana"
+        for text in (
+            "We need better pipeline forecasting for our sales team",
+            "I'm the VP of Sales at Globex, we're about 300 people",
+            "my email is dana.kim@globex-fintech.com",
+            "we want something in place this quarter",
+            "the budget is approved, around $50k a year",
+        ):
+            await visitor_says_to_rep(chat, inbox, text)
+        await inbox.send_json_to({"type": "hand_back", "conversation": chat.conversation_id})
+        assert (await next_frame(chat.communicator, "mode"))["mode"] == "bot"
+        state = await asyncio.to_thread(tracker, rasa_api, chat.conversation_id)
+        assert not state["active_loop"] and state["slots"]["requested_slot"] is None  # nothing left to ask
+        assert state["slots"]["email"] == "dana.kim@globex-fintech.com" and state["slots"]["budget"]
+
+        frames = await chat.say("ok")
+        reply = "\n".join(f["text"] for f in frames)
+        assert not any(asks(reply, slot) for slot in parsing.QUESTIONS), reply
+        times = [b for f in frames for b in f.get("buttons") or [] if b["payload"].startswith("/choose_slot")]
+        assert times and all(b["title"].endswith("New York time") for b in times), frames
+        lead = await Lead.objects.aget(conversation__public_id=chat.conversation_id)
+        assert lead.outcome == Lead.Outcome.QUALIFIED
     finally:
         await inbox.disconnect()
         await chat.close()

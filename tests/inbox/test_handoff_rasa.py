@@ -179,6 +179,27 @@ async def test_with_nothing_missing_the_bot_moves_on_to_meeting_times(rasa_api, 
         await chat.close()
 
 
+async def test_a_released_hold_carries_what_the_visitor_told_the_rep(rasa_api, rep_for, settings):
+    settings.INBOX_RELEASE_SECONDS = 0.5
+    site = await acreate(SiteFactory)
+    ana = await rep_for("Ana", site)
+    chat = await Chat.open(site)
+    inbox, _ = await inbox_open(ana)
+    await form_started(chat, rasa_api)
+    await inbox.send_json_to({"type": "take_over", "conversation": chat.conversation_id})
+    assert (await next_frame(chat.communicator, "mode"))["name"] == "Ana"
+    await visitor_says_to_rep(chat, inbox, "We need better pipeline forecasting, I'm the CFO")
+    await inbox.disconnect()  # the rep's last inbox tab closes: after the grace time the bot takes over
+    try:
+        assert (await next_frame(chat.communicator, "mode", timeout=10))["mode"] == "bot"
+        slots = (await asyncio.to_thread(tracker, rasa_api, chat.conversation_id))["slots"]
+        assert (slots["role"], slots["requested_slot"]) == ("CFO", "email")
+        reply = await chat.say_text("dana.kim@globex-fintech.com")
+        assert not any(asks(reply, slot) for slot in ("need", "role")), reply
+    finally:
+        await chat.close()
+
+
 async def test_the_reps_own_words_are_not_the_visitors_facts(rasa_api, rep_for):
     site = await acreate(SiteFactory)
     ana = await rep_for("Ana", site)

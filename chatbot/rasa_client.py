@@ -179,27 +179,63 @@ def turn_from_body(body: object) -> BotTurn:
     )
 
 
+def tracker_server(conversation_id: str) -> str:
+    """The conversation's own Rasa server (its tracker's lock and cache are there)."""
+    return ring().server_for(conversation_id) or rasa_urls()[0]
+
+
+async def tracker_state(*, conversation_id: str) -> dict | None:
+    """The conversation's tracker as Rasa holds it now (``slots``, ``active_loop``, ``paused``; no events).
+
+    None when Rasa's API is off (no RASA_API_TOKEN) or did not answer.
+    """
+    if not settings.RASA_API_TOKEN:
+        return None
+    url = f"{tracker_server(conversation_id)}/conversations/{conversation_id}/tracker"
+    try:
+        async with _session().get(url, params={"token": settings.RASA_API_TOKEN, "include_events": "NONE"}) as response:
+            if response.status != 200:
+                log.warning("Rasa refused the tracker of %s: HTTP %s", conversation_id, response.status)
+                return None
+            state = await response.json()
+    except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+        log.warning("Rasa unavailable for the tracker of %s: %r", conversation_id, exc)
+        return None
+    return state if isinstance(state, dict) else None
+
+
+async def tracker_events(*, conversation_id: str, events: list[dict]) -> bool:
+    """Append events to the conversation's tracker in one request (Rasa's HTTP API).
+
+    Rasa applies the whole list under the conversation's lock and saves the tracker once, so
+    either every event is in the bot's memory or none is. False when Rasa's API is off (no
+    RASA_API_TOKEN) or did not take the events.
+    """
+    if not settings.RASA_API_TOKEN:
+        return False
+    url = f"{tracker_server(conversation_id)}/conversations/{conversation_id}/tracker/events"
+    names = ", ".join(str(event.get("event")) for event in events)
+    try:
+        async with _session().post(
+            url, params={"token": settings.RASA_API_TOKEN, "include_events": "NONE"}, json=events
+        ) as response:
+            if response.status != 200:
+                log.warning("Rasa refused the events (%s) for %s: HTTP %s", names, conversation_id, response.status)
+                return False
+    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        log.warning("Rasa unavailable for the events (%s) of %s: %r", names, conversation_id, exc)
+        return False
+    return True
+
+
 async def tracker_event(*, conversation_id: str, event: str) -> bool:
     """Append a ``pause`` or ``resume`` event to the conversation's tracker (Rasa's HTTP API).
 
     A paused tracker makes the bot predict nothing, and on ``resume`` it carries on with every slot
-    and the open form as they were: the record of a rep's takeover in the bot's own memory. False
-    when Rasa's API is off (no RASA_API_TOKEN) or did not take the event.
+    and the open form as they were: the record of a rep's takeover in the bot's own memory (a hand
+    back adds what the visitor told the rep in the same request: inbox/handback.py). False when
+    Rasa's API is off (no RASA_API_TOKEN) or did not take the event.
     """
     if event not in {"pause", "resume"}:
         raise ValueError(event)
-    if not settings.RASA_API_TOKEN:
-        return False
-    server = ring().server_for(conversation_id) or rasa_urls()[0]  # the conversation's own server
-    url = f"{server}/conversations/{conversation_id}/tracker/events"
-    try:
-        async with _session().post(
-            url, params={"token": settings.RASA_API_TOKEN, "include_events": "NONE"}, json={"event": event}
-        ) as response:
-            if response.status != 200:
-                log.warning("Rasa refused the %s event for %s: HTTP %s", event, conversation_id, response.status)
-                return False
-    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-        log.warning("Rasa unavailable for the %s event of %s: %r", event, conversation_id, exc)
-        return False
-    return True
+    return await tracker_events(conversation_id=conversation_id, events=[{"event": event}])

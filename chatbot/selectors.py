@@ -4,7 +4,7 @@ import uuid
 from django.db.models import DateTimeField, ExpressionWrapper, F
 from django.utils import timezone
 
-from chatbot.models import Conversation, Message, Site
+from chatbot.models import Conversation, Message, Site, Takeover
 
 HISTORY_LIMIT = 200
 # Visitor messages the bot has still to answer: just sent, or queued for later.
@@ -137,6 +137,27 @@ def conversations_waiting(*, since: dt.datetime, limit: int = 500) -> list[int]:
         .values_list("pk", flat=True)
         .distinct()[:limit]
     )
+
+
+def takeover_visitor_messages(*, public_id: str) -> list[Message]:
+    """The visitor's messages of the latest takeover, in order: a rep read them, the bot never did.
+
+    Bounded by the previous takeover's end rather than by this one's start, so a message stored just
+    before the take and marked for the rep under it (``message_mark_for_rep``) is one of them.
+    """
+    takeovers = list(
+        Takeover.objects.filter(conversation__public_id=public_id)
+        .order_by("-taken_at")
+        .values_list("released_at", flat=True)[:2]
+    )
+    if not takeovers:
+        return []
+    held = Message.objects.filter(
+        conversation__public_id=public_id, sender=Message.Sender.VISITOR, delivery=Message.Delivery.TO_REP
+    )
+    if len(takeovers) == 2 and takeovers[1] is not None:
+        held = held.filter(created_at__gt=takeovers[1])
+    return list(held.order_by("created_at", "id"))
 
 
 def bot_metadata(*, conversation: Conversation) -> dict:

@@ -3,7 +3,7 @@
 Frames (JSON), client → server:
   {"type": "open", "conversation": ID}            show this transcript (as it grows); one at a time
   {"type": "take_over", "conversation": ID}       pause the bot; the visitor's messages come to this rep
-  {"type": "hand_back", "conversation": ID}       the bot carries on where it stood
+  {"type": "hand_back", "conversation": ID}       the bot carries on, knowing what the visitor told the rep
   {"type": "message", "conversation": ID, "text": "..."}   only while holding it
   {"type": "typing", "conversation": ID}          the visitor sees "<name> is typing…"
 server → client:
@@ -33,7 +33,7 @@ from chatbot.errors import ChatError
 from chatbot.frames import frame_read, typed_text
 from chatbot.tasks import tasks_eager
 from config.db import db
-from inbox import presence, release, selectors, tasks
+from inbox import handback, presence, release, selectors, tasks
 from inbox.handover import announce
 from inbox.notify import user_group
 
@@ -157,7 +157,8 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         public_id = row["conversation"]
         if not row["mine"]:
             raise ChatError("not_held")
-        if not await rasa_client.tracker_event(conversation_id=public_id, event="resume") and settings.RASA_API_TOKEN:
+        # the bot resumes knowing what the visitor told the rep (inbox/handback.py)
+        if not await handback.bot_resume(public_id=public_id) and settings.RASA_API_TOKEN:
             # a bot that stays paused would leave the visitor unanswered: the rep keeps the chat
             raise ChatError("bot_unavailable")
         handover = await db(chat_services.conversation_hand_back)(public_id=public_id, user_id=self.user.pk)

@@ -16,12 +16,11 @@ import time
 from django.conf import settings
 from django.utils import timezone
 
-from chatbot import rasa_client
 from chatbot import services as chat_services
 from chatbot.errors import ChatError
 from chatbot.models import Conversation, Takeover
 from config.db import db
-from inbox import presence
+from inbox import handback, presence
 from inbox.handover import announce
 
 log = logging.getLogger(__name__)
@@ -62,6 +61,6 @@ async def release_if_gone(*, user_id: int) -> float | None:
             )
         except ChatError:
             continue  # taken again since, or handed back meanwhile
-        await rasa_client.tracker_event(conversation_id=public_id, event="resume")
+        await handback.bot_resume(public_id=public_id)  # with what the visitor told the rep
         await announce(handover, mode="bot", name=None)
     return None

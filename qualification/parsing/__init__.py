@@ -14,7 +14,7 @@ instead of stored. One module per fact, with its word lists beside it:
 - `visitor`: job seekers, vendors, competitors and customers by their words
 - `cues`: dialogue cues (declining, leaving, a person, corrections, small talk)
 - `site`: `SiteTerms`, the site's product name and competitors (admin, per site)
-- `message`: `facts_from_message`, every fact of one message at once
+- `message`: `facts_from_message`, every fact of one message at once; `facts_told`, of several in a row
 
 Everything is re-exported here: callers import from `qualification.parsing`.
 """
@@ -69,6 +69,7 @@ from qualification.parsing.message import (
     Reading,
     corrects,
     facts_from_message,
+    facts_told,
     read_message,
     states_facts,
 )
@@ -221,6 +222,7 @@ __all__ = [
     "email_normalized",
     "existing_customer",
     "facts_from_message",
+    "facts_told",
     "faq_asked",
     "industry_from_text",
     "is_plain_answer",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from qualification.parsing.budget import parse_budget
@@ -14,8 +15,8 @@ from qualification.parsing.company import (
     visitor_type_for_company,
 )
 from qualification.parsing.contact import EMAIL_RE, company_from_email, parse_email, parse_name
-from qualification.parsing.cues import CORRECTION, asks_for_person, looks_like_words
-from qualification.parsing.need import BUSINESS, USE_CASES, mentions_need, use_case_from_text
+from qualification.parsing.cues import CORRECTION, QUESTION_SENTENCE, asks_for_person, looks_like_words
+from qualification.parsing.need import BUSINESS, NEED_HINT, USE_CASES, mentions_need, use_case_from_text
 from qualification.parsing.role import authority_for_role, clean_role, looks_like_title, plausible_role, role_from_text
 from qualification.parsing.site import NO_SITE, SiteTerms
 from qualification.parsing.size import parse_company_size
@@ -217,6 +218,47 @@ def facts_from_message(
     elif "visitor_type" not in out.slots and not known.get("visitor_type") and out.slots:
         out.slots["visitor_type"] = out.facts["visitor_type"] = "prospect"
     return out
+
+
+def facts_told(
+    texts: Iterable[str], *, known: dict, today: dt.date | None = None, site: SiteTerms = NO_SITE
+) -> Extraction:
+    """Every fact a run of messages tells, read in order: what a visitor told a rep who held the chat.
+
+    No question of the form was open and no NLU read them, so only what the parsers read on their
+    own is taken, as the form takes facts in passing: free text answers nothing ("Acme" is no
+    company), a question's words are no facts ("how much is it for 300 people?"), and the need is
+    taken from a message that says it needs something. A later message replaces what an earlier
+    one said; an answer already in `known` stays unless a message corrects it (the form's rule).
+    A fact no message tells is not in the result, so it keeps its value.
+    """
+    told = Extraction(slots={}, facts={}, raw={})
+    slots = dict(known)
+    for text in texts:
+        statement = " ".join(QUESTION_SENTENCE.sub(" ", text or "").split())
+        if not statement:
+            continue
+        says_need = bool(NEED_HINT.search(statement))
+        extraction = facts_from_message(
+            text=statement,
+            intent="describe_need" if says_need else "",
+            entities=[],
+            requested=None,
+            known=slots,
+            today=today,
+            site=site,
+        )
+        dropped = set() if says_need else {"need"}  # "Acme Analytics" names no use case
+        if not CORRECTION.search(statement):
+            dropped |= {slot for slot in extraction.slots if slot in QUESTIONS and known.get(slot) not in (None, "")}
+        extraction = extraction.without(dropped)
+        if extraction.slots.keys() <= {"visitor_type"} and extraction.slots.get("visitor_type") == "prospect":
+            continue  # a prospect by default only beside a fact this message told
+        told.slots.update(extraction.slots)
+        told.facts.update(extraction.facts)
+        told.raw.update(extraction.raw)
+        slots.update(extraction.slots)
+    return told
 
 
 def states_facts(text: str, *, site: SiteTerms = NO_SITE) -> bool:

@@ -2,6 +2,8 @@
 
 - Take over records a pause in Rasa's tracker (its HTTP API, with the server's token); hand back
   records the resume, and the bot carries on with the question it had open.
+- What the visitor told the rep reaches the bot's memory and the Lead at hand back: the bot asks only
+  what is still missing. The rep's own words are not the visitor's facts.
 - Never stranded: nobody takes the request within the site's wait, so the bot says so, and its
   "Book a meeting" button leads to offered meeting times.
 """
@@ -10,13 +12,17 @@ import asyncio
 import importlib
 import json
 import urllib.request
+from pathlib import Path
 
 import pytest
+import yaml
 from channels.db import database_sync_to_async
 from django.apps import apps as django_apps
 
 from chatbot.live import notice_text
 from chatbot.models import Conversation
+from qualification import parsing
+from qualification.models import Lead
 from tests.e2e.chat import Chat
 from tests.factories import SiteFactory, acreate
 from tests.inbox.conftest import inbox_open, next_frame, next_message
@@ -35,6 +41,33 @@ def rasa_api(rasa_settings, settings):
 def tracker(servers, conversation_id: str) -> dict:
     with urllib.request.urlopen(servers.rasa_api(f"/conversations/{conversation_id}/tracker"), timeout=10) as r:
         return json.load(r)
+
+
+DOMAIN = Path(__file__).resolve().parents[2] / "chatbot/bot/domain"
+
+
+def asks(reply: str, slot: str) -> bool:
+    """Does the reply put the question for this slot (in any of its wordings)?"""
+    for path in sorted(DOMAIN.glob("*.yml")):
+        variations = (yaml.safe_load(path.read_text()).get("responses") or {}).get(f"utter_ask_{slot}")
+        if variations:
+            return any(v["text"].lower() in reply.lower() for v in variations)
+    raise KeyError(slot)
+
+
+async def visitor_says_to_rep(chat: Chat, inbox, text: str) -> None:
+    chat.turn += 1
+    await chat.communicator.send_json_to({"type": "message", "text": text, "id": f"held-{chat.turn}"})
+    await next_message(inbox, text)  # the rep reads it; the bot does not
+
+
+async def form_started(chat: Chat, servers) -> dict:
+    """A demo request: the bot starts its questions with the need (nothing known yet)."""
+    reply = await chat.say_text("Hi, can I get a demo of your product?")
+    state = await asyncio.to_thread(tracker, servers, chat.conversation_id)
+    assert state["active_loop"].get("name") == "qualification_form", reply
+    assert state["slots"]["requested_slot"] == "need" and asks(reply, "need"), reply
+    return state
 
 
 async def test_take_over_pauses_the_bot_and_hand_back_resumes_the_form(rasa_api, rep_for):
@@ -67,6 +100,127 @@ async def test_take_over_pauses_the_bot_and_hand_back_resumes_the_form(rasa_api,
         assert reply  # the bot answers again, inside its form
         after = await asyncio.to_thread(tracker, rasa_api, chat.conversation_id)
         assert after["active_loop"].get("name") == state["active_loop"].get("name")
+    finally:
+        await inbox.disconnect()
+        await chat.close()
+
+
+async def test_what_the_visitor_told_the_rep_is_not_asked_again(rasa_api, rep_for):
+    site = await acreate(SiteFactory)
+    ana = await rep_for("Ana", site)
+    chat = await Chat.open(site)
+    inbox, _ = await inbox_open(ana)
+    try:
+        await form_started(chat, rasa_api)
+        await inbox.send_json_to({"type": "take_over", "conversation": chat.conversation_id})
+        assert (await next_frame(chat.communicator, "mode"))["name"] == "Ana"
+        await inbox.send_json_to(
+            {"type": "message", "conversation": chat.conversation_id, "text": "Hi, Ana here. Who am I talking to?"}
+        )
+        await visitor_says_to_rep(chat, inbox, "I'm the CTO")
+        await visitor_says_to_rep(chat, inbox, "We're about 300 people")
+        await visitor_says_to_rep(chat, inbox, "We need better pipeline forecasting for our field sales team")
+
+        await inbox.send_json_to({"type": "hand_back", "conversation": chat.conversation_id})
+        assert (await next_frame(chat.communicator, "mode"))["mode"] == "bot"
+        state = await asyncio.to_thread(tracker, rasa_api, chat.conversation_id)
+        assert state["paused"] is False
+        slots = state["slots"]
+        assert (slots["role"], slots["company_size"]) == ("CTO", 300.0)
+        assert slots["need"] == "We need better pipeline forecasting for our field sales team"
+        assert slots["requested_slot"] == "email"  # the next question still open, not the need
+        lead = await Lead.objects.aget(conversation__public_id=chat.conversation_id)
+        assert (lead.role, lead.authority, lead.company_size) == ("CTO", "decision_maker", 300)
+        assert lead.need_text == slots["need"] and lead.use_case
+
+        reply = await chat.say_text("Dana Kim, dana.kim@globex-fintech.com")
+        assert not any(asks(reply, slot) for slot in ("need", "role", "company_size")), reply
+        assert asks(reply, "timeline"), reply  # the company comes from the address; the size is known
+        slots = (await asyncio.to_thread(tracker, rasa_api, chat.conversation_id))["slots"]
+        assert slots["requested_slot"] == "timeline"
+        assert (slots["role"], slots["company_size"], slots["email"]) == ("CTO", 300.0, "dana.kim@globex-fintech.com")
+    finally:
+        await inbox.disconnect()
+        await chat.close()
+
+
+async def test_with_nothing_missing_the_bot_moves_on_to_meeting_times(rasa_api, rep_for):
+    site = await acreate(SiteFactory)
+    ana = await rep_for("Ana", site)
+    chat = await Chat.open(site, timezone="America/New_York")
+    inbox, _ = await inbox_open(ana)
+    try:
+        await form_started(chat, rasa_api)
+        await inbox.send_json_to({"type": "take_over", "conversation": chat.conversation_id})
+        assert (await next_frame(chat.communicator, "mode"))["name"] == "Ana"
+        for text in (
+            "We need better pipeline forecasting for our sales team",
+            "I'm the VP of Sales at Globex, we're about 300 people",
+            "my email is dana.kim@globex-fintech.com",
+            "we want something in place this quarter",
+            "the budget is approved, around $50k a year",
+        ):
+            await visitor_says_to_rep(chat, inbox, text)
+        await inbox.send_json_to({"type": "hand_back", "conversation": chat.conversation_id})
+        assert (await next_frame(chat.communicator, "mode"))["mode"] == "bot"
+        state = await asyncio.to_thread(tracker, rasa_api, chat.conversation_id)
+        assert not state["active_loop"] and state["slots"]["requested_slot"] is None  # nothing left to ask
+        assert state["slots"]["email"] == "dana.kim@globex-fintech.com" and state["slots"]["budget"]
+
+        frames = await chat.say("ok")
+        reply = "\n".join(f["text"] for f in frames)
+        assert not any(asks(reply, slot) for slot in parsing.QUESTIONS), reply
+        times = [b for f in frames for b in f.get("buttons") or [] if b["payload"].startswith("/choose_slot")]
+        assert times and all(b["title"].endswith("New York time") for b in times), frames
+        lead = await Lead.objects.aget(conversation__public_id=chat.conversation_id)
+        assert lead.outcome == Lead.Outcome.QUALIFIED
+    finally:
+        await inbox.disconnect()
+        await chat.close()
+
+
+async def test_a_released_hold_carries_what_the_visitor_told_the_rep(rasa_api, rep_for, settings):
+    settings.INBOX_RELEASE_SECONDS = 0.5
+    site = await acreate(SiteFactory)
+    ana = await rep_for("Ana", site)
+    chat = await Chat.open(site)
+    inbox, _ = await inbox_open(ana)
+    await form_started(chat, rasa_api)
+    await inbox.send_json_to({"type": "take_over", "conversation": chat.conversation_id})
+    assert (await next_frame(chat.communicator, "mode"))["name"] == "Ana"
+    await visitor_says_to_rep(chat, inbox, "We need better pipeline forecasting, I'm the CFO")
+    await inbox.disconnect()  # the rep's last inbox tab closes: after the grace time the bot takes over
+    try:
+        assert (await next_frame(chat.communicator, "mode", timeout=10))["mode"] == "bot"
+        slots = (await asyncio.to_thread(tracker, rasa_api, chat.conversation_id))["slots"]
+        assert (slots["role"], slots["requested_slot"]) == ("CFO", "email")
+        reply = await chat.say_text("dana.kim@globex-fintech.com")
+        assert not any(asks(reply, slot) for slot in ("need", "role")), reply
+    finally:
+        await chat.close()
+
+
+async def test_the_reps_own_words_are_not_the_visitors_facts(rasa_api, rep_for):
+    site = await acreate(SiteFactory)
+    ana = await rep_for("Ana", site)
+    chat = await Chat.open(site)
+    inbox, _ = await inbox_open(ana)
+    try:
+        await form_started(chat, rasa_api)
+        await inbox.send_json_to({"type": "take_over", "conversation": chat.conversation_id})
+        assert (await next_frame(chat.communicator, "mode"))["name"] == "Ana"
+        said = "I'm the VP of Sales here, we're about 40 people and we need better forecasting ourselves"
+        await inbox.send_json_to({"type": "message", "conversation": chat.conversation_id, "text": said})
+        await next_message(inbox, said)
+        await visitor_says_to_rep(chat, inbox, "ok, thanks Ana")
+
+        await inbox.send_json_to({"type": "hand_back", "conversation": chat.conversation_id})
+        assert (await next_frame(chat.communicator, "mode"))["mode"] == "bot"
+        slots = (await asyncio.to_thread(tracker, rasa_api, chat.conversation_id))["slots"]
+        assert (slots["role"], slots["company_size"], slots["need"]) == (None, None, None)
+        assert slots["requested_slot"] == "need"
+        lead = await Lead.objects.filter(conversation__public_id=chat.conversation_id).afirst()
+        assert lead is None or (lead.role, lead.company_size, lead.need_text) == ("", None, "")
     finally:
         await inbox.disconnect()
         await chat.close()

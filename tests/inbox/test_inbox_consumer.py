@@ -275,3 +275,31 @@ def test_two_reps_at_once_one_holds(transactional_db):
     conversation.refresh_from_db()
     assert conversation.held_by_id == next(r[1] for r in results if r[0] == "held")
     assert Takeover.objects.filter(conversation=conversation).count() == 1
+
+
+async def test_a_hand_back_rasa_does_not_take_leaves_the_chat_with_the_rep(rep_for, settings):
+    """Rasa's API is on but unreachable: the bot cannot resume (nor learn what the visitor said), so the
+    rep keeps the chat, and the visitor's messages still go to the rep."""
+    settings.RASA_API_TOKEN = "t" * 32
+    site = await acreate(SiteFactory)
+    ana = await rep_for("Ana", site)
+    visitor, session = await started(site)
+    conversation = session["conversation"]
+    inbox, _ = await inbox_open(ana)
+    try:
+        await inbox.send_json_to({"type": "take_over", "conversation": conversation})
+        assert (await next_frame(visitor, "mode"))["name"] == "Ana"
+        await visitor.send_json_to({"type": "message", "text": "I'm the CTO, we're about 300 people", "id": "v1"})
+        await next_message(inbox, "I'm the CTO, we're about 300 people")
+
+        await inbox.send_json_to({"type": "hand_back", "conversation": conversation})
+        assert (await next_frame(inbox, "error", timeout=10))["code"] == "bot_unavailable"
+        held = await Conversation.objects.aget(public_id=conversation)
+        assert held.held_by_id == ana.pk
+        assert not await Takeover.objects.filter(conversation=held, released_at__isnull=False).aexists()
+        await visitor.send_json_to({"type": "message", "text": "hello?", "id": "v2"})
+        await next_message(inbox, "hello?")
+        assert await visitor.receive_nothing(timeout=1)  # no bot answer: still the rep's
+    finally:
+        for communicator in (visitor, inbox):
+            await communicator.disconnect()

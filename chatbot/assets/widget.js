@@ -1,5 +1,6 @@
-/* Leadbot chat widget. Embed with:
- *   <script src="https://YOUR-HOST/widget.js" data-site="SITE_KEY" async></script>
+/* Leadbot chat widget. Embed with a script element: src="https://YOUR-HOST/widget.js" data-site="SITE_KEY"
+ * async (README, "Embedding the widget"). No script end tag and no HTML comment opener appears in this
+ * file, not even in a comment, so that it can also stand inside an inline script element.
  * Served by the web process (chatbot/widget.py), which puts the widget's own words in from
  * templates/chatbot/widget_words.txt. No framework, no CDN. Renders in a Shadow DOM so the host page's CSS cannot reach it.
  * All text is rendered with textContent, never as HTML.

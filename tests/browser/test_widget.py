@@ -199,7 +199,9 @@ def test_a_word_with_quotes_or_a_script_end_tag_cannot_break_the_script(browser,
         f"{host}/**",
         lambda route: route.fulfill(
             body=served[urlsplit(route.request.url).path],
-            content_type="text/javascript; charset=utf-8" if route.request.url.endswith(".js") else "text/html; charset=utf-8",
+            content_type="text/javascript; charset=utf-8"
+            if route.request.url.endswith(".js")
+            else "text/html; charset=utf-8",
         ),
     )
     errors, dialogs = [], []
@@ -209,7 +211,9 @@ def test_a_word_with_quotes_or_a_script_end_tag_cannot_break_the_script(browser,
         page.goto(host + path)
         launcher = page.locator("#leadbot-widget .launch")
         expect(launcher).to_have_attribute("aria-label", NASTY)
-        title = page.evaluate("() => document.getElementById('leadbot-widget').shadowRoot.querySelector('h2').textContent")
+        title = page.evaluate(
+            "() => document.getElementById('leadbot-widget').shadowRoot.querySelector('h2').textContent"
+        )
         assert title == NASTY
     assert errors == [] and dialogs == []
     page.close()

@@ -30,9 +30,9 @@
     "header{background:#1f4fd1;color:#fff;padding:12px 14px;display:flex;align-items:center;gap:8px}" +
     "header h2{font-size:16px;margin:0;flex:1;font-weight:600}" +
     ".status{font-size:12px}" +
-    ".person{background:transparent;border:1px solid #fff;color:#fff;border-radius:14px;padding:3px 10px;min-height:28px;font-size:13px;cursor:pointer;white-space:nowrap}" +
+    ".person{background:transparent;border:1px solid #fff;color:#fff;border-radius:14px;padding:3px 10px;min-height:28px;font-size:13px;cursor:pointer}" +
     ".person:hover{background:#1a43b3}" +
-    ".close{background:transparent;border:0;color:#fff;font-size:22px;cursor:pointer;line-height:1;padding:4px 8px;min-width:32px;min-height:32px}" +
+    ".close{background:transparent;border:0;color:#fff;font-size:22px;cursor:pointer;line-height:1;padding:4px 8px;min-width:32px;min-height:32px;flex-shrink:0}" +
     ".agent{margin:0;padding:8px 12px;display:flex;align-items:center;gap:8px;background:#e6f4ea;color:#14532d;border-bottom:1px solid #9fceb0;font-size:14px}" +
     ".avatar{width:28px;height:28px;border-radius:50%;background:#1a6b32;color:#fff;display:flex;align-items:center;justify-content:center;font-weight:600}" +
     ".notice{margin:0;padding:8px 12px;font-size:12px;line-height:1.35;color:#33394a;background:#eef2fb;border-bottom:1px solid #dde3f0}" +

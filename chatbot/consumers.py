@@ -195,6 +195,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                 "history": history,
                 # the rep chatting with the visitor now (live handoff), else null: the bot answers
                 "agent": await db(selectors.conversation_holder)(conversation_id=self.conversation.pk),
+                "person_button": site.offer_person_button,  # show "Talk to a person" (Site in admin)
             }
         )
         if await db(selectors.message_next_pending)(conversation_id=self.conversation.pk) is not None:

@@ -106,6 +106,14 @@ class Site(models.Model):
             "visitor's routing pool has the inbox open; it asks that rep to join the chat."
         ),
     )
+    offer_person_button = models.BooleanField(
+        'offer "Talk to a person" in the widget',
+        default=True,
+        help_text=(
+            'A "Talk to a person" button in the chat window, there all the time while the bot answers (hidden '
+            "while a rep is chatting with the visitor); it asks for a person as if the visitor had typed it."
+        ),
+    )
     handoff_webhook_url = models.URLField(
         "Slack webhook for requests for a person",
         max_length=500,

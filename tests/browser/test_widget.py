@@ -1,11 +1,16 @@
 """The real widget in Debian's chromium, against the real web process and Rasa server."""
 
+from urllib.parse import urlsplit
+
 import pytest
 from django.contrib.staticfiles import finders
+from django.urls import reverse
 from playwright.sync_api import expect, sync_playwright
 
+from chatbot import widget as widget_script
 from chatbot.models import Conversation, Message, Site
 from chatbot.views import DEMO_SITE_NAME
+from tests.chatbot.test_widget_script import NASTY, words_template  # noqa: F401 (fixture)
 from tests.conftest import ARTIFACTS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -147,10 +152,68 @@ def test_everything_the_widget_loads_stays_under_10_kb_gzipped(browser, live_ser
     files = {}
     for request in loaded:
         if request.resource_type in ("script", "stylesheet", "font", "image"):
-            path = request.url.split("/static/", 1)[-1]
+            path = urlsplit(request.url).path
             body = request.response().body()
-            # What is served is the file in the repository (no other build step in between).
-            assert body == open(finders.find(path), "rb").read(), request.url
+            if path == reverse("widget_script"):
+                # The script is the file in the repository with the words of its template put in.
+                assert body == widget_script.widget_script().body, request.url
+            else:
+                # Any other file is served as it is in the repository (no build step in between).
+                path = path.split("/static/", 1)[-1]
+                assert body == open(finders.find(path), "rb").read(), request.url
             files[path] = len(gzip.compress(body, 9))
-    assert "chatbot/widget.js" in files, files
+    assert "/widget.js" in files, files
     assert sum(files.values()) < WIDGET_BUDGET, f"widget files gzipped: {files}, {sum(files.values())} bytes in all"
+
+
+def test_the_widget_says_the_words_of_its_template(browser, live_servers, demo_site):
+    """The served widget names its controls with the words of templates/chatbot/widget_words.txt."""
+    words = widget_script.widget_words()
+    page = browser.new_page()
+    page.goto(live_servers.web_url + "/")
+    widget = page.locator("#leadbot-widget")
+    launcher = widget.locator(".launch")
+    expect(launcher).to_have_attribute("aria-label", words["open"])
+    launcher.click()
+    expect(launcher).to_have_attribute("aria-label", words["close"])
+    expect(widget.get_by_role("log", name=words["log"])).to_contain_text("What brings you", timeout=15000)
+    expect(widget.get_by_role("textbox", name=words["message"])).to_have_attribute("placeholder", words["placeholder"])
+    expect(widget.get_by_role("button", name=words["send"], exact=True)).to_be_visible()
+    expect(widget.get_by_role("button", name=words["person"], exact=True)).to_be_visible()
+    page.close()
+
+
+def test_a_word_with_quotes_or_a_script_end_tag_cannot_break_the_script(browser, client, words_template):  # noqa: F811
+    """A word may hold anything: the script served with it runs, from its own address and pasted
+    into a page's inline <script> alike, and says the word exactly."""
+    words_template({**widget_script.widget_words(), "open": NASTY, "title": NASTY})
+    script = client.get(reverse("widget_script")).content.decode()
+    host = "http://customer.test"
+    served = {
+        "/inline": f'<!doctype html><html lang="en"><title>host</title><body><p>A host page</p><script data-site="k">{script}</script>',
+        "/external": '<!doctype html><html lang="en"><title>host</title><body><p>A host page</p><script src="/widget.js" data-site="k"></script>',
+        "/widget.js": script,
+    }
+    page = browser.new_page()
+    page.route(
+        f"{host}/**",
+        lambda route: route.fulfill(
+            body=served[urlsplit(route.request.url).path],
+            content_type="text/javascript; charset=utf-8"
+            if route.request.url.endswith(".js")
+            else "text/html; charset=utf-8",
+        ),
+    )
+    errors, dialogs = [], []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    for path in ("/inline", "/external"):
+        page.goto(host + path)
+        launcher = page.locator("#leadbot-widget .launch")
+        expect(launcher).to_have_attribute("aria-label", NASTY)
+        title = page.evaluate(
+            "() => document.getElementById('leadbot-widget').shadowRoot.querySelector('h2').textContent"
+        )
+        assert title == NASTY
+    assert errors == [] and dialogs == []
+    page.close()

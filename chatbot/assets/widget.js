@@ -1,6 +1,8 @@
-/* Leadbot chat widget. Embed with:
- *   <script src="https://YOUR-HOST/static/chatbot/widget.js" data-site="SITE_KEY" async></script>
- * No framework, no CDN. Renders in a Shadow DOM so the host page's CSS cannot reach it.
+/* Leadbot chat widget. Embed with a script element: src="https://YOUR-HOST/widget.js" data-site="SITE_KEY"
+ * async (README, "Embedding the widget"). No script end tag and no HTML comment opener appears in this
+ * file, not even in a comment, so that it can also stand inside an inline script element.
+ * Served by the web process (chatbot/widget.py), which puts the widget's own words in from
+ * templates/chatbot/widget_words.txt. No framework, no CDN. Renders in a Shadow DOM so the host page's CSS cannot reach it.
  * All text is rendered with textContent, never as HTML.
  * Privacy: nothing is stored before the visitor opens the chat, and the chat connects (which
  * stores the conversation) only once the site's privacy notice is on screen. The visitor's token
@@ -15,7 +17,6 @@
   var wsUrl = (base.protocol === "https:" ? "wss://" : "ws://") + base.host + "/ws/chat/";
   var configUrl = base.protocol + "//" + base.host + "/widget/" + encodeURIComponent(siteKey || "") + "/config.json";
   var storeKey = "leadbot:" + siteKey;
-  var title = script.getAttribute("data-title") || "Chat with us";
 
   // Colours meet WCAG 2.2 AA: text 4.5:1 or more on its background, borders and focus rings 3:1.
   // The focus ring is two rings (white inside, near-black outside) so it shows on any host page.
@@ -29,7 +30,9 @@
     "header{background:#1f4fd1;color:#fff;padding:12px 14px;display:flex;align-items:center;gap:8px}" +
     "header h2{font-size:16px;margin:0;flex:1;font-weight:600}" +
     ".status{font-size:12px}" +
-    ".close{background:transparent;border:0;color:#fff;font-size:22px;cursor:pointer;line-height:1;padding:4px 8px;min-width:32px;min-height:32px}" +
+    ".person{background:transparent;border:1px solid #fff;color:#fff;border-radius:14px;padding:3px 10px;min-height:28px;font-size:13px;cursor:pointer}" +
+    ".person:hover{background:#1a43b3}" +
+    ".close{background:transparent;border:0;color:#fff;font-size:22px;cursor:pointer;line-height:1;padding:4px 8px;min-width:32px;min-height:32px;flex-shrink:0}" +
     ".agent{margin:0;padding:8px 12px;display:flex;align-items:center;gap:8px;background:#e6f4ea;color:#14532d;border-bottom:1px solid #9fceb0;font-size:14px}" +
     ".avatar{width:28px;height:28px;border-radius:50%;background:#1a6b32;color:#fff;display:flex;align-items:center;justify-content:center;font-weight:600}" +
     ".notice{margin:0;padding:8px 12px;font-size:12px;line-height:1.35;color:#33394a;background:#eef2fb;border-bottom:1px solid #dde3f0}" +
@@ -54,13 +57,13 @@
     "@media (max-width:480px){.panel{right:0;bottom:0;width:100vw;max-width:100vw;height:100%;max-height:100%;border-radius:0}.launch{right:14px;bottom:14px}}" +
     "@media (prefers-reduced-motion:reduce){*{animation:none!important;transition:none!important;scroll-behavior:auto!important}}";
 
-  // The widget's own words (the bot's, the rep's and the notices come from the server's frames).
-  var T = {
-    open: "Open chat", close: "Close chat", message: "Your message", placeholder: "Type your message\u2026",
-    send: "Send", log: "Conversation", privacy: "Privacy notice", replies: "Suggested replies",
-    you: "You said: ", bot: "Assistant", typing: " is typing\u2026", withRep: "You're chatting with ",
-    reconnecting: "Reconnecting\u2026"
-  };
+  // The widget's own words, put in by the server from templates/chatbot/widget_words.txt (the bot's,
+  // the rep's and the notices come from the server's frames). "{name}" in a word stands for a name.
+  var T = {/* WIDGET_WORDS */};
+  function fill(word, name) { return word.split("{name}").join(name); }
+  var title = script.getAttribute("data-title") || T.title;
+  // What "Talk to a person" sends: the bot's payload for a request for a person, as its buttons send it.
+  var PERSON_PAYLOAD = "/request_human";
 
   var host = document.createElement("div");
   host.id = "leadbot-widget";
@@ -73,6 +76,7 @@
     '<button class="launch" type="button" aria-haspopup="dialog" aria-expanded="false" aria-controls="lb-panel"><svg width="28" height="28" viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path fill="currentColor" d="M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H8l-5 4V5a2 2 0 0 1 1-2z"/></svg></button>' +
     '<section class="panel" id="lb-panel" role="dialog" aria-modal="true" aria-labelledby="lb-title" hidden>' +
     '<header><h2 id="lb-title"></h2><span class="status" role="status"></span>' +
+    '<button class="person" type="button" hidden></button>' +
     '<button class="close" type="button">\u00D7</button></header>' +
     '<p class="agent" hidden><span class="avatar" aria-hidden="true"></span><span></span></p>' +
     '<p class="notice" role="note" hidden><span></span><a target="_blank" rel="noopener noreferrer" hidden></a></p>' +
@@ -87,7 +91,7 @@
   var launch = $(".launch"), panel = $(".panel"), log = $(".log"), form = $("form");
   var input = $("textarea"), sendBtn = $(".send"), statusEl = $(".status"), say = $(".say");
   var notice = $(".notice"), noticeText = $(".notice span"), policyLink = $(".notice a");
-  var agentBar = $(".agent"), closeBtn = $(".close");
+  var agentBar = $(".agent"), closeBtn = $(".close"), personBtn = $(".person");
   $("#lb-title").textContent = title;
   launch.setAttribute("aria-label", T.open);
   closeBtn.setAttribute("aria-label", T.close);
@@ -96,9 +100,12 @@
   $("label").textContent = T.message;
   input.placeholder = T.placeholder;
   sendBtn.textContent = T.send;
+  personBtn.textContent = T.person;
 
   var ws = null, attempts = 0, started = false, typingEl = null, seen = {}, outbox = [];
   var counter = 0, starting = false, session = null, agentTyping = null;
+  // "Talk to a person" shows when the site offers it (the "session" frame says) and no rep holds the chat.
+  var personOffered = false, withRep = false;
   // A visitor who sent a message before (their token is stored) has interacted already.
   var interacted = !!stored().visitor;
 
@@ -128,7 +135,7 @@
     if (on && !typingEl) {
       typingEl = document.createElement("div");
       typingEl.className = "typing";
-      typingEl.textContent = (name || T.bot) + T.typing;
+      typingEl.textContent = fill(T.typing, name || T.bot);
       log.appendChild(typingEl);
       scroll();
     } else if (!on && typingEl) { typingEl.remove(); typingEl = null; }
@@ -137,9 +144,16 @@
   // header says so, with their initial; their messages carry their name.
   function setAgent(name) {
     agentBar.hidden = !name;
+    withRep = !!name;
+    showPerson();
     if (!name) return;
     agentBar.firstChild.textContent = name.charAt(0).toUpperCase();
-    agentBar.lastChild.textContent = T.withRep + name;
+    agentBar.lastChild.textContent = fill(T.with_rep, name);
+  }
+  function showPerson() {
+    var hide = !personOffered || withRep;
+    if (hide && root.activeElement === personBtn) input.focus();
+    personBtn.hidden = hide;
   }
   // Read out by screen readers (politely); a few recent lines are kept, older ones go.
   function announce(text) {
@@ -156,11 +170,11 @@
     el.className = "msg " + (sender === "rep" ? "bot rep" : sender);
     var who = document.createElement("span");
     who.className = sender === "rep" ? "name" : "sr";
-    who.textContent = sender === "visitor" ? T.you : sender === "bot" ? T.bot + ": " : sender === "rep" ? name || "" : "";
+    who.textContent = sender === "visitor" ? T.you_said + " " : sender === "bot" ? fill(T.said, T.bot) + " " : sender === "rep" ? name || "" : "";
     el.appendChild(who);
     el.appendChild(document.createTextNode(text));
     if (typingEl) log.insertBefore(el, typingEl); else log.appendChild(el);
-    if (live && sender !== "visitor") announce((sender === "rep" && name ? name + ": " : who.textContent) + text);
+    if (live && sender !== "visitor") announce((sender === "rep" && name ? fill(T.said, name) + " " : who.textContent) + text);
     if (buttons && buttons.length) {
       var box = document.createElement("div");
       box.className = "replies";
@@ -235,6 +249,7 @@
         session = { visitor: f.visitor, conversation: f.conversation };
         remember();
         started = true;
+        personOffered = f.person_button === true;
         renderHistory(f.history || []);
         setAgent(f.agent);
         sendBtn.disabled = false;
@@ -258,7 +273,7 @@
         if (f.notice) render("system", f.notice.text, null, "system:" + f.notice.id, null, true);
       } else if (f.type === "typing") {
         setTyping(true);
-        typingEl.textContent = T.bot + T.typing;
+        typingEl.textContent = fill(T.typing, T.bot);
       } else if (f.type === "notice") {
         // The bot is slow ("still thinking") or will answer later: said where the typing dots were.
         setTyping(true);
@@ -310,6 +325,8 @@
 
   launch.addEventListener("click", function () { open(panel.hidden); });
   closeBtn.addEventListener("click", function () { open(false); });
+  // Like a quick reply: the payload goes to the bot, the visitor's line shows the button's words.
+  personBtn.addEventListener("click", function () { send(PERSON_PAYLOAD, T.person); });
   // Escape closes; Tab and Shift+Tab go round the panel's controls and never leave it.
   root.addEventListener("keydown", function (e) {
     if (panel.hidden) return;

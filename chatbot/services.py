@@ -21,6 +21,7 @@ from chatbot import live, selectors
 from chatbot.bot_input import text_for_bot
 from chatbot.errors import ChatError
 from chatbot.models import Conversation, Message, Site, Takeover, Visitor
+from chatbot.widget import WORDS_TEMPLATE
 from config import zones
 
 VISITOR_TOKEN_BYTES = 24
@@ -156,8 +157,8 @@ def visitor_text_resolve(*, conversation: Conversation, text: str) -> tuple[str,
         if isinstance(button, dict) and button.get("payload") and button.get("payload") == text:
             return str(button.get("title") or text)[:500], text
     if text == live.PERSON_PAYLOAD:
-        # the widget's own "talk to a person" button, always there (the site can switch it off in admin)
-        return render_to_string("chatbot/person_request.txt").strip()[:500], text
+        # the widget's own "talk to a person" button (the site can switch it off in admin): shown as its title
+        return render_to_string(WORDS_TEMPLATE, {"word": "person"}).strip()[:500], text
     for_bot = text_for_bot(text)
     return text, "" if for_bot == text else for_bot[:500]
 

@@ -93,6 +93,9 @@ def test_talk_to_a_person_asks_for_one_and_is_hidden_while_a_rep_chats(
     widget.get_by_role("button", name=words["open"]).click()
     expect(widget.locator(".agent")).to_be_visible(timeout=15000)
     expect(person).to_be_hidden()
+    # the stored transcript says the button's words too, never its payload
+    expect(log).to_contain_text(words["you_said"] + " " + words["person"])
+    expect(log).not_to_contain_text(TALK_NOW_PAYLOAD)
     assert axe_violations(visitor, axe_source) == []
     inbox.get_by_role("button", name="Hand back to bot").click()
     expect(widget.locator(".agent")).to_be_hidden(timeout=15000)

@@ -127,7 +127,7 @@ async def test_the_widgets_person_button_alerts_the_rep_before_the_bot_has_answe
         alert = await next_frame(inbox, "alert")
         assert alert["row"]["conversation"] == session["conversation"]
         message = await Message.objects.aget(conversation__public_id=session["conversation"], client_id="p1")
-        assert message.text == "I'd like to talk to a person" and message.payload == "/request_human"
+        assert message.text == "Talk to a person" and message.payload == "/request_human"
         conversation = await Conversation.objects.aget(public_id=session["conversation"])
         assert conversation.handoff_requested and conversation.handoff_alerted_to_id == user.pk
     finally:

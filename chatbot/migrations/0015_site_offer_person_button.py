@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('chatbot', '0013_handoff_webhook_and_waiting_index'),
+        ('chatbot', '0014_conversation_handoff_alerted_to'),
     ]
 
     operations = [

@@ -114,7 +114,7 @@ bench: train
 # database, dropped and created afresh, migrated and seeded with the demo site and reps, like bot-eval.
 BENCH_LIVE_DB := $${BENCH_LIVE_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/leadbot_bench_live}
 BENCH_LIVE_RASA_DB := $${BENCH_LIVE_RASA_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/leadbot_bench_live_rasa}
-BENCH_LIVE_ENV := DJANGO_SETTINGS_MODULE=config.settings.test DATABASE_URL=$(BENCH_LIVE_DB) \
+BENCH_LIVE_ENV := DJANGO_SETTINGS_MODULE=config.settings.test DATABASE_URL=$(BENCH_LIVE_DB) BENCH_CONN_MAX_AGE=60 \
 	RASA_TRACKER_DATABASE_URL=$(BENCH_LIVE_RASA_DB) REDIS_URL=$${BENCH_LIVE_REDIS_URL:-redis://127.0.0.1:6379/12}
 define bench_live_db
 	scripts/ensure-services.sh

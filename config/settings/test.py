@@ -21,8 +21,10 @@ CELERY_TASK_EAGER_PROPAGATES = False
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
 # Outgoing webhooks may go to a local http:// receiver (the tests' recording server), as with DEBUG.
 WEBHOOK_ALLOW_LOCAL_HTTP = True
-# Servers started by the tests share this database: never keep idle connections.
-DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+# Servers started by the tests share this database: never keep idle connections. The benchmarks, which
+# start their servers with these settings on a database of their own, keep them as production does
+# (BENCH_CONN_MAX_AGE=60: otherwise every step of a turn opens a new connection, and the figures show it).
+DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("BENCH_CONN_MAX_AGE", "0"))  # noqa: F405
 # Many tests start conversations from one address (or none) within a minute: the abuse
 # limits are loose here, and tests/security sets tight ones per test.
 CHAT_IP_MESSAGE_RATE_LIMIT = env_rate("CHAT_IP_MESSAGE_RATE_LIMIT", "100000/minute")

@@ -221,6 +221,9 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         )
         if recorded.duplicate:
             return  # a retried frame: the first copy is already being answered
+        for_rep = await self.relayed_to_rep(recorded.message)
+        if not for_rep and recorded.message.payload == live.PERSON_PAYLOAD:
+            await self.request_person()  # first: the rep's alert waits for nothing else
         visitor_frame = selectors.message_frame(recorded.message)
         try:
             await self.channel_layer.group_send(
@@ -229,11 +232,9 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         except Exception:  # the layer (Redis) is down: the other tabs read it in the history
             log.exception("could not show message %s to the other tabs", recorded.message.pk)
         await live.inbox_touch(site_id=self.site.pk, public_id=self.public_id)
-        if await self.relayed_to_rep(recorded.message):
+        if for_rep:
             return
         await self.send_json({"type": "typing"})
-        if recorded.message.payload == live.PERSON_PAYLOAD:
-            await self.request_person()
         self.answer_pending()
 
     async def request_person(self) -> None:
@@ -300,7 +301,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def relayed_to_rep(self, message) -> bool:
         """Live handoff: while a rep holds the conversation, the bot is paused and the rep answers.
 
-        The message already reached the rep's open transcript (the inbox is in this conversation's
+        The message reaches the rep's open transcript like any other (the inbox is in this conversation's
         group, see ``chat_visitor``); here it is only marked as the rep's to answer, so the bot never
         sees it, not even later as a pending turn.
         """

@@ -207,8 +207,8 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
                 log.warning("inbox rows of %s could not be sent", public_ids, exc_info=True)
 
     async def inbox_alert(self, event: dict) -> None:
-        """A visitor's request for a person is routed to this rep (inbox/notify.py)."""
-        row = await db(selectors.inbox_conversation)(
+        """A visitor's request for a person is routed to this rep (inbox/notify.py), with its row."""
+        row = event.get("row") or await db(selectors.inbox_conversation)(
             user=self.user, site_ids=self.site_ids, public_id=event["conversation"]
         )
         if row is not None:

@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from chatbot.models import Conversation
 from inbox import presence
+from inbox.selectors import inbox_conversation_rows_for
 from qualification.models import Lead
 from scheduling.models import SalesRep
 from scheduling.routing import route_lead
@@ -64,9 +65,14 @@ def handoff_online_rep(*, conversation: Conversation, reps: list[SalesRep] | Non
 
 
 def handoff_alert(*, conversation: Conversation, rep: SalesRep) -> None:
-    """The in-page alert (with sound and a browser notification) in the rep's open inbox tabs."""
+    """The in-page alert (with sound and a browser notification) in the rep's open inbox tabs.
+
+    The row the alert shows is read once here and travels with it, so none of the rep's tabs has to
+    read it again before showing the alert (the rep sees the site: routing chose them for it)."""
+    rows = inbox_conversation_rows_for(user_id=rep.user_id, conversation_ids=[conversation.pk])
     async_to_sync(get_channel_layer().group_send)(
-        user_group(rep.user_id), {"type": "inbox.alert", "conversation": str(conversation.public_id)}
+        user_group(rep.user_id),
+        {"type": "inbox.alert", "conversation": str(conversation.public_id), "row": rows[0] if rows else None},
     )
 
 

@@ -113,6 +113,11 @@ def inbox_conversation_rows(*, user, site_ids: list[int], public_ids: list[str])
     return _rows(queryset, user_id=user.pk)
 
 
+def inbox_conversation_rows_for(*, user_id: int, conversation_ids: list[int]) -> list[dict]:
+    """Rows as one user sees them, by primary key, whatever their site (the caller knows the user sees it)."""
+    return _rows(Conversation.objects.filter(pk__in=conversation_ids), user_id=user_id)
+
+
 def inbox_transcript(*, public_id: str) -> list[dict]:
     conversation = conversation_by_public_id(public_id)
     return conversation_history(conversation=conversation) if conversation is not None else []

@@ -431,7 +431,7 @@ def fault_run(args: argparse.Namespace) -> int:
     print(
         f"fault: {args.visitors} paced visitors (think time mean {args.think:g} s), Rasa killed (-9) "
         f"{args.kill_after:g} s in, visitors go on until {args.after_back:g} s after it is back, "
-        f"answers awaited up to {args.deadline:g} s; starting the servers",
+        f"answers awaited up to {args.deadline:g} s; worker with {args.worker_concurrency} processes; starting the servers",
         flush=True,
     )
     app.control.purge()  # tasks of an earlier run on this Redis database name conversations that are gone
@@ -447,6 +447,7 @@ def fault_run(args: argparse.Namespace) -> int:
         env_extra={**shared, "RASA_URLS": ",".join(servers.rasa_urls)},
         beat=True,
         supervised=True,
+        concurrency=args.worker_concurrency,
     )
     try:
         worker.start()
@@ -484,15 +485,23 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
         default=300.0,
         help="how long to wait for Rasa, and then for the answers, s (default 300)",
     )
+    parser.add_argument(
+        "--worker-concurrency",
+        type=int,
+        default=2,
+        help="the worker's processes, as the Procfile and deploy/systemd run it (default 2)",
+    )
     parser.add_argument("--seed", type=int, default=1, help="arrivals and think times (default 1)")
     parser.add_argument("--logs", default="test-artifacts/bench-fault", help="the servers' logs go here")
     args = parser.parse_args(argv)
     if (
-        args.visitors < 1
+        min(args.visitors, args.worker_concurrency) < 1
         or min(args.think, args.patience, args.deadline) <= 0
         or min(args.kill_after, args.after_back) < 0
     ):
-        parser.error("--visitors must be at least 1; --think, --patience and --deadline above 0; the rest not negative")
+        parser.error(
+            "--visitors and --worker-concurrency must be at least 1; --think, --patience and --deadline above 0; the rest not negative"
+        )
     return args
 
 

@@ -215,6 +215,8 @@ def start_servers(
 
     from chatbot.management.commands.bot_endpoints import endpoints_config
 
+    # Absolute: Rasa runs in this folder, and a relative --endpoints path would not be found from there.
+    logs = logs.resolve()
     logs.mkdir(parents=True, exist_ok=True)
     web_port, rasa_ports = free_port(), [free_port() for _ in range(rasa_count)]
     web_url, rasa_url = f"http://127.0.0.1:{web_port}", f"http://127.0.0.1:{rasa_ports[0]}"
@@ -290,6 +292,7 @@ class CeleryWorker:
         env_extra: dict | None = None,
         beat: bool = False,
         supervised: bool = False,
+        concurrency: int | None = None,
     ) -> None:
         import uuid
 
@@ -312,13 +315,18 @@ class CeleryWorker:
         self.beat_args = ["-B", "--schedule", str(folder / "celerybeat-schedule")] if beat else []
         # Supervised: started again whenever it exits, as under `make run` (scripts/keep-running.sh) and systemd.
         self.supervisor = [str(ROOT / "scripts" / "keep-running.sh")] if supervised else []
+        # One task at a time in the worker process itself, unless asked for the Procfile's and systemd's
+        # pool of ``concurrency`` processes.
+        self.pool = (
+            ["--pool", "solo"] if concurrency is None else ["--pool", "prefork", "--concurrency", str(concurrency)]
+        )
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 self.supervisor
-                + [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo", "-l", "info"]
+                + [sys.executable, "-m", "celery", "-A", "config", "worker", *self.pool, "-l", "info"]
                 + ["-n", self.name, "--without-gossip", "--without-mingle", "--without-heartbeat"]
                 + self.beat_args,
                 cwd=ROOT,

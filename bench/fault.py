@@ -77,7 +77,8 @@ class Transcript:
 
     visitor: dict[str, tuple[int, str]]  # client id → (stored message id, delivery)
     bot: list[tuple[int, str]]  # the bot's stored messages (id, text), oldest first
-    handled: list[tuple[str, list[str]]]  # Rasa's tracker: (message id, texts of the bot events after it)
+    # Rasa's tracker: (message id, texts of the bot events after it); None before the first user event.
+    handled: list[tuple[str | None, list[str]]]
 
 
 @dataclass
@@ -85,7 +86,7 @@ class Verdict:
     sent: Sent
     state: str  # one of STATES
     wait: float | None = None  # seconds from sending to the answer's first frame in the tab
-    twice: bool = False  # handled by Rasa, stored, or shown in the tab more than once
+    twice: bool = False  # handled by Rasa, or shown in the tab, more than once (stored twice: "unchecked")
     out_of_order: bool = False  # handled or shown before a message the visitor sent earlier
 
 
@@ -157,9 +158,9 @@ def verdicts(
                 verdict.twice = handled[message_id] > 1 or any(len(shown.get(r, [])) > 1 for r in replies)
                 if delivery in ("pending", "queued"):
                     verdict.state = "waiting"
-                elif not aligned:
+                elif not aligned or message_id not in answers:  # delivered, and Rasa has no record of it?
                     verdict.state = "unchecked"
-                elif message_id in answers and not replies:
+                elif not replies:
                     verdict.state = "silent"
                 elif any(r in shown for r in replies):
                     verdict.state = "answered"
@@ -236,6 +237,7 @@ class Tab:
         self.ws, self.conversation, self.began = ws, conversation, began
         self.frames: list[tuple[float, dict]] = []
         self.changed = asyncio.Condition()
+        self.closed_by_server = False
         self.reader = asyncio.create_task(self.read())
 
     async def read(self) -> None:
@@ -246,6 +248,7 @@ class Tab:
                     self.changed.notify_all()
         except websockets.ConnectionClosed:
             pass
+        self.closed_by_server = True  # before the run closed it (close() cancels this task first)
 
     async def bot_frame_after(self, seen: int, timeout: float) -> None:
         """Until a bot frame (an answer or a system notice) comes after the first ``seen`` frames, or ``timeout``."""
@@ -260,8 +263,8 @@ class Tab:
             pass
 
     async def close(self) -> None:
-        await self.ws.close()
         self.reader.cancel()
+        await self.ws.close()
 
 
 @dataclass
@@ -298,9 +301,9 @@ async def visitor(run: Run, rng: random.Random, args, *, ws_url: str, origin: st
     for index, text in enumerate(TURNS):
         if run.stop.is_set():
             return
-        seen, client_id = len(tab.frames), f"f{index}-{uuid.uuid4().hex[:8]}"
-        run.sent.append(Sent(tab.conversation, client_id, index, run.now()))
+        seen, client_id, at = len(tab.frames), f"f{index}-{uuid.uuid4().hex[:8]}", run.now()
         await ws.send(json.dumps({"type": "message", "text": text, "id": client_id}))
+        run.sent.append(Sent(tab.conversation, client_id, index, at))
         await tab.bot_frame_after(seen, args.patience)
         await pause(run, rng.expovariate(1 / args.think))
 
@@ -461,6 +464,8 @@ def fault_run(args: argparse.Namespace) -> int:
     told_later = sum(1 for tab in run.tabs for _, f in tab.frames if f["type"] == "bot" and f["sender"] == "system")
     if run.failures:
         print(f"\n{len(run.failures)} visitors could not chat (first: {run.failures[0]!r})")
+    if closed := sum(tab.closed_by_server for tab in run.tabs):
+        print(f"\n{closed} tabs were closed by the server before the end")
     ok = report(verdicts(run.sent, tabs, transcripts), kill_at=run.kill_at, back_at=run.back_at, told_later=told_later)
     print(f"\nlogs: {logs}")
     return 0 if ok and run.back_at is not None else 1

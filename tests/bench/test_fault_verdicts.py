@@ -88,6 +88,11 @@ def test_stored_answers_rasa_has_no_record_of_make_the_conversation_unchecked():
     assert report(found, kill_at=None, back_at=None, told_later=0) is False
 
 
+def test_a_message_delivered_without_rasa_handling_it_cannot_be_checked():
+    found = verdicts(sent(0.0), shown(), transcript({"m0": (10, "delivered")}, [], []))
+    assert states(found) == ["unchecked"]
+
+
 def test_a_message_rasa_handled_twice_is_answered_twice():
     found = verdicts(
         sent(0.0, 5.0),

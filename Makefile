@@ -11,7 +11,7 @@ TEST_ENV := DJANGO_SETTINGS_MODULE=config.settings.test \
 	REDIS_URL=$${TEST_REDIS_URL:-redis://127.0.0.1:6379/15} \
 	RASA_TRACKER_DATABASE_URL=$${TEST_RASA_TRACKER_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/leadbot_rasa_test}
 
-.PHONY: run test test-web test-rasa venv train lint lint-code audit lock format bench bench-paced bench-handoff bench-abuse bench-scheduling bench-dashboard nlu-eval bot-eval validate clean
+.PHONY: run test test-web test-rasa venv train lint lint-code audit lock format bench bench-paced bench-fault bench-handoff bench-abuse bench-scheduling bench-dashboard nlu-eval bot-eval validate clean
 
 # `make run` is the local demo: it names its settings (manage.py, config.asgi and
 # config.celery default to production, which refuses to start unconfigured).
@@ -128,6 +128,12 @@ endef
 bench-paced: train
 	$(bench_live_db)
 	$(BENCH_LIVE_ENV) $(PY) bench/chat_load.py --paced $(BENCH_ARGS)
+
+# Paced visitors while the Rasa server is killed (-9) and its supervisor starts it again: messages sent,
+# answered, lost (must be 0), the waits and how long Rasa was down; exits 1 when a message is lost.
+bench-fault: train
+	$(bench_live_db)
+	$(BENCH_LIVE_ENV) $(PY) bench/fault.py $(BENCH_ARGS)
 
 # 20 visitors ask for a person at once, 3 reps in the inbox: request to alert, rep's message to visitor.
 bench-handoff: train

@@ -10,6 +10,7 @@ the tests read. Nothing here is a mock: these are the processes `make run` start
 import contextlib
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -59,16 +60,39 @@ def stop(process: subprocess.Popen) -> None:
             process.wait()
 
 
-class RasaServer:
-    """One `rasa run` on the trained model (scripts/rasa-run.sh), on a port it keeps across restarts."""
+def child_pids(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (read from /proc: the kernel may not list children itself)."""
+    children = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            # "pid (command) state ppid ...": the command may hold spaces and parentheses.
+            if int(stat[stat.rindex(")") + 2 :].split()[1]) == pid:
+                children.append(int(entry.name))
+    return children
 
-    def __init__(self, *, port: int, env: dict, endpoints: Path, log: Path, cwd: Path) -> None:
+
+class RasaServer:
+    """One `rasa run` on the trained model (scripts/rasa-run.sh), on a port it keeps across restarts.
+
+    Supervised, it runs under scripts/keep-running.sh, as `make run` and systemd run it: killed, it is
+    started again by the supervisor (``process`` is then the supervisor, ``server_pid()`` the server).
+    """
+
+    def __init__(
+        self, *, port: int, env: dict, endpoints: Path, log: Path, cwd: Path, supervised: bool = False
+    ) -> None:
         self.port, self.env, self.endpoints, self.log, self.cwd = port, env, endpoints, log, cwd
         self.url = f"http://127.0.0.1:{port}"
+        self.supervisor = [str(ROOT / "scripts" / "keep-running.sh")] if supervised else []
         self.process: subprocess.Popen | None = None
 
     def start(self) -> "RasaServer":
         command = [
+            *self.supervisor,
             str(ROOT / "scripts" / "rasa-run.sh"),
             *("-i", "127.0.0.1", "-p", str(self.port), "-m", str(model_path())),
             *("--endpoints", str(self.endpoints), "--credentials", str(ROOT / "chatbot/bot/credentials.yml")),
@@ -80,15 +104,38 @@ class RasaServer:
     def wait(self, token: str, timeout: float = 240) -> None:
         wait_http(f"{self.url}/status?token={token}", timeout=timeout, process=self.process, log=self.log)
 
+    def server_pid(self) -> int | None:
+        """The running Rasa server's process: under the supervisor, its child (None while it waits to
+        start it again: its child is then ``sleep``)."""
+        if self.process is None or self.process.poll() is not None:
+            return None
+        if not self.supervisor:
+            return self.process.pid
+        for pid in child_pids(self.process.pid):
+            with contextlib.suppress(OSError):
+                if any(word.endswith(b"/rasa") for word in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")):
+                    return pid
+        return None
+
     def kill(self) -> None:
-        """kill -9: no goodbye, as when the machine or the OOM killer takes it."""
-        if self.process is not None and self.process.poll() is None:
+        """kill -9: no goodbye, as when the machine or the OOM killer takes it. Supervised, only the server
+        dies, and the supervisor starts it again."""
+        if self.supervisor:
+            pid = self.server_pid()
+            if pid is None:
+                raise RuntimeError(f"no Rasa server running under the supervisor {self.process.pid}")
+            os.kill(pid, signal.SIGKILL)
+        elif self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait()
 
     def stop(self) -> None:
         if self.process is not None:
+            server = self.server_pid() if self.supervisor else None
             stop(self.process)
+            if server is not None:  # a supervisor killed after its grace time leaves its server behind
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(server, signal.SIGKILL)
 
 
 @dataclass
@@ -154,12 +201,22 @@ def web_command(port: int) -> list[str]:
     ]
 
 
-def start_servers(*, database_url: str, logs: Path, env_extra: dict | None = None, rasa_count: int = 1) -> Servers:
-    """The web process and ``rasa_count`` Rasa servers sharing the tracker store and the lock store."""
+def start_servers(
+    *,
+    database_url: str,
+    logs: Path,
+    env_extra: dict | None = None,
+    rasa_count: int = 1,
+    rasa_supervised: bool = False,
+) -> Servers:
+    """The web process and ``rasa_count`` Rasa servers sharing the tracker store and the lock store
+    (supervised: each restarted when it dies, see ``RasaServer``)."""
     from django.conf import settings
 
     from chatbot.management.commands.bot_endpoints import endpoints_config
 
+    # Absolute: Rasa runs in this folder, and a relative --endpoints path would not be found from there.
+    logs = logs.resolve()
     logs.mkdir(parents=True, exist_ok=True)
     web_port, rasa_ports = free_port(), [free_port() for _ in range(rasa_count)]
     web_url, rasa_url = f"http://127.0.0.1:{web_port}", f"http://127.0.0.1:{rasa_ports[0]}"
@@ -197,6 +254,7 @@ def start_servers(*, database_url: str, logs: Path, env_extra: dict | None = Non
             endpoints=endpoints,
             log=logs / ("rasa.log" if i == 0 else f"rasa-{i + 1}.log"),
             cwd=logs,
+            supervised=rasa_supervised,
         ).start()
         for i, port in enumerate(rasa_ports)
     ]
@@ -234,6 +292,7 @@ class CeleryWorker:
         env_extra: dict | None = None,
         beat: bool = False,
         supervised: bool = False,
+        concurrency: int | None = None,
     ) -> None:
         import uuid
 
@@ -256,13 +315,18 @@ class CeleryWorker:
         self.beat_args = ["-B", "--schedule", str(folder / "celerybeat-schedule")] if beat else []
         # Supervised: started again whenever it exits, as under `make run` (scripts/keep-running.sh) and systemd.
         self.supervisor = [str(ROOT / "scripts" / "keep-running.sh")] if supervised else []
+        # One task at a time in the worker process itself, unless asked for the Procfile's and systemd's
+        # pool of ``concurrency`` processes.
+        self.pool = (
+            ["--pool", "solo"] if concurrency is None else ["--pool", "prefork", "--concurrency", str(concurrency)]
+        )
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 self.supervisor
-                + [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo", "-l", "info"]
+                + [sys.executable, "-m", "celery", "-A", "config", "worker", *self.pool, "-l", "info"]
                 + ["-n", self.name, "--without-gossip", "--without-mingle", "--without-heartbeat"]
                 + self.beat_args,
                 cwd=ROOT,

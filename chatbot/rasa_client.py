@@ -146,8 +146,15 @@ async def bot_send(*, conversation_id: str, text: str, metadata: dict, message_i
         try:
             body = await _post(url, payload)
         except asyncio.TimeoutError as exc:
-            log.warning("Rasa server %s timed out for %s", url, conversation_id)
-            servers.mark_down(url)
+            # One slow turn is no sign the server is down: a conversation can wait on Rasa's lock for a
+            # turn a killed server left behind. Taking the server out of the ring for that would fail every
+            # other conversation on it until the next probe; only a server that does not answer its health
+            # check either (hung, stopped) leaves the ring.
+            if await server_answers(url):
+                log.warning("Rasa server %s timed out for %s but answers its health check", url, conversation_id)
+            else:
+                log.warning("Rasa server %s timed out for %s and does not answer", url, conversation_id)
+                servers.mark_down(url)
             raise BotUnavailable("Rasa timed out") from exc
         except CONNECTION_FAILURES as exc:
             # Never reached Rasa, or Rasa died with it: the next server takes the turn.

@@ -66,3 +66,35 @@ async def test_a_killed_server_hands_its_conversations_over_with_what_the_bot_kn
         await chat.close()
         if killed is not None:
             killed.start()  # back for the next test (ring_settings waits for it), loading while it runs
+
+
+async def test_a_turn_stuck_on_a_lock_a_killed_server_left_does_not_take_its_server_out(ring_settings, settings):
+    """A server killed mid-turn leaves that conversation locked (Rasa's Redis lock store) until the lock
+    runs out: the conversation's next turn times out, but the server answers every other conversation."""
+    import time
+    import uuid
+
+    import redis
+
+    from chatbot.management.commands.bot_endpoints import endpoints_config
+
+    settings.RASA_TIMEOUT_SECONDS = 2
+    ring = rasa_client.ring()
+    stuck = str(uuid.uuid4())
+    server = ring.server_for(stuck)
+    other = next(key for key in (str(uuid.uuid4()) for _ in range(100)) if ring.server_for(key) == server)
+    store = endpoints_config(action_url="http://unused/")["lock_store"]
+    client = redis.Redis(host=store["url"], port=store["port"], db=store["db"], password=store.get("password"))
+    key = f"{store['key_prefix']}:lock:{stuck}"
+    # the lock as Rasa's TicketLock stores it: a ticket held by the turn that never finished
+    ticket = json.dumps({"number": 0, "expires": time.time() + 30})
+    client.set(key, json.dumps({"conversation_id": stuck, "tickets": [ticket]}), ex=30)
+    try:
+        with pytest.raises(rasa_client.BotUnavailable):
+            await rasa_client.bot_send(conversation_id=stuck, text="hello", metadata={})
+        assert ring.is_up(server)  # it answered its health check: still in the ring
+        turn = await rasa_client.bot_send(conversation_id=other, text="hello", metadata={})
+        assert turn.replies  # the other conversations on that server are answered as usual
+    finally:
+        client.delete(key)
+        await rasa_client.session_close()

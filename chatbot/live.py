@@ -20,6 +20,9 @@ handoff_requested = Signal()
 # The same visitor asked again (a button or words; sent after commit, with ``conversation_id``): the inbox
 # alerts a rep who is online now if the bot had already told the visitor nobody could come.
 handoff_requested_again = Signal()
+# A Rasa server that had been down answers again (sent by the process that noticed, with ``url``): what waits
+# for the bot is answered now, not when each queued try's backed-off countdown runs out (chatbot.tasks).
+rasa_server_back = Signal()
 # What every "talk to a person" button sends: the widget's own, and "Talk now" beside offered times.
 # The web process records and routes such a request as it arrives, before the bot answers it.
 PERSON_PAYLOAD = "/request_human"

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import aiohttp
 from django.conf import settings
 
+from chatbot import live
 from chatbot.rasa_ring import RasaRing
 from chatbot.services import NO_INTERPRETATION, BotReply, Interpretation
 
@@ -143,6 +144,10 @@ async def bot_send(*, conversation_id: str, text: str, metadata: dict, message_i
                 continue
             log.info("Rasa server %s is back", url)
             servers.mark_up(url)
+            try:
+                live.rasa_server_back.send(sender=RasaRing, url=url)
+            except Exception:  # the waiting turns are still answered, on their own schedule
+                log.warning("could not hurry the turns waiting for %s", url, exc_info=True)
         try:
             body = await _post(url, payload)
         except asyncio.TimeoutError as exc:

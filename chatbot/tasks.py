@@ -97,6 +97,24 @@ def conversations_answer_waiting() -> int:
     return len(waiting)
 
 
+@shared_task
+def conversations_answer_now() -> int:
+    """A Rasa server is back: queue every conversation waiting for the bot at once, even one whose own
+    try is queued with a backed-off countdown (up to a minute away). Running twice is safe: one sender
+    at a time (the lease), and a try that finds nothing pending ends."""
+    waiting = selectors.conversations_waiting(since=timezone.now())
+    for conversation_id in waiting:
+        conversation_answer_pending.delay(conversation_id)
+    return len(waiting)
+
+
+def on_rasa_server_back(sender, *, url: str, **kwargs) -> None:
+    """Connected to ``live.rasa_server_back`` (ChatbotConfig.ready). Without a worker (eager tasks), the
+    visitors' open tabs try again by themselves (``ChatConsumer.retry_while_open``)."""
+    if not tasks_eager():
+        conversations_answer_now.delay()
+
+
 # --- Never stranded: a visitor's request for a person that no rep took in time -------------------------
 
 

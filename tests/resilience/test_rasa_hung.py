@@ -136,3 +136,34 @@ async def test_a_reply_that_comes_while_the_widget_is_closed_is_there_on_the_nex
         assert history[-1]["sender"] == "bot"  # the answer, after the visitor's message and the notice
     finally:
         await again.close()
+
+
+async def test_a_server_back_has_every_waiting_conversation_answered_at_once(ring_settings, worker, settings):
+    """A queued try backs off to a minute while no server answers; the first process that sees a server
+    answer again has the worker answer every waiting conversation now (no sweep runs in this test)."""
+    from channels.db import database_sync_to_async
+
+    from chatbot import rasa_client
+    from chatbot.models import Conversation
+
+    site = await acreate(SiteFactory)
+    waiting, other = await Chat.open(site), await Chat.open(site)
+    try:
+        conversation = await Conversation.objects.aget(public_id=waiting.conversation_id)
+        # left waiting by an outage, its own try a minute away (here: no task at all)
+        await database_sync_to_async(Message.objects.create)(
+            conversation=conversation, sender="visitor", text="what do you do?", client_id="w1", delivery="queued"
+        )
+        ring = rasa_client.ring()
+        server = ring.server_for(other.conversation_id)
+        ring.mark_down(server)
+        ring._next_probe[server] = 0  # its probe is due: the next turn for it asks `GET /` first
+        await rasa_client.bot_send(conversation_id=other.conversation_id, text="hello", metadata={})
+        assert ring.is_up(server)
+        await all_answered(waiting, worker, timeout=20)
+        reply = await Message.objects.filter(conversation=conversation, sender="bot").order_by("-id").afirst()
+        assert reply is not None and reply.text
+    finally:
+        await waiting.close()
+        await other.close()
+        await rasa_client.session_close()

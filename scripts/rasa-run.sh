@@ -5,6 +5,10 @@
 # Callers of the API (tests, tools) send ?token=$RASA_API_TOKEN.
 set -euo pipefail
 RASA=${RASA:-.venv-rasa/bin/rasa}
+# How long Rasa's lock on a conversation holds: a server killed in the middle of a turn leaves that
+# conversation locked this long for every other server. Rasa's default is 60 s; a turn the web process
+# waits for lasts at most RASA_TIMEOUT_SECONDS (8), so 20 s leaves room and frees the conversation sooner.
+export TICKET_LOCK_LIFETIME=${TICKET_LOCK_LIFETIME:-20}
 api=()
 if [ -n "${RASA_API_TOKEN:-}" ]; then
   if [ "${#RASA_API_TOKEN}" -lt 32 ]; then

@@ -58,10 +58,9 @@ def handoff_routed_reps(*, conversation: Conversation) -> list[SalesRep]:
 
 def handoff_online_rep(*, conversation: Conversation, reps: list[SalesRep] | None = None) -> SalesRep | None:
     """The first routed rep (in routing order) who has the inbox open now, or None."""
-    for rep in handoff_routed_reps(conversation=conversation) if reps is None else reps:
-        if presence.rep_online(user_id=rep.user_id):
-            return rep
-    return None
+    reps = handoff_routed_reps(conversation=conversation) if reps is None else reps
+    online = presence.reps_online(user_ids=[rep.user_id for rep in reps])
+    return next((rep for rep in reps if rep.user_id in online), None)
 
 
 def handoff_alert(*, conversation: Conversation, rep: SalesRep) -> None:
@@ -112,7 +111,8 @@ def handoff_assign(*, conversation: Conversation, reps: list[SalesRep] | None = 
     web processes) are dealt out one after the other instead of all going to the same rep.
     """
     reps = handoff_routed_reps(conversation=conversation) if reps is None else reps
-    online = [rep for rep in reps if presence.rep_online(user_id=rep.user_id)]
+    here = presence.reps_online(user_ids=[rep.user_id for rep in reps])
+    online = [rep for rep in reps if rep.user_id in here]
     if not online:
         return None
     with transaction.atomic():

@@ -45,6 +45,12 @@ def rep_online(*, user_id: int) -> bool:
     return bool(presence.anyone_here([_group(user_id)]))
 
 
+def reps_online(*, user_ids: list[int]) -> set[int]:
+    """Those of these reps with the inbox open (one round trip for all of them)."""
+    here = presence.anyone_here([_group(user_id) for user_id in user_ids])
+    return {user_id for user_id in user_ids if _group(user_id) in here}
+
+
 def rep_last_seen(*, user_id: int) -> float | None:
     """When the rep last had the inbox open (a Unix time), or None when not within a day."""
     return cache.get(_seen_key(user_id))

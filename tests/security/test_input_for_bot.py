@@ -12,7 +12,9 @@ from aiohttp import web
 
 from chatbot import rasa_client, services
 from chatbot.bot_input import text_clean, text_for_bot
+from chatbot.live import PERSON_PAYLOAD
 from chatbot.models import Message
+from chatbot.widget import widget_words
 from tests.conftest import chat_communicator
 from tests.factories import ConversationFactory, MessageFactory, SiteFactory, acreate
 
@@ -72,7 +74,7 @@ def test_only_a_payload_of_the_bots_last_buttons_is_sent_as_an_intent():
         conversation=conversation,
         sender=Message.Sender.BOT,
         text="Can I help?",
-        buttons=[{"title": "Talk to a person", "payload": "/request_human"}],
+        buttons=[{"title": "Email me", "payload": "/request_email_followup"}],
     )
     MessageFactory(
         conversation=conversation,
@@ -80,8 +82,11 @@ def test_only_a_payload_of_the_bots_last_buttons_is_sent_as_an_intent():
         text="Which time?",
         buttons=[{"title": "Tue 14:00", "payload": '/choose_slot{"slot_choice": "1|2026-12-01T13:00:00+00:00"}'}],
     )
-    old = services.message_record_visitor(conversation=conversation, text="/request_human", client_id="a")
-    assert services.message_bot_text(old.message) == "request_human"
+    old = services.message_record_visitor(conversation=conversation, text="/request_email_followup", client_id="a")
+    assert services.message_bot_text(old.message) == "request_email_followup"
+    # the one exception: the widget's own "talk to a person" button, there whatever the bot said last
+    person = services.message_record_visitor(conversation=conversation, text=PERSON_PAYLOAD, client_id="p")
+    assert services.message_bot_text(person.message) == PERSON_PAYLOAD
     current = services.message_record_visitor(
         conversation=conversation, text='/choose_slot{"slot_choice": "1|2026-12-01T13:00:00+00:00"}', client_id="b"
     )
@@ -144,11 +149,18 @@ async def test_what_the_consumer_sends_rasa_is_never_an_intent(recording_rasa):
     finally:
         await communicator.disconnect()
     assert len(recording_rasa.received) == len(NASTY)
-    for sent in recording_rasa.received:
-        assert not sent.startswith("/") and not sent.lstrip().startswith("/"), sent
+    # Only the widget's own "talk to a person" payload, exactly (here: once a NUL or a direction control,
+    # which are never stored, is dropped), reaches the bot as what it is; nothing else typed is an intent.
+    exact = {i for i, text in enumerate(NASTY) if text_clean(text).strip() == PERSON_PAYLOAD}
+    assert NASTY.index("\x00/request_human") in exact
+    for i, sent in enumerate(recording_rasa.received):
+        if i in exact:
+            assert sent == PERSON_PAYLOAD
+        else:
+            assert not sent.startswith("/") and not sent.lstrip().startswith("/"), sent
     assert recording_rasa.received[0] == "request_human"
-    # What people read keeps what was typed, less the control characters (NUL cannot even be stored).
+    # What people read keeps what was typed, less the control characters.
     stored = [m async for m in Message.objects.filter(sender="visitor").order_by("id").values_list("text", flat=True)]
     assert stored[0] == "/ /request_human"
-    assert stored[NASTY.index("\x00/request_human")] == "/request_human"
+    assert all(stored[i] == widget_words()["person"] for i in exact)  # the button's own words
     assert all("\x00" not in text and "\x1b" not in text for text in stored)

@@ -151,12 +151,14 @@ bench-scheduling: $(VENV)/.installed
 	DJANGO_SETTINGS_MODULE=$(LOCAL_SETTINGS) DATABASE_URL=$(BENCH_PG) $(VENV)/bin/python bench/booking_contention.py --threads 50 --attempts 1000
 
 BENCH_DB := $${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/leadbot_bench}
+# DASHBOARD_CONVERSATIONS=1000000 for marketing at ten times the usual scale (issue 14).
+DASHBOARD_CONVERSATIONS ?= 100000
 bench-dashboard: $(VENV)/.installed
 	scripts/ensure-services.sh
 	dropdb --if-exists -h 127.0.0.1 -U postgres "$$(basename $(BENCH_DB))"
 	createdb -h 127.0.0.1 -U postgres "$$(basename $(BENCH_DB))"
 	DJANGO_SETTINGS_MODULE=$(LOCAL_SETTINGS) DATABASE_URL=$(BENCH_DB) $(VENV)/bin/python manage.py migrate --noinput
-	DJANGO_SETTINGS_MODULE=$(LOCAL_SETTINGS) DATABASE_URL=$(BENCH_DB) $(VENV)/bin/python manage.py generate_demo_data --conversations 100000 --seed 1
+	DJANGO_SETTINGS_MODULE=$(LOCAL_SETTINGS) DATABASE_URL=$(BENCH_DB) $(VENV)/bin/python manage.py generate_demo_data --conversations $(DASHBOARD_CONVERSATIONS) --seed 1
 	DJANGO_SETTINGS_MODULE=$(LOCAL_SETTINGS) DATABASE_URL=$(BENCH_DB) $(VENV)/bin/python bench/dashboard.py --repeat 5
 
 clean:

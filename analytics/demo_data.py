@@ -225,6 +225,10 @@ def _ensure_sites_and_reps(rng: random.Random, sites: int, reps: int) -> tuple[l
     return site_objs, rep_objs
 
 
+# Conversations generated between two writes (their rows are then dropped from memory).
+WRITE_EVERY = 20_000
+
+
 def generate(*, conversations: int, days: int, seed: int, end: dt.date, sites: int = 3, reps: int = 6) -> dict:
     """Generate and write the demo data; returns the number of rows written per table."""
     rng = random.Random(seed)
@@ -239,13 +243,16 @@ def generate(*, conversations: int, days: int, seed: int, end: dt.date, sites: i
     rep_busy: dict[int, set] = {rep.pk: set() for rep in rep_objs}
     channel_weights = [c.weight for c in CHANNELS]
     replies = bot_domain()
-    for _ in range(conversations):
-        _conversation(rng, tables, replies, site_objs, rep_objs, rep_busy, start_at, days, now, channel_weights)
-    written = {}
+    written = {model._meta.label: 0 for model in tables.rows}
     with transaction.atomic():
-        for model, rows in tables.rows.items():
-            _write(model, rows)
-            written[model._meta.label] = len(rows)
+        for n in range(conversations):
+            _conversation(rng, tables, replies, site_objs, rep_objs, rep_busy, start_at, days, now, channel_weights)
+            if (n + 1) % WRITE_EVERY == 0 or n + 1 == conversations:
+                # written as it goes: a million conversations (ten million messages) never sit in memory at once
+                for model, rows in tables.rows.items():
+                    _write(model, rows)
+                    written[model._meta.label] += len(rows)
+                    rows.clear()
         _after_bulk_load(list(tables.rows))
     # The rows carry their generated (old) timestamps, which a refresh would not see as new.
     rollups.refresh(conversations=Conversation.objects.filter(pk__gte=first_conversation_id))

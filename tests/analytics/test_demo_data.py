@@ -53,3 +53,28 @@ def test_the_bots_questions_greeting_and_rephrase_are_the_domains_texts(demo):
     other = Message.objects.filter(sender="bot", asked_slot="").exclude(text__startswith="Here are some times")
     other = other.exclude(text__startswith="You're booked with")
     assert set(other.values_list("text", flat=True)) <= domain_texts
+
+
+def test_writing_in_chunks_writes_the_same_data_as_writing_once(monkeypatch):
+    """A million conversations are written as they are generated, a chunk at a time: the rows are the same."""
+    from collections import Counter
+
+    from analytics import demo_data
+    from chatbot.models import Conversation, Visitor
+    from scheduling.models import Meeting
+
+    def transcripts(conversation_ids) -> Counter:
+        rows = Message.objects.filter(conversation_id__in=conversation_ids).values_list("sender", "text", "intent")
+        return Counter(rows)
+
+    monkeypatch.setattr(demo_data, "WRITE_EVERY", 7)
+    chunked = generate(conversations=30, days=10, seed=5, end=END)
+    first = transcripts(Conversation.objects.values_list("id", flat=True))
+    # the same seed makes the same tokens and ids: the first data set goes before the second is written
+    Meeting.objects.all().delete()
+    Visitor.objects.all().delete()  # and their conversations, messages, leads, slot offers
+    monkeypatch.setattr(demo_data, "WRITE_EVERY", 10_000)
+    once = generate(conversations=30, days=10, seed=5, end=END)
+    second = transcripts(Conversation.objects.values_list("id", flat=True))
+    assert chunked == once and chunked["chatbot.Conversation"] == 30
+    assert first == second and sum(first.values()) == chunked["chatbot.Message"]

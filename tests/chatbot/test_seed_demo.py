@@ -40,29 +40,27 @@ def test_the_demo_site_allows_the_port_make_run_serves_it_on(tmp_path, monkeypat
     assert site.origin_list() == ["http://127.0.0.1:8123", "http://localhost:8123"]
 
 
-def test_make_run_points_rasa_at_the_web_port_in_use():
-    """`make run` with WEB_PORT moved: Rasa calls the actions where the web process listens."""
+def make_run_dry(*variables: str) -> str:
+    """The commands `make run` would run with these variables (``make -n``: nothing runs)."""
     import os
     import subprocess
 
     from tests.servers import ROOT
 
     env = {k: v for k, v in os.environ.items() if k not in {"PUBLIC_BASE_URL", "MAKEFLAGS", "MFLAGS"}}
-    printed = subprocess.run(
-        ["make", "-n", "--no-print-directory", "run", "WEB_PORT=8123"],
+    return subprocess.run(
+        ["make", "-n", "--no-print-directory", "run", *variables],
         cwd=ROOT,
         env=env,
         capture_output=True,
         text=True,
         check=True,
     ).stdout
+
+
+def test_make_run_points_rasa_at_the_web_port_in_use():
+    """`make run` with WEB_PORT moved: Rasa calls the actions where the web process listens."""
+    printed = make_run_dry("WEB_PORT=8123")
     assert "bot_endpoints --action-url http://127.0.0.1:8123/bot/actions/" in printed
-    printed = subprocess.run(
-        ["make", "-n", "--no-print-directory", "run", "WEB_PORT=8123", "PUBLIC_BASE_URL=https://chat.example.com"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    printed = make_run_dry("WEB_PORT=8123", "PUBLIC_BASE_URL=https://chat.example.com")
     assert "bot_endpoints --action-url https://chat.example.com/bot/actions/" in printed

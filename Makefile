@@ -11,7 +11,7 @@ TEST_ENV := DJANGO_SETTINGS_MODULE=config.settings.test \
 	REDIS_URL=$${TEST_REDIS_URL:-redis://127.0.0.1:6379/15} \
 	RASA_TRACKER_DATABASE_URL=$${TEST_RASA_TRACKER_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/leadbot_rasa_test}
 
-.PHONY: run test test-web test-rasa venv train lint lint-code audit lock format bench bench-paced bench-fault bench-handoff bench-abuse bench-scheduling bench-dashboard nlu-eval bot-eval validate clean
+.PHONY: run test test-web test-rasa venv train lint lint-code audit lock format bench bench-paced bench-fault bench-handoff bench-turn-cost bench-abuse bench-scheduling bench-dashboard nlu-eval bot-eval validate clean
 
 # `make run` is the local demo: it names its settings (manage.py, config.asgi and
 # config.celery default to production, which refuses to start unconfigured).
@@ -139,6 +139,11 @@ bench-fault: train
 bench-handoff: train
 	$(bench_live_db)
 	$(BENCH_LIVE_ENV) $(PY) bench/handoff.py $(BENCH_ARGS)
+
+# What one visitor message costs the Rasa server and the web process, in CPU time (the sizing figure).
+bench-turn-cost: train
+	$(bench_live_db)
+	$(BENCH_LIVE_ENV) $(PY) bench/turn_cost.py $(BENCH_ARGS)
 
 # Against a running `make run`: one attacker opening conversations while 20 visitors chat.
 bench-abuse: $(VENV)/.installed

@@ -30,9 +30,11 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from chatbot.rasa_plugins import action_results
 from chatbot.rasa_plugins.tracker_store import awaited, interpretation_from_tracker
 
 log = logging.getLogger(__name__)
+action_results.install()  # the server loads this channel: its action answers are checked cheaply
 
 
 async def interpretation_read(agent: Any, sender: str) -> dict:

@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from chatbot.models import Conversation
 from inbox import presence
-from inbox.selectors import inbox_conversation_rows_for
+from inbox.selectors import inbox_conversation_rows
 from qualification.models import Lead
 from scheduling.models import SalesRep
 from scheduling.routing import route_lead
@@ -68,7 +68,9 @@ def handoff_alert(*, conversation: Conversation, rep: SalesRep) -> None:
 
     The row the alert shows is read once here and travels with it, so none of the rep's tabs has to
     read it again before showing the alert (the rep sees the site: routing chose them for it)."""
-    rows = inbox_conversation_rows_for(user_id=rep.user_id, conversation_ids=[conversation.pk])
+    rows = inbox_conversation_rows(
+        user_id=rep.user_id, site_ids=[conversation.site_id], public_ids=[str(conversation.public_id)]
+    )
     async_to_sync(get_channel_layer().group_send)(
         user_group(rep.user_id),
         {"type": "inbox.alert", "conversation": str(conversation.public_id), "row": rows[0] if rows else None},

@@ -282,22 +282,12 @@ async def paced_stage(
 
 def paced_run(args: argparse.Namespace) -> None:
     """Capacity at p95 < limit with 1 and with 2 Rasa servers, each on servers this run starts."""
-    if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
-        raise SystemExit(
-            "--paced: set DATABASE_URL to a migrated, seeded PostgreSQL database (`make bench-paced` does)."
-        )
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    import django
+    from bench.live_setup import demo_site
 
-    django.setup()
-    from chatbot.models import Site
-    from chatbot.views import DEMO_SITE_NAME
+    site = demo_site(make_target="make bench-paced")
     from tests.servers import start_servers
 
-    site = Site.objects.filter(name=DEMO_SITE_NAME).first()
-    if site is None or not site.origin_list():
-        raise SystemExit("--paced: no demo site: run `manage.py seed_demo` on this database first.")
     origin = site.origin_list()[0]
     print(
         f"paced: think time mean {args.think:g} s, {args.stage_seconds:g} s stages, p95 limit {args.limit * 1000:.0f} ms, "

@@ -409,23 +409,13 @@ def transcript_of(public_id: str, servers) -> Transcript:
 
 
 def fault_run(args: argparse.Namespace) -> int:
-    if not os.environ.get("DATABASE_URL", "").startswith("postgres") or not os.environ.get("REDIS_URL"):
-        raise SystemExit(
-            "set DATABASE_URL (a migrated, seeded PostgreSQL database) and REDIS_URL (`make bench-fault` does)."
-        )
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    import django
+    from bench.live_setup import demo_site
 
-    django.setup()
-    from chatbot.models import Site
-    from chatbot.views import DEMO_SITE_NAME
+    site = demo_site(make_target="make bench-fault", redis=True)
     from config.celery import app
     from tests.servers import CeleryWorker, start_servers
 
-    site = Site.objects.filter(name=DEMO_SITE_NAME).first()
-    if site is None or not site.origin_list():
-        raise SystemExit("no demo site: run `manage.py seed_demo` on this database first.")
     logs = Path(args.logs) / time.strftime("%Y%m%d-%H%M%S", time.gmtime())
     prefix = f"bench-fault-{uuid.uuid4().hex[:8]}"
     # The web process and the worker share the channel layer (the worker's answers reach the tabs) and

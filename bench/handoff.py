@@ -229,25 +229,19 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=30.0, help="an alert or a message later than this is lost, s")
     parser.add_argument("--logs", default="test-artifacts/bench-handoff", help="the servers' logs go here")
     args = parser.parse_args()
-    if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
-        raise SystemExit("set DATABASE_URL to a migrated, seeded PostgreSQL database (`make bench-handoff` does).")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    import django
+    from bench.live_setup import demo_site
 
-    django.setup()
+    site = demo_site(make_target="make bench-handoff")
     from django.conf import settings
     from django.test import Client
 
-    from chatbot.models import Site
-    from chatbot.views import DEMO_SITE_NAME
     from scheduling.models import SalesRep
     from tests.servers import start_servers
 
-    site = Site.objects.filter(name=DEMO_SITE_NAME).first()
     reps = list(SalesRep.objects.filter(is_active=True, user__is_staff=True).select_related("user").order_by("pk"))
-    if site is None or not site.origin_list() or len(reps) < args.reps:
-        raise SystemExit(f"no demo site or fewer than {args.reps} reps: run `manage.py seed_demo` first.")
+    if len(reps) < args.reps:
+        raise SystemExit(f"fewer than {args.reps} reps: run `manage.py seed_demo` first.")
     cookies = {}
     for rep in reps[: args.reps]:
         rep.sites.add(site)  # the rep sees the demo site's conversations in the inbox

@@ -2,7 +2,7 @@
 
 The request is flagged for the team (``chatbot.services.conversation_request_handoff``: the inbox
 queues it, the routed rep is alerted or emailed). What the visitor is told depends on the routed reps
-(``inbox.notify.handoff_prospect``):
+(``inbox.notify.handoff_request_prospect``: a first request follows the alert just made):
 
 - one of them has the inbox open: they are asked to join (``utter_handoff_joining``);
 - every one of them is outside their working hours: the team is offline, said at once with when it
@@ -25,10 +25,9 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from chatbot import services as chat_services
-from chatbot.selectors import conversation_by_public_id
 from config import zones
 from config.db import db
-from inbox.notify import handoff_prospect
+from inbox.notify import handoff_request_prospect
 from qualification.actions import FORM, end_form_events, reading_of, said_in_a_row
 from scheduling import services as scheduling_services
 from scheduling.actions import TALK_NOW_PAYLOAD, TALK_NOW_RESPONSE, Reply, domain_button, say_offer
@@ -69,9 +68,8 @@ class ActionRequestHandoff(Action):
             reply = Reply()
             # recorded and routed (inbox/receivers.py: the rep online is alerted, or one is when the visitor asks
             # again after being told nobody could come); a button's request was recorded as it arrived
-            chat_services.conversation_request_handoff(public_id=public_id)
-            conversation = conversation_by_public_id(public_id)
-            prospect = handoff_prospect(conversation=conversation) if conversation is not None else None
+            requested = handoff_request_prospect(public_id=public_id)
+            conversation, prospect = requested if requested is not None else (None, None)
             if prospect is not None and prospect.online is not None:
                 reply.say("utter_handoff_joining")
                 return reply

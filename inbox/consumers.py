@@ -199,7 +199,7 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
             public_ids, self.touched = list(self.touched), set()
             try:
                 rows = await db(selectors.inbox_conversation_rows)(
-                    user=self.user, site_ids=self.site_ids, public_ids=public_ids
+                    user_id=self.user.pk, site_ids=self.site_ids, public_ids=public_ids
                 )
                 for row in reversed(rows):  # oldest first: the newest ends on top of the list
                     await self.send_json({"type": "conversation", "row": row})

@@ -10,9 +10,10 @@ if it has one, a post (inbox/webhook.py). Either way the request is in every
 inbox's "needs a person" queue for the site.
 
 What the bot tells the visitor (inbox/actions.py) follows the same reps: ``handoff_prospect`` says whether
-one of them is online now, or whether all of them are outside their working hours (scheduling's working
-hours, each in the rep's own zone) and when the first is back; ``talk_now_offered`` is the check behind
-"Talk now" beside offered times (registered with scheduling.live).
+one of them is online now (for a first request, the one just alerted: it is not routed twice), or whether
+all of them are outside their working hours (scheduling's working hours, each in the rep's own zone) and
+when the first is back; ``talk_now_offered`` is the check behind "Talk now" beside offered times
+(registered with scheduling.live).
 """
 
 import logging
@@ -29,9 +30,11 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from chatbot import services as chat_services
 from chatbot.models import Conversation
+from chatbot.selectors import conversation_by_public_id
 from inbox import presence
-from inbox.selectors import inbox_conversation_rows_for
+from inbox.selectors import inbox_conversation_rows
 from qualification.models import Lead
 from scheduling.models import SalesRep
 from scheduling.routing import route_lead
@@ -68,7 +71,9 @@ def handoff_alert(*, conversation: Conversation, rep: SalesRep) -> None:
 
     The row the alert shows is read once here and travels with it, so none of the rep's tabs has to
     read it again before showing the alert (the rep sees the site: routing chose them for it)."""
-    rows = inbox_conversation_rows_for(user_id=rep.user_id, conversation_ids=[conversation.pk])
+    rows = inbox_conversation_rows(
+        user_id=rep.user_id, site_ids=[conversation.site_id], public_ids=[str(conversation.public_id)]
+    )
     async_to_sync(get_channel_layer().group_send)(
         user_group(rep.user_id),
         {"type": "inbox.alert", "conversation": str(conversation.public_id), "row": rows[0] if rows else None},
@@ -135,23 +140,52 @@ def handoff_alert_routed(*, conversation: Conversation, reps: list[SalesRep] | N
 class HandoffProspect:
     """Who could answer a visitor's request for a person right now."""
 
-    online: SalesRep | None  # the first routed rep with the inbox open
+    online: SalesRep | None  # a routed rep with the inbox open: the one alerted to the request, or the first
     off_hours: bool  # nobody is online and every routed rep is outside their working hours (or on time off)
     back_at: datetime | None  # off hours: when the first of them is at work again (None: not within two weeks)
 
 
-def handoff_prospect(*, conversation: Conversation, now: datetime | None = None) -> HandoffProspect:
+def handoff_prospect(
+    *, conversation: Conversation, routed: bool = False, now: datetime | None = None
+) -> HandoffProspect:
     """Online, off hours, or neither (at work but not in the inbox: the request waits the site's time).
 
     A rep online outside their hours still counts: they can take the chat. A conversation no rep could take
     in the inbox (nobody routed sees the site) is never "off hours": the request waits as it always did.
+
+    ``routed``: the request was routed as it was recorded (``handoff_request_prospect``), and its choice stands
+    in ``handoff_alerted_to``: the rep alerted is the one online, and nobody alerted means nobody was (or the
+    alert could not be made now: the worker tries it). The reps are then routed again only for their hours.
     """
+    if routed and conversation.handoff_alerted_to_id is not None:
+        alerted = SalesRep.objects.filter(user_id=conversation.handoff_alerted_to_id).first()
+        return HandoffProspect(online=alerted, off_hours=False, back_at=None)
     reps = handoff_routed_reps(conversation=conversation)
-    online = handoff_online_rep(conversation=conversation, reps=reps)
+    online = None if routed else handoff_online_rep(conversation=conversation, reps=reps)
     if online is not None or not reps:
         return HandoffProspect(online=online, off_hours=False, back_at=None)
     hours = team_hours(reps=reps, now=now)
     return HandoffProspect(online=None, off_hours=not hours.working, back_at=hours.back_at)
+
+
+def handoff_request_prospect(*, public_id: str) -> tuple[Conversation, HandoffProspect] | None:
+    """Record the visitor's request for a person (``conversation_request_handoff``) and say who could answer it;
+    None when there is no such conversation.
+
+    A conversation's first request is routed as it commits, in this process (inbox/receivers.py alerts the
+    least busy routed rep online, ``handoff_assign``): the answer follows that alert instead of routing again.
+    A request made before (a button's, recorded as it arrived; asked again), or one an outer transaction
+    holds (its receivers have not run yet), is routed here.
+    """
+    conversation = conversation_by_public_id(public_id)
+    if conversation is None:
+        return None
+    first = conversation.handoff_requested_at is None and not transaction.get_connection().in_atomic_block
+    chat_services.conversation_request_handoff(public_id=public_id)
+    conversation = conversation_by_public_id(public_id)
+    if conversation is None:
+        return None
+    return conversation, handoff_prospect(conversation=conversation, routed=first)
 
 
 def talk_now_offered(conversation: Conversation) -> bool:

@@ -5,6 +5,8 @@ access/selectors.py); a rep sees the sites listed on their rep profile (``SalesR
 other staff user sees none. Taking over a conversation needs a site the user sees.
 """
 
+import contextlib
+import uuid
 from datetime import timedelta
 
 from django.db.models import Prefetch
@@ -100,22 +102,19 @@ def inbox_conversations(*, user, site_ids: list[int]) -> list[dict]:
 
 def inbox_conversation(*, user, site_ids: list[int], public_id: str) -> dict | None:
     """One row of the list, or None when the conversation is not on the user's sites (or the id is bad)."""
-    conversation = conversation_by_public_id(public_id)
-    if conversation is None or conversation.site_id not in site_ids:
-        return None
-    rows = _rows(Conversation.objects.filter(pk=conversation.pk), user_id=user.pk)
+    rows = inbox_conversation_rows(user_id=user.pk, site_ids=site_ids, public_ids=[public_id])
     return rows[0] if rows else None
 
 
-def inbox_conversation_rows(*, user, site_ids: list[int], public_ids: list[str]) -> list[dict]:
-    """The rows of several conversations at once (those on the user's sites), newest activity first."""
-    queryset = Conversation.objects.filter(public_id__in=public_ids, site_id__in=site_ids).order_by("-last_activity_at")
-    return _rows(queryset, user_id=user.pk)
-
-
-def inbox_conversation_rows_for(*, user_id: int, conversation_ids: list[int]) -> list[dict]:
-    """Rows as one user sees them, by primary key, whatever their site (the caller knows the user sees it)."""
-    return _rows(Conversation.objects.filter(pk__in=conversation_ids), user_id=user_id)
+def inbox_conversation_rows(*, user_id: int, site_ids: list[int], public_ids: list[str]) -> list[dict]:
+    """The rows of several conversations at once as this user sees them (those on the given sites; a bad id
+    names none), newest activity first."""
+    wanted = []
+    for public_id in public_ids:
+        with contextlib.suppress(ValueError):
+            wanted.append(uuid.UUID(str(public_id)))
+    queryset = Conversation.objects.filter(public_id__in=wanted, site_id__in=site_ids).order_by("-last_activity_at")
+    return _rows(queryset, user_id=user_id)
 
 
 def inbox_transcript(*, public_id: str) -> list[dict]:

@@ -7,6 +7,8 @@ waits the site's time). "Talk now" beside offered times appears only while a rou
 
 import pytest
 from channels.db import database_sync_to_async
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rasa_sdk import Tracker
 from rasa_sdk.events import ActiveLoop
@@ -15,6 +17,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from chatbot.models import Conversation
 from inbox import presence
 from inbox.actions import ActionRequestHandoff
+from inbox.notify import handoff_request_prospect
 from scheduling.actions import ActionOfferSlots
 from tests.factories import ConversationFactory
 from tests.inbox.conftest import make_rep, make_rep_at
@@ -121,6 +124,34 @@ async def test_a_routed_rep_in_the_inbox_is_asked_to_join(online):
 
     assert said(messages) == ["utter_handoff_joining"]
     assert (await reload(conversation)).handoff_requested_at is not None
+
+
+def test_a_first_request_is_routed_once_and_the_answer_follows_the_alert(online):
+    conversation = ConversationFactory()
+    ana = make_rep_at("Ana", conversation.site, local_hour=12)
+    online(ana)
+
+    with CaptureQueriesContext(connection) as queries:
+        _, prospect = handoff_request_prospect(public_id=str(conversation.public_id))
+
+    assert prospect.online is not None and prospect.online.user_id == ana.pk  # "joining": the rep alerted
+    assert Conversation.objects.get(pk=conversation.pk).handoff_alerted_to_id == ana.pk
+    routings = [q for q in queries.captured_queries if 'FROM "scheduling_routingrule"' in q["sql"]]
+    assert len(routings) == 1  # by the receiver, as the request was recorded; the answer did not route again
+
+
+async def test_an_alert_answers_only_the_request_it_was_made_for(online):
+    conversation = await chat()
+    ana = await database_sync_to_async(make_rep_at)("Ana", conversation.site, local_hour=12)
+    online(ana)
+    _, first = await run(ActionRequestHandoff(), tracker(conversation))
+    await database_sync_to_async(presence.rep_leave)(user_id=ana.pk, socket="test-tab")
+
+    _, again = await run(ActionRequestHandoff(), tracker(conversation, "a human please", events=bot_turns(said(first))))
+
+    assert said(first) == ["utter_handoff_joining"]
+    assert said(again) == ["utter_handoff"]  # routed again: Ana, alerted to the first request, has left
+    assert (await reload(conversation)).handoff_alerted_to_id == ana.pk
 
 
 async def test_off_hours_says_the_team_is_offline_and_when_it_is_back():

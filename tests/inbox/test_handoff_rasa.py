@@ -12,11 +12,13 @@ import asyncio
 import importlib
 import json
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
 from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
 from django.apps import apps as django_apps
 
 from chatbot.live import notice_text
@@ -70,160 +72,153 @@ async def form_started(chat: Chat, servers) -> dict:
     return state
 
 
-async def test_take_over_pauses_the_bot_and_hand_back_resumes_the_form(rasa_api, rep_for):
-    site = await acreate(SiteFactory)
-    ana = await rep_for("Ana", site)
-    chat = await Chat.open(site)
-    inbox, _ = await inbox_open(ana)
-    try:
-        await chat.say_text("hi")
-        asked = await chat.say_text("We need better pipeline forecasting for our sales team")
-        slot_before = tracker(rasa_api, chat.conversation_id)["slots"].get("requested_slot")
-        assert slot_before, asked  # the qualification form has a question open
+@dataclass
+class Desk:
+    """A visitor's chat on a new site and Ana's inbox on it (the visitor in New York: times offered name it)."""
 
-        await inbox.send_json_to({"type": "take_over", "conversation": chat.conversation_id})
-        assert (await next_frame(chat.communicator, "mode"))["name"] == "Ana"
-        state = await asyncio.to_thread(tracker, rasa_api, chat.conversation_id)
-        assert state["paused"] is True
+    chat: Chat
+    inbox: WebsocketCommunicator
+    inbox_open: bool = True
 
-        await chat.communicator.send_json_to({"type": "message", "text": "is anyone real here?", "id": "held-1"})
-        await next_message(inbox, "is anyone real here?")
-        assert await chat.communicator.receive_nothing(timeout=2)  # no bot, no "typing"
+    async def take_over(self) -> None:
+        await self.inbox.send_json_to({"type": "take_over", "conversation": self.chat.conversation_id})
+        assert (await next_frame(self.chat.communicator, "mode"))["name"] == "Ana"
 
-        await inbox.send_json_to({"type": "hand_back", "conversation": chat.conversation_id})
-        assert (await next_frame(chat.communicator, "mode"))["mode"] == "bot"
-        state = await asyncio.to_thread(tracker, rasa_api, chat.conversation_id)
-        assert state["paused"] is False
-        assert state["slots"].get("requested_slot") == slot_before  # nothing forgotten
+    async def hand_back(self) -> None:
+        await self.inbox.send_json_to({"type": "hand_back", "conversation": self.chat.conversation_id})
+        assert (await next_frame(self.chat.communicator, "mode"))["mode"] == "bot"
 
-        reply = await chat.say_text("Acme Analytics")
-        assert reply  # the bot answers again, inside its form
-        after = await asyncio.to_thread(tracker, rasa_api, chat.conversation_id)
-        assert after["active_loop"].get("name") == state["active_loop"].get("name")
-    finally:
-        await inbox.disconnect()
-        await chat.close()
+    async def inbox_close(self) -> None:
+        self.inbox_open = False
+        await self.inbox.disconnect()
 
 
-async def test_what_the_visitor_told_the_rep_is_not_asked_again(rasa_api, rep_for):
-    site = await acreate(SiteFactory)
-    ana = await rep_for("Ana", site)
-    chat = await Chat.open(site)
-    inbox, _ = await inbox_open(ana)
-    try:
-        await form_started(chat, rasa_api)
-        await inbox.send_json_to({"type": "take_over", "conversation": chat.conversation_id})
-        assert (await next_frame(chat.communicator, "mode"))["name"] == "Ana"
-        await inbox.send_json_to(
-            {"type": "message", "conversation": chat.conversation_id, "text": "Hi, Ana here. Who am I talking to?"}
-        )
-        await visitor_says_to_rep(chat, inbox, "I'm the CTO")
-        await visitor_says_to_rep(chat, inbox, "We're about 300 people")
-        await visitor_says_to_rep(chat, inbox, "We need better pipeline forecasting for our field sales team")
-
-        await inbox.send_json_to({"type": "hand_back", "conversation": chat.conversation_id})
-        assert (await next_frame(chat.communicator, "mode"))["mode"] == "bot"
-        state = await asyncio.to_thread(tracker, rasa_api, chat.conversation_id)
-        assert state["paused"] is False
-        slots = state["slots"]
-        assert (slots["role"], slots["company_size"]) == ("CTO", 300.0)
-        assert slots["need"] == "We need better pipeline forecasting for our field sales team"
-        assert slots["requested_slot"] == "email"  # the next question still open, not the need
-        lead = await Lead.objects.aget(conversation__public_id=chat.conversation_id)
-        assert (lead.role, lead.authority, lead.company_size) == ("CTO", "decision_maker", 300)
-        assert lead.need_text == slots["need"] and lead.use_case
-
-        reply = await chat.say_text("Dana Kim, dana.kim@globex-fintech.com")
-        assert not any(asks(reply, slot) for slot in ("need", "role", "company_size")), reply
-        assert asks(reply, "timeline"), reply  # the company comes from the address; the size is known
-        slots = (await asyncio.to_thread(tracker, rasa_api, chat.conversation_id))["slots"]
-        assert slots["requested_slot"] == "timeline"
-        assert (slots["role"], slots["company_size"], slots["email"]) == ("CTO", 300.0, "dana.kim@globex-fintech.com")
-    finally:
-        await inbox.disconnect()
-        await chat.close()
-
-
-async def test_with_nothing_missing_the_bot_moves_on_to_meeting_times(rasa_api, rep_for):
+@pytest.fixture
+async def desk(rasa_api, rep_for):
     site = await acreate(SiteFactory)
     ana = await rep_for("Ana", site)
     chat = await Chat.open(site, timezone="America/New_York")
     inbox, _ = await inbox_open(ana)
+    desk = Desk(chat, inbox)
     try:
-        await form_started(chat, rasa_api)
-        await inbox.send_json_to({"type": "take_over", "conversation": chat.conversation_id})
-        assert (await next_frame(chat.communicator, "mode"))["name"] == "Ana"
-        for text in (
-            "We need better pipeline forecasting for our sales team",
-            "I'm the VP of Sales at Globex, we're about 300 people",
-            "my email is dana.kim@globex-fintech.com",
-            "we want something in place this quarter",
-            "the budget is approved, around $50k a year",
-        ):
-            await visitor_says_to_rep(chat, inbox, text)
-        await inbox.send_json_to({"type": "hand_back", "conversation": chat.conversation_id})
-        assert (await next_frame(chat.communicator, "mode"))["mode"] == "bot"
-        state = await asyncio.to_thread(tracker, rasa_api, chat.conversation_id)
-        assert not state["active_loop"] and state["slots"]["requested_slot"] is None  # nothing left to ask
-        assert state["slots"]["email"] == "dana.kim@globex-fintech.com" and state["slots"]["budget"]
-
-        frames = await chat.say("ok")
-        reply = "\n".join(f["text"] for f in frames)
-        assert not any(asks(reply, slot) for slot in parsing.QUESTIONS), reply
-        times = [b for f in frames for b in f.get("buttons") or [] if b["payload"].startswith("/choose_slot")]
-        assert times and all(b["title"].endswith("New York time") for b in times), frames
-        lead = await Lead.objects.aget(conversation__public_id=chat.conversation_id)
-        assert lead.outcome == Lead.Outcome.QUALIFIED
+        yield desk
     finally:
-        await inbox.disconnect()
+        if desk.inbox_open:
+            await inbox.disconnect()
         await chat.close()
 
 
-async def test_a_released_hold_carries_what_the_visitor_told_the_rep(rasa_api, rep_for, settings):
+@pytest.fixture
+async def held(desk, rasa_api):
+    """The bot has started its questions (``form_started``), then Ana took the chat over."""
+    await form_started(desk.chat, rasa_api)
+    await desk.take_over()
+    return desk
+
+
+async def test_take_over_pauses_the_bot_and_hand_back_resumes_the_form(rasa_api, desk):
+    chat, inbox = desk.chat, desk.inbox
+    await chat.say_text("hi")
+    asked = await chat.say_text("We need better pipeline forecasting for our sales team")
+    slot_before = tracker(rasa_api, chat.conversation_id)["slots"].get("requested_slot")
+    assert slot_before, asked  # the qualification form has a question open
+
+    await desk.take_over()
+    state = await asyncio.to_thread(tracker, rasa_api, chat.conversation_id)
+    assert state["paused"] is True
+
+    await chat.communicator.send_json_to({"type": "message", "text": "is anyone real here?", "id": "held-1"})
+    await next_message(inbox, "is anyone real here?")
+    assert await chat.communicator.receive_nothing(timeout=2)  # no bot, no "typing"
+
+    await desk.hand_back()
+    state = await asyncio.to_thread(tracker, rasa_api, chat.conversation_id)
+    assert state["paused"] is False
+    assert state["slots"].get("requested_slot") == slot_before  # nothing forgotten
+
+    reply = await chat.say_text("Acme Analytics")
+    assert reply  # the bot answers again, inside its form
+    after = await asyncio.to_thread(tracker, rasa_api, chat.conversation_id)
+    assert after["active_loop"].get("name") == state["active_loop"].get("name")
+
+
+async def test_what_the_visitor_told_the_rep_is_not_asked_again(rasa_api, held):
+    chat, inbox = held.chat, held.inbox
+    await inbox.send_json_to(
+        {"type": "message", "conversation": chat.conversation_id, "text": "Hi, Ana here. Who am I talking to?"}
+    )
+    await visitor_says_to_rep(chat, inbox, "I'm the CTO")
+    await visitor_says_to_rep(chat, inbox, "We're about 300 people")
+    await visitor_says_to_rep(chat, inbox, "We need better pipeline forecasting for our field sales team")
+
+    await held.hand_back()
+    state = await asyncio.to_thread(tracker, rasa_api, chat.conversation_id)
+    assert state["paused"] is False
+    slots = state["slots"]
+    assert (slots["role"], slots["company_size"]) == ("CTO", 300.0)
+    assert slots["need"] == "We need better pipeline forecasting for our field sales team"
+    assert slots["requested_slot"] == "email"  # the next question still open, not the need
+    lead = await Lead.objects.aget(conversation__public_id=chat.conversation_id)
+    assert (lead.role, lead.authority, lead.company_size) == ("CTO", "decision_maker", 300)
+    assert lead.need_text == slots["need"] and lead.use_case
+
+    reply = await chat.say_text("Dana Kim, dana.kim@globex-fintech.com")
+    assert not any(asks(reply, slot) for slot in ("need", "role", "company_size")), reply
+    assert asks(reply, "timeline"), reply  # the company comes from the address; the size is known
+    slots = (await asyncio.to_thread(tracker, rasa_api, chat.conversation_id))["slots"]
+    assert slots["requested_slot"] == "timeline"
+    assert (slots["role"], slots["company_size"], slots["email"]) == ("CTO", 300.0, "dana.kim@globex-fintech.com")
+
+
+async def test_with_nothing_missing_the_bot_moves_on_to_meeting_times(rasa_api, held):
+    chat = held.chat
+    for text in (
+        "We need better pipeline forecasting for our sales team",
+        "I'm the VP of Sales at Globex, we're about 300 people",
+        "my email is dana.kim@globex-fintech.com",
+        "we want something in place this quarter",
+        "the budget is approved, around $50k a year",
+    ):
+        await visitor_says_to_rep(chat, held.inbox, text)
+    await held.hand_back()
+    state = await asyncio.to_thread(tracker, rasa_api, chat.conversation_id)
+    assert not state["active_loop"] and state["slots"]["requested_slot"] is None  # nothing left to ask
+    assert state["slots"]["email"] == "dana.kim@globex-fintech.com" and state["slots"]["budget"]
+
+    frames = await chat.say("ok")
+    reply = "\n".join(f["text"] for f in frames)
+    assert not any(asks(reply, slot) for slot in parsing.QUESTIONS), reply
+    times = [b for f in frames for b in f.get("buttons") or [] if b["payload"].startswith("/choose_slot")]
+    assert times and all(b["title"].endswith("New York time") for b in times), frames
+    lead = await Lead.objects.aget(conversation__public_id=chat.conversation_id)
+    assert lead.outcome == Lead.Outcome.QUALIFIED
+
+
+async def test_a_released_hold_carries_what_the_visitor_told_the_rep(rasa_api, held, settings):
     settings.INBOX_RELEASE_SECONDS = 0.5
-    site = await acreate(SiteFactory)
-    ana = await rep_for("Ana", site)
-    chat = await Chat.open(site)
-    inbox, _ = await inbox_open(ana)
-    await form_started(chat, rasa_api)
-    await inbox.send_json_to({"type": "take_over", "conversation": chat.conversation_id})
-    assert (await next_frame(chat.communicator, "mode"))["name"] == "Ana"
-    await visitor_says_to_rep(chat, inbox, "We need better pipeline forecasting, I'm the CFO")
-    await inbox.disconnect()  # the rep's last inbox tab closes: after the grace time the bot takes over
-    try:
-        assert (await next_frame(chat.communicator, "mode", timeout=10))["mode"] == "bot"
-        slots = (await asyncio.to_thread(tracker, rasa_api, chat.conversation_id))["slots"]
-        assert (slots["role"], slots["requested_slot"]) == ("CFO", "email")
-        reply = await chat.say_text("dana.kim@globex-fintech.com")
-        assert not any(asks(reply, slot) for slot in ("need", "role")), reply
-    finally:
-        await chat.close()
+    chat = held.chat
+    await visitor_says_to_rep(chat, held.inbox, "We need better pipeline forecasting, I'm the CFO")
+    await held.inbox_close()  # the rep's last inbox tab closes: after the grace time the bot takes over
+    assert (await next_frame(chat.communicator, "mode", timeout=10))["mode"] == "bot"
+    slots = (await asyncio.to_thread(tracker, rasa_api, chat.conversation_id))["slots"]
+    assert (slots["role"], slots["requested_slot"]) == ("CFO", "email")
+    reply = await chat.say_text("dana.kim@globex-fintech.com")
+    assert not any(asks(reply, slot) for slot in ("need", "role")), reply
 
 
-async def test_the_reps_own_words_are_not_the_visitors_facts(rasa_api, rep_for):
-    site = await acreate(SiteFactory)
-    ana = await rep_for("Ana", site)
-    chat = await Chat.open(site)
-    inbox, _ = await inbox_open(ana)
-    try:
-        await form_started(chat, rasa_api)
-        await inbox.send_json_to({"type": "take_over", "conversation": chat.conversation_id})
-        assert (await next_frame(chat.communicator, "mode"))["name"] == "Ana"
-        said = "I'm the VP of Sales here, we're about 40 people and we need better forecasting ourselves"
-        await inbox.send_json_to({"type": "message", "conversation": chat.conversation_id, "text": said})
-        await next_message(inbox, said)
-        await visitor_says_to_rep(chat, inbox, "ok, thanks Ana")
+async def test_the_reps_own_words_are_not_the_visitors_facts(rasa_api, held):
+    chat, inbox = held.chat, held.inbox
+    said = "I'm the VP of Sales here, we're about 40 people and we need better forecasting ourselves"
+    await inbox.send_json_to({"type": "message", "conversation": chat.conversation_id, "text": said})
+    await next_message(inbox, said)
+    await visitor_says_to_rep(chat, inbox, "ok, thanks Ana")
 
-        await inbox.send_json_to({"type": "hand_back", "conversation": chat.conversation_id})
-        assert (await next_frame(chat.communicator, "mode"))["mode"] == "bot"
-        slots = (await asyncio.to_thread(tracker, rasa_api, chat.conversation_id))["slots"]
-        assert (slots["role"], slots["company_size"], slots["need"]) == (None, None, None)
-        assert slots["requested_slot"] == "need"
-        lead = await Lead.objects.filter(conversation__public_id=chat.conversation_id).afirst()
-        assert lead is None or (lead.role, lead.company_size, lead.need_text) == ("", None, "")
-    finally:
-        await inbox.disconnect()
-        await chat.close()
+    await held.hand_back()
+    slots = (await asyncio.to_thread(tracker, rasa_api, chat.conversation_id))["slots"]
+    assert (slots["role"], slots["company_size"], slots["need"]) == (None, None, None)
+    assert slots["requested_slot"] == "need"
+    lead = await Lead.objects.filter(conversation__public_id=chat.conversation_id).afirst()
+    assert lead is None or (lead.role, lead.company_size, lead.need_text) == ("", None, "")
 
 
 @database_sync_to_async

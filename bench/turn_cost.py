@@ -29,6 +29,7 @@ import websockets
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.chat_load import TURNS as SMALL_TALK  # noqa: E402
+from bench.live_setup import demo_site  # noqa: E402
 
 QUALIFICATION = [
     "we want inbound leads routed to the right rep without anyone sorting them",
@@ -78,19 +79,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.visitors < 1:
         raise SystemExit("--visitors must be at least 1")
-    if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
-        raise SystemExit("set DATABASE_URL to a migrated, seeded PostgreSQL database (`make bench-turn-cost` does).")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
-    import django
-
-    django.setup()
-    from chatbot.models import Site
-    from chatbot.views import DEMO_SITE_NAME
+    site = demo_site(make_target="make bench-turn-cost")
     from tests.servers import start_servers
 
-    site = Site.objects.filter(name=DEMO_SITE_NAME).first()
-    if site is None or not site.origin_list():
-        raise SystemExit("no demo site: run `manage.py seed_demo` on this database first.")
     origin = site.origin_list()[0]
     print(f"turn cost: {args.visitors} conversations per script, one at a time; starting the servers...", flush=True)
     servers = start_servers(database_url=os.environ["DATABASE_URL"], logs=Path(args.logs), rasa_count=1)

@@ -8,6 +8,7 @@ import yaml
 from tests.bot_eval.personas import PersonaError, personas_load, personas_parse, personas_select
 
 PERSONAS = Path(__file__).resolve().parents[2] / "chatbot/bot/tests/personas.yml"
+FRESH_PERSONAS = PERSONAS.with_name("personas_fresh.yml")
 
 
 def minimal(**overrides):
@@ -29,6 +30,14 @@ def test_the_persona_file_is_valid_and_spans_the_kinds_of_visitor():
     assert {"buyer", "nurture", "job_seeker", "vendor", "wants_human", "decliner", "stopper", "off_topic"} <= kinds
     assert any(p.multi_fact and p.expected.meeting_booked for p in personas)
     assert any(not p.multi_fact and p.expected.meeting_booked for p in personas)
+
+
+def test_the_fresh_persona_file_is_valid_and_holds_buyers_and_others():
+    personas = personas_load(FRESH_PERSONAS)
+    assert len(personas) == 30
+    assert {p.id for p in personas}.isdisjoint({p.id for p in personas_load(PERSONAS)})
+    assert any(p.expected.meeting_booked for p in personas)
+    assert any(p.expected.outcome == "disqualified" for p in personas)
 
 
 def test_every_problem_is_reported_with_the_persona_and_the_key():

@@ -1,9 +1,11 @@
 """Two web processes behind Debian's nginx (deploy/nginx-site.conf), two Rasa servers, PostgreSQL and
 Redis: a visitor's two tabs land on different web processes and each sees the other's messages; a
 meeting booked through one process is seen by the other (its tab shows it, and the next visitor
-there is not offered the booked time)."""
+there is not offered the booked time). The Rasa servers call the action endpoint through nginx too,
+as in production (any web process answers an action)."""
 
 import asyncio
+import contextlib
 import os
 import re
 import subprocess
@@ -11,14 +13,16 @@ import uuid
 
 import aiohttp
 import pytest
+import yaml
 from django.conf import settings
 
+from chatbot.management.commands.bot_endpoints import endpoints_config
 from scheduling.models import Meeting
 from tests.factories import SiteFactory
 from tests.resilience.conftest import database_url_for_tests
 from tests.resilience.widget import Tab
 from tests.scheduling.factories import SalesRepFactory
-from tests.servers import ROOT, free_port, start_web, stop, wait_http
+from tests.servers import ROOT, RasaServer, free_port, start_web, stop, wait_http
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 VISITOR_EMAIL = "dana.kim@globex-fintech.com"
@@ -26,20 +30,26 @@ VISITOR_EMAIL = "dana.kim@globex-fintech.com"
 
 @pytest.fixture
 def nginx_in_front(ring_settings, tmp_path):
-    """Two web processes and nginx on free ports; yields (nginx url, [web ports], access log)."""
+    """Two web processes, nginx and two Rasa servers whose action endpoint is nginx, on free ports;
+    yields (nginx url, [web ports], access log)."""
+    nginx_port, ports = free_port(), [free_port(), free_port()]
+    endpoints = tmp_path / "endpoints.yml"
+    endpoints.write_text(yaml.safe_dump(endpoints_config(action_url=f"http://127.0.0.1:{nginx_port}/bot/actions/")))
+    rasas = [
+        RasaServer(port=free_port(), env=ring.env, endpoints=endpoints, log=tmp_path / f"rasa-{i}.log", cwd=tmp_path)
+        for i, ring in enumerate(ring_settings.rasas)
+    ]
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.local",
         "DATABASE_URL": database_url_for_tests(),
         "REDIS_URL": settings.REDIS_URL,
-        "RASA_URLS": ",".join(ring_settings.rasa_urls),
+        "RASA_URLS": ",".join(rasa.url for rasa in rasas),
+        "RASA_ACTION_TOKEN": settings.RASA_ACTION_TOKEN,  # what the endpoints file sends
         "CHANNELS_PREFIX": f"two-web-{uuid.uuid4().hex[:8]}",  # the same layer for both processes
         "CACHE_PREFIX": f"two-web-{uuid.uuid4().hex[:8]}",
         "PYTHONUNBUFFERED": "1",
     }
-    ports = [free_port(), free_port()]
-    webs = [start_web(port=port, env=env, log=tmp_path / f"web-{port}.log") for port in ports]
-    nginx_port = free_port()
     site = (ROOT / "deploy/nginx-site.conf").read_text()
     site = re.sub(r"(?m)^\s*server 127\.0\.0\.1:8000.*$", f"    server 127.0.0.1:{ports[0]};", site)
     site = re.sub(r"(?m)^\s*server 127\.0\.0\.1:8001.*$", f"    server 127.0.0.1:{ports[1]};", site)
@@ -61,17 +71,21 @@ def nginx_in_front(ring_settings, tmp_path):
         + "\n}\n"
     )
     log = tmp_path / "nginx.log"
-    with log.open("wb") as out:
-        nginx = subprocess.Popen(
-            ["nginx", "-c", str(tmp_path / "nginx.conf"), "-p", str(tmp_path)], stdout=out, stderr=subprocess.STDOUT
-        )
-    try:
+    with contextlib.ExitStack() as started:  # whatever started is stopped, also when a later start fails
+        for rasa in rasas:
+            rasa.start()
+            started.callback(rasa.stop)
+        for port in ports:
+            started.callback(stop, start_web(port=port, env=env, log=tmp_path / f"web-{port}.log"))
+        with log.open("wb") as out:
+            nginx = subprocess.Popen(
+                ["nginx", "-c", str(tmp_path / "nginx.conf"), "-p", str(tmp_path)], stdout=out, stderr=subprocess.STDOUT
+            )
+        started.callback(stop, nginx)
         wait_http(f"http://127.0.0.1:{nginx_port}/", timeout=20, process=nginx, log=log)
+        for rasa in rasas:
+            rasa.wait(ring_settings.rasa_token)
         yield f"ws://127.0.0.1:{nginx_port}/ws/chat/", ports, access_log
-    finally:
-        stop(nginx)
-        for web in webs:
-            stop(web)
 
 
 def slot_buttons(frame: dict) -> list[dict]:
@@ -126,6 +140,12 @@ async def test_two_tabs_on_two_web_processes_and_a_booking_seen_by_both(nginx_in
 
     # nginx sent the two tabs of the visitor to different web processes.
     await asyncio.sleep(0.5)
-    sockets = [line.split() for line in access_log.read_text().splitlines() if line.startswith("/ws/chat/")]
+    requests = [line.split() for line in access_log.read_text().splitlines()]
+    sockets = [r for r in requests if r[0].startswith("/ws/chat/")]
     assert len(sockets) >= 2
     assert {sockets[0][1], sockets[1][1]} == {f"127.0.0.1:{port}" for port in ports}
+    # ...and the Rasa servers' action calls (form validation, booking) went through nginx and were answered.
+    actions = [r for r in requests if r[0].startswith("/bot/actions/")]
+    assert len(actions) >= 3
+    assert {status for _, _, status in actions} == {"200"}
+    assert {upstream for _, upstream, _ in actions} <= {f"127.0.0.1:{port}" for port in ports}

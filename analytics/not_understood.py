@@ -39,23 +39,31 @@ def normalise(text: str) -> str:
     return " ".join(w for w in words if w not in STOP_WORDS)
 
 
+# Each distinct text is counted first and normalised once (a few hundred texts, not every message:
+# normalising in SQL costs far more than counting); then the texts are grouped by their normalised form.
+# array_agg(text ORDER BY text) lists a group's texts as array_agg(DISTINCT text) did, in sorted order.
 _GROUPS_SQL = """
-WITH fallbacks AS (
-    SELECT m.text, m.created_at,
-           array_to_string(ARRAY(
-               SELECT w FROM unnest(string_to_array(
-                   btrim(regexp_replace(lower(m.text), '[^[:alpha:]]+', ' ', 'g')), ' ')) WITH ORDINALITY AS t(w, i)
-               WHERE w <> '' AND NOT (w = ANY(%(stop)s))
-               ORDER BY i), ' ') AS normalised
+WITH texts AS (
+    SELECT m.text, count(*) AS messages, max(m.created_at) AS last_seen
     FROM chatbot_message m
     JOIN chatbot_conversation c ON c.id = m.conversation_id
     WHERE m.sender = 'visitor' AND m.intent = ANY(%(intents)s)
       AND c.started_at >= %(start)s AND c.started_at < %(end)s
       AND (%(site)s::bigint IS NULL OR c.site_id = %(site)s::bigint)
+    GROUP BY m.text
+),
+normalised AS (
+    SELECT text, messages, last_seen,
+           array_to_string(ARRAY(
+               SELECT w FROM unnest(string_to_array(
+                   btrim(regexp_replace(lower(text), '[^[:alpha:]]+', ' ', 'g')), ' ')) WITH ORDINALITY AS t(w, i)
+               WHERE w <> '' AND NOT (w = ANY(%(stop)s))
+               ORDER BY i), ' ') AS normalised
+    FROM texts
 )
-SELECT normalised, count(*) AS messages, count(DISTINCT text) AS variants, max(created_at) AS last_seen,
-       (array_agg(DISTINCT text))[1:%(examples)s] AS examples
-FROM fallbacks
+SELECT normalised, sum(messages)::bigint AS messages, count(*) AS variants, max(last_seen) AS last_seen,
+       (array_agg(text ORDER BY text))[1:%(examples)s] AS examples
+FROM normalised
 GROUP BY normalised
 ORDER BY messages DESC, normalised
 LIMIT %(limit)s

@@ -5,9 +5,9 @@ optionally one site) and runs one query, whatever the amount of data. Every figu
 is about the conversations that *started* in the range (a cohort), so the funnel's
 steps, the drop-offs and the sources add up with each other.
 
-The funnel, drop-offs, sources and intents sum the daily rollups (analytics/rollups.py,
-which holds how each count is defined); ``dashboard`` refreshes them first. Meetings are
-few, so the per-rep figures read them directly.
+The funnel, drop-offs, sources, intents and the per-rep meetings read the daily rollups
+(analytics/rollups.py, which holds how each figure is defined); ``dashboard`` refreshes them
+first. The live-handoff figures read the conversations and takeovers directly.
 """
 
 import datetime as dt
@@ -19,7 +19,7 @@ from django.db.models.functions import Coalesce
 
 from analytics import rollups
 from analytics.expressions import FUNNEL_STEPS, SOURCE_DIMENSIONS, SOURCE_FIELDS, MedianOf
-from analytics.models import DailyConversationStat, DailyIntentStat, DailyQuestionStat
+from analytics.models import DailyConversationStat, DailyIntentStat, DailyMeetingStat, DailyQuestionStat
 from chatbot.models import Conversation, Takeover
 from scheduling.models import Meeting
 
@@ -141,10 +141,6 @@ def _source_row(row: dict) -> dict:
 # --- Reps and time to meeting --------------------------------------------------------------
 
 
-def _meetings_in(scope: Scope) -> QuerySet[Meeting]:
-    return Meeting.objects.filter(scope.conversation_q("conversation__")).order_by()
-
-
 _MEETING_COUNTS = {
     "booked": "",
     "held": Meeting.Status.HELD,
@@ -153,22 +149,12 @@ _MEETING_COUNTS = {
     "upcoming": Meeting.Status.BOOKED,
 }
 
-# Per rep and for all meetings together in one pass (GROUPING SETS). The time to book is the meeting's
-# creation minus the visitor's first message, read off the (conversation, sender, created_at) index;
-# the scope's meetings are picked first (MATERIALIZED), so the index is probed only for them, not for
-# every meeting before the date filter is applied (which the planner did: 2 s at a million).
+# Per rep and for all meetings together in one pass over the scope's rows of the meetings' rollup
+# (GROUPING SETS: the reps' rows, then one row for all).
 _MEETINGS_SQL = """
-WITH meetings AS MATERIALIZED ({meetings}),
-timed AS (
-    SELECT rep_id, rep_name, status,
-           created_at - (SELECT v.created_at FROM chatbot_message v
-                         WHERE v.conversation_id = meetings.conversation_id AND v.sender = 'visitor'
-                         ORDER BY v.created_at LIMIT 1) AS to_book
-    FROM meetings
-)
 SELECT rep_id, rep_name, GROUPING(rep_id, rep_name) AS is_total, {counts},
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM to_book)) AS median_seconds
-FROM timed
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds_to_book) AS median_seconds
+FROM ({meetings}) AS meetings
 GROUP BY GROUPING SETS ((rep_id, rep_name), ())
 ORDER BY is_total, booked DESC, rep_name
 """
@@ -177,10 +163,12 @@ ORDER BY is_total, booked DESC, rep_name
 def meetings_and_median(scope: Scope) -> tuple[list[dict], float | None]:
     """Meetings booked per rep (any status now), by status, with the median time to book; and the median
     time to book of all of them: seconds from a visitor's first message to the meeting being booked
-    (PostgreSQL; None elsewhere and when unknown)."""
+    (PostgreSQL; None elsewhere and when unknown). Read from the meetings' rollup (DailyMeetingStat)."""
     if not median_supported():
         return _meetings_by_rep_counts(scope), None
-    meetings = _meetings_in(scope).values("rep_id", "status", "created_at", "conversation_id", rep_name=F("rep__name"))
+    meetings = _buckets_in(DailyMeetingStat, scope).values(
+        "rep_id", "status", "seconds_to_book", rep_name=F("rep__name")
+    )
     sql, params = meetings.query.sql_with_params()
     counts = ", ".join(
         f"count(*) FILTER (WHERE status = %s) AS {name}" if status else f"count(*) AS {name}"
@@ -188,7 +176,7 @@ def meetings_and_median(scope: Scope) -> tuple[list[dict], float | None]:
     )
     status_params = [status for status in _MEETING_COUNTS.values() if status]
     with connection.cursor() as cursor:
-        cursor.execute(_MEETINGS_SQL.format(counts=counts, meetings=sql), (*params, *status_params))
+        cursor.execute(_MEETINGS_SQL.format(counts=counts, meetings=sql), (*status_params, *params))
         columns = [column.name for column in cursor.description]
         rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
     total = next((row for row in rows if row["is_total"]), None)
@@ -210,7 +198,12 @@ def _meetings_by_rep_counts(scope: Scope) -> list[dict]:
         name: Count("pk", filter=Q(status=status)) if status else Count("pk")
         for name, status in _MEETING_COUNTS.items()
     }
-    rows = _meetings_in(scope).values("rep_id", "rep__name").annotate(**aggregates).order_by("-booked", "rep__name")
+    rows = (
+        _buckets_in(DailyMeetingStat, scope)
+        .values("rep_id", "rep__name")
+        .annotate(**aggregates)
+        .order_by("-booked", "rep__name")
+    )
     return [
         {"rep": row["rep__name"], **{name: row[name] for name in _MEETING_COUNTS}, "median_seconds": None}
         for row in rows

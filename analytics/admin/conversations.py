@@ -24,7 +24,7 @@ from access.selectors import (
 )
 from analytics.admin.reports import report_transaction
 from analytics.expressions import FALLBACK_INTENTS, UrlWithoutQuery, has_meeting, utm_value
-from analytics.models import DailyConversationStat
+from analytics.models import DailyConversationStat, RollupState
 from chatbot.models import Conversation, Message, Visitor
 from config.csv_export import CSVExportMixin
 from privacy.admin_actions import PrivacyActionsMixin
@@ -108,9 +108,9 @@ def frequent_values(*, user, expression, rollup_column: str) -> list[tuple[str, 
     ``rollup_column`` holds the same expression per bucket (analytics/expressions.py): summing a few
     thousand rows instead of grouping every conversation (a second each at a million). They are as of
     the rollups' last refresh (every minute with the worker). Someone who sees only some conversations
-    gets them from those conversations.
+    gets them from those conversations, and so does everyone before the rollups' first refresh.
     """
-    if sees_everything(user):
+    if sees_everything(user) and RollupState.objects.filter(refreshed_up_to__isnull=False).exists():
         rows = (
             DailyConversationStat.objects.exclude(**{rollup_column: ""})
             .values(choice=F(rollup_column))

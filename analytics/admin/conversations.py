@@ -9,9 +9,11 @@ all of which sit above `chatbot`. Registering them here keeps `chatbot` free of 
 import datetime as dt
 
 from django.contrib import admin
+from django.core.paginator import Paginator
 from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.text import smart_split, unescape_string_literal
 
 from access.admin import VisibleRepListFilter, VisibleRowsAdminMixin
@@ -208,6 +210,57 @@ class OutcomeFilter(admin.SimpleListFilter):
         return queryset
 
 
+def _matching_messages(term: str):
+    return Message.objects.filter(text__icontains=term).order_by().values("conversation_id")
+
+
+def _matching_leads(term: str):
+    return (
+        Lead.objects.filter(Q(email__icontains=term) | Q(company_name__icontains=term))
+        .order_by()
+        .values("conversation_id")
+    )
+
+
+def _each_conversation_matches(term: str) -> Q:
+    """The conversation has a message or a lead matching ``term``, checked for each conversation read.
+
+    The conversation is matched as a range of one id (>= and <=, the same as =): with a plain = the
+    planner turns the check into one hashed set of every match (what a common word must not cost)
+    whenever it expects to read many conversations, although the page stops after fifty.
+    """
+    one = {"conversation_id__gte": OuterRef("pk"), "conversation_id__lte": OuterRef("pk")}
+    return Q(Exists(Message.objects.filter(text__icontains=term, **one))) | Q(
+        Exists(Lead.objects.filter(Q(email__icontains=term) | Q(company_name__icontains=term), **one))
+    )
+
+
+class AtLeast(int):
+    """A count that stopped counting: more than ``limit`` rows. Compares as limit + 1 (more than a page,
+    more than "show all" allows); reads "500+" wherever admin prints the count."""
+
+    def __new__(cls, limit: int):
+        value = super().__new__(cls, limit + 1)
+        value.limit = limit
+        return value
+
+    def __str__(self) -> str:
+        return f"{self.limit:,}+"
+
+
+class CountLimitedPaginator(Paginator):
+    """Counts at most ``limit`` + 1 rows (a LIMIT inside the COUNT); beyond that the count is AtLeast(limit)."""
+
+    def __init__(self, *args, limit: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.limit = limit
+
+    @cached_property
+    def count(self) -> int:
+        counted = self.object_list.values("pk")[: self.limit + 1].count()  # the ids only: no column subqueries
+        return counted if counted <= self.limit else AtLeast(self.limit)
+
+
 @admin.register(Conversation)
 class ConversationAdmin(PrivacyActionsMixin, CSVExportMixin, VisibleRowsAdminMixin, admin.ModelAdmin):
     visible_rows = staticmethod(visible_conversations)
@@ -292,23 +345,39 @@ class ConversationAdmin(PrivacyActionsMixin, CSVExportMixin, VisibleRowsAdminMix
                 response.render()  # the page's rows are read while rendering: inside, too
         return response
 
-    def get_search_results(self, request, queryset, search_term):
-        """Each word (or "quoted phrase") in the lead's email or company, or in any message.
+    # Search (issue 14). A word found in at most SEARCH_RARE_ROWS messages and leads is "rare": its
+    # conversations are taken as one set off the trigram indexes, and the count is exact. A common word
+    # ("free": 135,000 messages at a million conversations) would make that set cost seconds, since
+    # the index cannot hand over a message's conversation without visiting the message. So a common
+    # word is checked conversation by conversation instead: with a rare word beside it, only on the
+    # rare word's conversations; with common words only, newest first until the page is full, and
+    # the count stops at SEARCH_COUNT_LIMIT ("500+").
+    SEARCH_RARE_ROWS = 2000
+    SEARCH_COUNT_LIMIT = 500
 
-        Per word, the conversations it matches are one set (UNION of the matching messages' and
-        leads' conversations), read off the trigram indexes on message text and on lead email and
-        company (PostgreSQL): no DISTINCT, and no per-conversation probe of its messages.
-        """
+    def get_search_results(self, request, queryset, search_term):
+        """Each word (or "quoted phrase") in the lead's email or company, or in any message."""
         terms = [unescape_string_literal(t) if t[0] in "\"'" else t for t in smart_split(search_term) if t]
+        common = [term for term in terms if not self._is_rare(term)]
         for term in terms:
-            in_messages = Message.objects.filter(text__icontains=term).order_by().values("conversation_id")
-            in_leads = (
-                Lead.objects.filter(Q(email__icontains=term) | Q(company_name__icontains=term))
-                .order_by()
-                .values("conversation_id")
-            )
-            queryset = queryset.filter(pk__in=in_messages.union(in_leads))
+            if term in common:
+                queryset = queryset.filter(_each_conversation_matches(term))
+            else:
+                queryset = queryset.filter(pk__in=_matching_messages(term).union(_matching_leads(term)))
+        request.conversation_search_count_limited = bool(terms) and len(common) == len(terms)
         return queryset, False
+
+    def _is_rare(self, term: str) -> bool:
+        """At most SEARCH_RARE_ROWS matching messages and leads (a query that stops reading there)."""
+        rows = _matching_messages(term).union(_matching_leads(term), all=True)[: self.SEARCH_RARE_ROWS + 1]
+        return len(rows) <= self.SEARCH_RARE_ROWS
+
+    def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
+        if getattr(request, "conversation_search_count_limited", False):
+            return CountLimitedPaginator(
+                queryset, per_page, orphans, allow_empty_first_page, limit=self.SEARCH_COUNT_LIMIT
+            )
+        return super().get_paginator(request, queryset, per_page, orphans, allow_empty_first_page)
 
     def has_add_permission(self, request):
         return False

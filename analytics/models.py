@@ -103,6 +103,47 @@ class DailyIntentStat(models.Model):
         return f"{self.day} site {self.site_id}: {self.intent or '(none)'} × {self.messages}"
 
 
+class DailyMeetingStat(models.Model):
+    """One meeting of a bucket's conversations: its rep, its status now, and its time to book.
+
+    The dashboard's medians (per rep and overall) do not add up from counts, so each meeting keeps its
+    own row; reading these is still far cheaper than finding every meeting's first visitor message.
+    """
+
+    site = models.ForeignKey("chatbot.Site", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    rep = models.ForeignKey("scheduling.SalesRep", on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=10)
+    # From the visitor's first message to the booking; None without a visitor message (or off PostgreSQL).
+    seconds_to_book = models.FloatField(null=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["day", "site"], name="daily_meeting_bucket")]
+
+    def __str__(self) -> str:
+        return f"{self.day} site {self.site_id}: meeting with rep {self.rep_id}, {self.status}"
+
+
+class DailyFallbackText(models.Model):
+    """Visitor messages of a bucket's conversations that the bot did not understand, per exact text.
+
+    Retention blanks message text without moving a timestamp, so it marks the buckets it anonymised
+    stale (privacy.services.conversations_anonymise): the texts leave the rollup at the next refresh.
+    """
+
+    site = models.ForeignKey("chatbot.Site", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    text = models.TextField()
+    messages = models.PositiveIntegerField()
+    last_seen = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["day", "site"], name="daily_fallback_text_bucket")]
+
+    def __str__(self) -> str:
+        return f"{self.day} site {self.site_id}: {self.text[:40]!r} × {self.messages}"
+
+
 class RollupState(models.Model):
     """One row: up to when the rollups have taken changes in (its lock serializes refreshes)."""
 

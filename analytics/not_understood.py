@@ -17,10 +17,11 @@ Python. ``normalise`` is the reference the SQL is tested against.
 import re
 
 from django.db import connection
+from django.db.models import Max, Sum
 
-from analytics.expressions import FALLBACK_INTENTS
+from analytics import rollups
+from analytics.models import DailyFallbackText
 from analytics.selectors import Scope
-from chatbot.models import Message
 
 STOP_WORDS = frozenset(
     """
@@ -39,23 +40,29 @@ def normalise(text: str) -> str:
     return " ".join(w for w in words if w not in STOP_WORDS)
 
 
+# The messages are counted per exact text in the daily rollups (DailyFallbackText, analytics/rollups.py);
+# each distinct text of the range is normalised once, then the texts are grouped by their normalised form.
+# array_agg(text ORDER BY text) lists a group's texts as array_agg(DISTINCT text) did, in sorted order.
 _GROUPS_SQL = """
-WITH fallbacks AS (
-    SELECT m.text, m.created_at,
+WITH texts AS (
+    SELECT text, sum(messages) AS messages, max(last_seen) AS last_seen
+    FROM analytics_dailyfallbacktext
+    WHERE day >= %(start)s AND day <= %(end)s
+      AND (%(site)s::bigint IS NULL OR site_id = %(site)s::bigint)
+    GROUP BY text
+),
+normalised AS (
+    SELECT text, messages, last_seen,
            array_to_string(ARRAY(
                SELECT w FROM unnest(string_to_array(
-                   btrim(regexp_replace(lower(m.text), '[^[:alpha:]]+', ' ', 'g')), ' ')) WITH ORDINALITY AS t(w, i)
+                   btrim(regexp_replace(lower(text), '[^[:alpha:]]+', ' ', 'g')), ' ')) WITH ORDINALITY AS t(w, i)
                WHERE w <> '' AND NOT (w = ANY(%(stop)s))
                ORDER BY i), ' ') AS normalised
-    FROM chatbot_message m
-    JOIN chatbot_conversation c ON c.id = m.conversation_id
-    WHERE m.sender = 'visitor' AND m.intent = ANY(%(intents)s)
-      AND c.started_at >= %(start)s AND c.started_at < %(end)s
-      AND (%(site)s::bigint IS NULL OR c.site_id = %(site)s::bigint)
+    FROM texts
 )
-SELECT normalised, count(*) AS messages, count(DISTINCT text) AS variants, max(created_at) AS last_seen,
-       (array_agg(DISTINCT text))[1:%(examples)s] AS examples
-FROM fallbacks
+SELECT normalised, sum(messages)::bigint AS messages, count(*) AS variants, max(last_seen) AS last_seen,
+       (array_agg(text ORDER BY text))[1:%(examples)s] AS examples
+FROM normalised
 GROUP BY normalised
 ORDER BY messages DESC, normalised
 LIMIT %(limit)s
@@ -63,13 +70,16 @@ LIMIT %(limit)s
 
 
 def fallback_groups(scope: Scope, *, limit: int = GROUP_LIMIT, examples: int = EXAMPLES_PER_GROUP) -> list[dict]:
-    """Groups of not-understood messages, biggest first: normalised text, count, distinct variants, examples."""
+    """Groups of not-understood messages, biggest first: normalised text, count, distinct variants, examples.
+
+    Read from the rollups, after bringing them up to date (as the dashboard does).
+    """
+    rollups.refresh()
     if connection.vendor == "postgresql":
         params = {
             "stop": sorted(STOP_WORDS),
-            "intents": list(FALLBACK_INTENTS),
-            "start": scope.start_at,
-            "end": scope.end_before,
+            "start": scope.start,
+            "end": scope.end,
             "site": scope.site_id,
             "examples": examples,
             "limit": limit,
@@ -85,17 +95,11 @@ def fallback_groups(scope: Scope, *, limit: int = GROUP_LIMIT, examples: int = E
 
 
 def _fallback_groups_python(scope: Scope, *, limit: int, examples: int) -> list[dict]:
-    """The embedded (SQLite) default: distinct texts counted in the database, normalised here."""
-    from django.db.models import Count, Max
-
-    texts = (
-        Message.objects.filter(
-            scope.conversation_q("conversation__"), sender=Message.Sender.VISITOR, intent__in=FALLBACK_INTENTS
-        )
-        .values("text")
-        .annotate(n=Count("pk"), last=Max("created_at"))
-        .order_by()
-    )
+    """The embedded (SQLite) default: distinct texts summed in the database, normalised here."""
+    texts = DailyFallbackText.objects.filter(day__gte=scope.start, day__lte=scope.end)
+    if scope.site_id:
+        texts = texts.filter(site_id=scope.site_id)
+    texts = texts.values("text").annotate(n=Sum("messages"), last=Max("last_seen")).order_by()
     groups: dict[str, dict] = {}
     for row in texts:
         key = normalise(row["text"])

@@ -14,7 +14,8 @@ How the rollups stay right:
   (created_at), a meeting (updated_at). It looks REFRESH_OVERLAP further back than the previous
   refresh, so a change whose transaction committed a little late is still seen.
 - Deleting a conversation, lead, meeting or slot offer marks its bucket stale in the same
-  transaction (analytics/signals.py); the next refresh takes the marks in.
+  transaction (analytics/signals.py), and so does anonymising a conversation (its texts leave
+  the not-understood rollup); the next refresh takes the marks in.
 - Writers that set old timestamps on purpose (the demo data generator) pass what they wrote.
 
 Who refreshes: the worker every minute (CELERY_BEAT_SCHEDULE) and the dashboard before it reads,
@@ -26,23 +27,26 @@ take turns. The number of queries of a refresh does not depend on the amount of 
 import datetime as dt
 
 from django.db import connection, transaction
-from django.db.models import Count, F, FloatField, Q, QuerySet, Sum, Value
+from django.db.models import Count, F, FloatField, Func, Max, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from analytics.expressions import FALLBACK_INTENTS, conversation_flags, source_fields
 from analytics.models import (
     DailyConversationStat,
+    DailyFallbackText,
     DailyIntentStat,
+    DailyMeetingStat,
     DailyQuestionStat,
     RollupState,
     StaleBucket,
 )
 from chatbot.models import Conversation, Message
+from scheduling.models import Meeting
 
 UTC = dt.timezone.utc
 REFRESH_OVERLAP = dt.timedelta(minutes=5)
-ROLLUP_MODELS = (DailyConversationStat, DailyQuestionStat, DailyIntentStat)
+ROLLUP_MODELS = (DailyConversationStat, DailyQuestionStat, DailyIntentStat, DailyMeetingStat, DailyFallbackText)
 
 Bucket = tuple[int, dt.date]  # (site id, UTC day the conversations started)
 
@@ -76,6 +80,11 @@ def refresh(*, conversations: QuerySet[Conversation] | None = None, full: bool =
 def mark_stale(buckets: set[Bucket]) -> None:
     """Have the next refresh recompute these buckets (part of the caller's transaction)."""
     StaleBucket.objects.bulk_create([StaleBucket(site_id=site_id, day=day) for site_id, day in buckets])
+
+
+def mark_conversations_stale(conversations: QuerySet[Conversation]) -> None:
+    """Have the next refresh recompute these conversations' buckets (a change no watched timestamp shows)."""
+    mark_stale(_buckets_of(conversations))
 
 
 def bucket_of(conversation: Conversation) -> Bucket:
@@ -148,14 +157,18 @@ def _recompute(buckets: set[Bucket] | None) -> None:
     """Replace the rows of these buckets (None: of all buckets) with counts from the chats."""
     conversations = Conversation.objects.order_by()
     messages = Message.objects.order_by()
+    meetings = Meeting.objects.filter(conversation__isnull=False).order_by()  # erasure keeps meetings, not chats
     if buckets is not None:
         conversations = conversations.filter(_bucket_q(buckets))
         messages = messages.filter(_bucket_q(buckets, prefix="conversation__"))
+        meetings = meetings.filter(_bucket_q(buckets, prefix="conversation__"))
     for model in ROLLUP_MODELS:
         model.objects.filter(_rollup_q(buckets) if buckets is not None else Q()).delete()
     _insert(DailyConversationStat, *_conversation_stats(conversations).query.sql_with_params())
     _insert(DailyQuestionStat, *_question_stats_sql(conversations))
     _insert(DailyIntentStat, *_intent_stats(messages).query.sql_with_params())
+    _insert(DailyMeetingStat, *_meeting_stats(meetings).query.sql_with_params())
+    _insert(DailyFallbackText, *_fallback_texts(messages).query.sql_with_params())
 
 
 def _insert(model, select_sql: str, params) -> None:
@@ -201,6 +214,46 @@ def _intent_stats(messages: QuerySet[Message]) -> QuerySet:
             r_confidence_sum=Coalesce(Sum("confidence"), Value(0.0), output_field=FloatField()),
             r_confidence_count=Count("confidence"),
         )
+    )
+
+
+def _fallback_texts(messages: QuerySet[Message]) -> QuerySet:
+    """Per bucket and exact text: the visitor messages the bot did not understand, and the last one's time."""
+    groups = {"r_site_id": F("conversation__site_id"), "r_day": start_day("conversation__"), "r_text": F("text")}
+    return (
+        messages.filter(sender=Message.Sender.VISITOR, intent__in=FALLBACK_INTENTS)
+        .annotate(**groups)
+        .values(*groups)
+        .annotate(r_messages=Count("pk"), r_last_seen=Max("created_at"))
+    )
+
+
+class _Seconds(Func):
+    """An interval in seconds (PostgreSQL; the median it feeds exists only there)."""
+
+    template = "EXTRACT(EPOCH FROM %(expressions)s)"
+    output_field = FloatField()
+
+    def as_sql(self, compiler, connection, **extra):
+        return "NULL", []
+
+    def as_postgresql(self, compiler, connection, **extra):
+        return super().as_sql(compiler, connection, **extra)
+
+
+def _meeting_stats(meetings: QuerySet[Meeting]) -> QuerySet:
+    """One row per meeting: bucket, rep, status, and seconds from the visitor's first message to the booking."""
+    first_visitor_message = (
+        Message.objects.filter(conversation=OuterRef("conversation"), sender=Message.Sender.VISITOR)
+        .order_by("created_at")  # read off the (conversation, sender, created_at) index, no sort
+        .values("created_at")[:1]
+    )
+    return meetings.values(
+        r_site_id=F("conversation__site_id"),
+        r_day=start_day("conversation__"),
+        r_rep_id=F("rep_id"),
+        r_status=F("status"),
+        r_seconds_to_book=_Seconds(F("created_at") - Subquery(first_visitor_message)),
     )
 
 

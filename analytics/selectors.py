@@ -5,9 +5,9 @@ optionally one site) and runs one query, whatever the amount of data. Every figu
 is about the conversations that *started* in the range (a cohort), so the funnel's
 steps, the drop-offs and the sources add up with each other.
 
-The funnel, drop-offs, sources and intents sum the daily rollups (analytics/rollups.py,
-which holds how each count is defined); ``dashboard`` refreshes them first. Meetings are
-few, so the per-rep figures read them directly.
+The funnel, drop-offs, sources, intents and the per-rep meetings read the daily rollups
+(analytics/rollups.py, which holds how each figure is defined); ``dashboard`` refreshes them
+first. The live-handoff figures read the conversations and takeovers directly.
 """
 
 import datetime as dt
@@ -18,9 +18,9 @@ from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, 
 from django.db.models.functions import Coalesce
 
 from analytics import rollups
-from analytics.expressions import FUNNEL_STEPS, SOURCE_DIMENSIONS, SOURCE_FIELDS, Median, MedianOf
-from analytics.models import DailyConversationStat, DailyIntentStat, DailyQuestionStat
-from chatbot.models import Conversation, Message, Takeover
+from analytics.expressions import FUNNEL_STEPS, SOURCE_DIMENSIONS, SOURCE_FIELDS, MedianOf
+from analytics.models import DailyConversationStat, DailyIntentStat, DailyMeetingStat, DailyQuestionStat
+from chatbot.models import Conversation, Takeover
 from scheduling.models import Meeting
 
 
@@ -141,51 +141,83 @@ def _source_row(row: dict) -> dict:
 # --- Reps and time to meeting --------------------------------------------------------------
 
 
-def _meetings_in(scope: Scope) -> QuerySet[Meeting]:
-    return Meeting.objects.filter(scope.conversation_q("conversation__")).order_by()
+_MEETING_COUNTS = {
+    "booked": "",
+    "held": Meeting.Status.HELD,
+    "no_show": Meeting.Status.NO_SHOW,
+    "cancelled": Meeting.Status.CANCELLED,
+    "upcoming": Meeting.Status.BOOKED,
+}
+
+# Per rep and for all meetings together in one pass over the scope's rows of the meetings' rollup
+# (GROUPING SETS: the reps' rows, then one row for all).
+_MEETINGS_SQL = """
+SELECT rep_id, rep_name, GROUPING(rep_id, rep_name) AS is_total, {counts},
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds_to_book) AS median_seconds
+FROM ({meetings}) AS meetings
+GROUP BY GROUPING SETS ((rep_id, rep_name), ())
+ORDER BY is_total, booked DESC, rep_name
+"""
 
 
-def _time_to_booking():
-    first_visitor_message = (
-        Message.objects.filter(conversation=OuterRef("conversation"), sender=Message.Sender.VISITOR)
-        .order_by("created_at")  # read off the (conversation, sender, created_at) index, no sort
-        .values("created_at")[:1]
+def meetings_and_median(scope: Scope) -> tuple[list[dict], float | None]:
+    """Meetings booked per rep (any status now), by status, with the median time to book; and the median
+    time to book of all of them: seconds from a visitor's first message to the meeting being booked
+    (PostgreSQL; None elsewhere and when unknown). Read from the meetings' rollup (DailyMeetingStat)."""
+    if not median_supported():
+        return _meetings_by_rep_counts(scope), None
+    meetings = _buckets_in(DailyMeetingStat, scope).values(
+        "rep_id", "status", "seconds_to_book", rep_name=F("rep__name")
     )
-    return F("created_at") - Subquery(first_visitor_message)
-
-
-def meetings_by_rep(scope: Scope) -> list[dict]:
-    """Meetings booked per rep (any status now), by status, with the median time to book (PostgreSQL)."""
-    status = Meeting.Status
-    aggregates = {
-        "booked": Count("pk"),
-        "held": Count("pk", filter=Q(status=status.HELD)),
-        "no_show": Count("pk", filter=Q(status=status.NO_SHOW)),
-        "cancelled": Count("pk", filter=Q(status=status.CANCELLED)),
-        "upcoming": Count("pk", filter=Q(status=status.BOOKED)),
-    }
-    if median_supported():
-        aggregates["median_seconds"] = Median(_time_to_booking())
-    rows = _meetings_in(scope).values("rep_id", "rep__name").annotate(**aggregates).order_by("-booked", "rep__name")
-    return [
+    sql, params = meetings.query.sql_with_params()
+    counts = ", ".join(
+        f"count(*) FILTER (WHERE status = %s) AS {name}" if status else f"count(*) AS {name}"
+        for name, status in _MEETING_COUNTS.items()
+    )
+    status_params = [status for status in _MEETING_COUNTS.values() if status]
+    with connection.cursor() as cursor:
+        cursor.execute(_MEETINGS_SQL.format(counts=counts, meetings=sql), (*status_params, *params))
+        columns = [column.name for column in cursor.description]
+        rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+    total = next((row for row in rows if row["is_total"]), None)
+    reps = [
         {
-            "rep": row["rep__name"],
-            "booked": row["booked"],
-            "held": row["held"],
-            "no_show": row["no_show"],
-            "cancelled": row["cancelled"],
-            "upcoming": row["upcoming"],
-            "median_seconds": row.get("median_seconds"),
+            "rep": row["rep_name"],
+            **{name: row[name] for name in _MEETING_COUNTS},
+            "median_seconds": row["median_seconds"],
         }
+        for row in rows
+        if not row["is_total"]
+    ]
+    return reps, total["median_seconds"] if total else None
+
+
+def _meetings_by_rep_counts(scope: Scope) -> list[dict]:
+    """meetings_by_rep without the medians (databases without percentile_cont)."""
+    aggregates = {
+        name: Count("pk", filter=Q(status=status)) if status else Count("pk")
+        for name, status in _MEETING_COUNTS.items()
+    }
+    rows = (
+        _buckets_in(DailyMeetingStat, scope)
+        .values("rep_id", "rep__name")
+        .annotate(**aggregates)
+        .order_by("-booked", "rep__name")
+    )
+    return [
+        {"rep": row["rep__name"], **{name: row[name] for name in _MEETING_COUNTS}, "median_seconds": None}
         for row in rows
     ]
 
 
+def meetings_by_rep(scope: Scope) -> list[dict]:
+    """Meetings booked per rep (any status now), by status, with the median time to book (PostgreSQL)."""
+    return meetings_and_median(scope)[0]
+
+
 def median_time_to_booking(scope: Scope) -> float | None:
     """Median seconds from a visitor's first message to the meeting being booked; None if unknown."""
-    if not median_supported():
-        return None
-    return _meetings_in(scope).aggregate(median=Median(_time_to_booking()))["median"]
+    return meetings_and_median(scope)[1]
 
 
 def format_duration(seconds: float | None) -> str:
@@ -291,12 +323,13 @@ def fallback_rate_by_day(scope: Scope) -> list[dict]:
 def dashboard(scope: Scope) -> dict:
     """Every table of the dashboard, after bringing the rollups up to date (a fixed number of queries)."""
     rollups.refresh()
+    reps, median_seconds = meetings_and_median(scope)
     return {
         "funnel": funnel(scope),
         "drop_off": drop_off(scope),
         "sources": {dimension: by_source(scope, dimension) for dimension in SOURCE_DIMENSIONS},
-        "reps": meetings_by_rep(scope),
-        "median_seconds": median_time_to_booking(scope),
+        "reps": reps,
+        "median_seconds": median_seconds,
         "median_supported": median_supported(),
         "handoffs": handoffs(scope),
         "intents": intents(scope),

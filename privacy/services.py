@@ -27,7 +27,8 @@ the lead's decision (outcome, score, reasons); the meeting's rep, times and stat
 every message text, payload and extracted fact, every lead fact and the visitor's own words,
 the visitor's name, email and zone on meetings (and on the reps' calendars), the slot preferences
 typed, the browser's time zone, the visitor's token, and the conversation's events in Rasa.
-Nothing is deleted, so nothing marks a rollup stale.
+Nothing is deleted, but the not-understood rollup keeps message texts, so the anonymised
+conversations' days are marked stale: the next refresh recomputes them without the texts.
 """
 
 from __future__ import annotations
@@ -216,7 +217,8 @@ class Anonymised:
 def conversations_anonymise(*, conversation_ids, now: dt.datetime | None = None) -> Anonymised:
     """Anonymise these conversations (those not anonymised yet; see the module text).
 
-    Only UPDATEs: the rows the dashboard counts stay, and no timestamp the rollups watch moves.
+    Only UPDATEs: the rows the dashboard counts stay, and no timestamp the rollups watch moves; their
+    days are marked stale, so the rollup of not-understood texts drops the blanked texts at the next refresh.
     """
     now = now or timezone.now()
     with transaction.atomic():
@@ -230,6 +232,7 @@ def conversations_anonymise(*, conversation_ids, now: dt.datetime | None = None)
         Message.objects.filter(conversation_id__in=ids).update(
             text="", payload="", buttons=[], entities=[], client_id=""
         )
+        rollups.mark_conversations_stale(Conversation.objects.filter(pk__in=ids))
         Lead.objects.filter(conversation_id__in=ids).update(**LEAD_BLANK)
         SlotOffer.objects.filter(conversation_id__in=ids).update(preference_text="")
         meeting_ids = list(Meeting.objects.filter(conversation_id__in=ids).values_list("pk", flat=True))

@@ -9,19 +9,24 @@ all of which sit above `chatbot`. Registering them here keeps `chatbot` free of 
 import datetime as dt
 
 from django.contrib import admin
-from django.db.models import Count, Exists, OuterRef, Q, Subquery, Value
+from django.core.paginator import Paginator
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.text import smart_split, unescape_string_literal
 
 from access.admin import VisibleRepListFilter, VisibleRowsAdminMixin
 from access.selectors import (
+    sees_everything,
     visible_conversations,
     visible_meetings,
     visible_messages,
     visible_visitors,
 )
+from analytics.admin.reports import report_transaction
 from analytics.expressions import FALLBACK_INTENTS, UrlWithoutQuery, has_meeting, utm_value
+from analytics.models import DailyConversationStat, RollupState
 from chatbot.models import Conversation, Message, Visitor
 from config.csv_export import CSVExportMixin
 from privacy.admin_actions import PrivacyActionsMixin
@@ -98,8 +103,23 @@ class StartedRangeFilter(admin.ListFilter):
 FILTER_CHOICES = 30
 
 
-def frequent_values(*, user, expression) -> list[tuple[str, str]]:
-    """A filter's choices: the most frequent non-empty values of `expression` among the user's conversations."""
+def frequent_values(*, user, expression, rollup_column: str) -> list[tuple[str, str]]:
+    """A filter's choices: the most frequent non-empty values of `expression` among the user's conversations.
+
+    Someone who sees every conversation (marketing) gets them from the daily rollups, whose
+    ``rollup_column`` holds the same expression per bucket (analytics/expressions.py): summing a few
+    thousand rows instead of grouping every conversation (a second each at a million). They are as of
+    the rollups' last refresh (every minute with the worker). Someone who sees only some conversations
+    gets them from those conversations, and so does everyone before the rollups' first refresh.
+    """
+    if sees_everything(user) and RollupState.objects.filter(refreshed_up_to__isnull=False).exists():
+        rows = (
+            DailyConversationStat.objects.exclude(**{rollup_column: ""})
+            .values(choice=F(rollup_column))
+            .annotate(n=Sum("conversations"))
+            .order_by("-n", "choice")[:FILTER_CHOICES]
+        )
+        return [(row["choice"], row["choice"]) for row in rows]
     rows = (
         visible_conversations(user=user)
         .annotate(choice=expression)
@@ -117,7 +137,7 @@ class _JsonKeyFilter(admin.SimpleListFilter):
     key = ""
 
     def lookups(self, request, model_admin):
-        return frequent_values(user=request.user, expression=utm_value(self.key))
+        return frequent_values(user=request.user, expression=utm_value(self.key), rollup_column=self.key)
 
     def queryset(self, request, queryset):
         if self.value():
@@ -144,7 +164,7 @@ class LandingPageFilter(admin.SimpleListFilter):
     parameter_name = "landing"
 
     def lookups(self, request, model_admin):
-        return frequent_values(user=request.user, expression=UrlWithoutQuery("page_url"))
+        return frequent_values(user=request.user, expression=UrlWithoutQuery("page_url"), rollup_column="landing_page")
 
     def queryset(self, request, queryset):
         if self.value():
@@ -188,6 +208,57 @@ class OutcomeFilter(admin.SimpleListFilter):
         if self.value():
             return queryset.filter(lead__outcome=self.value())
         return queryset
+
+
+def _matching_messages(term: str):
+    return Message.objects.filter(text__icontains=term).order_by().values("conversation_id")
+
+
+def _matching_leads(term: str):
+    return (
+        Lead.objects.filter(Q(email__icontains=term) | Q(company_name__icontains=term))
+        .order_by()
+        .values("conversation_id")
+    )
+
+
+def _each_conversation_matches(term: str) -> Q:
+    """The conversation has a message or a lead matching ``term``, checked for each conversation read.
+
+    The conversation is matched as a range of one id (>= and <=, the same as =): with a plain = the
+    planner turns the check into one hashed set of every match (what a common word must not cost)
+    whenever it expects to read many conversations, although the page stops after fifty.
+    """
+    one = {"conversation_id__gte": OuterRef("pk"), "conversation_id__lte": OuterRef("pk")}
+    return Q(Exists(Message.objects.filter(text__icontains=term, **one))) | Q(
+        Exists(Lead.objects.filter(Q(email__icontains=term) | Q(company_name__icontains=term), **one))
+    )
+
+
+class AtLeast(int):
+    """A count that stopped counting: more than ``limit`` rows. Compares as limit + 1 (more than a page,
+    more than "show all" allows); reads "500+" wherever admin prints the count."""
+
+    def __new__(cls, limit: int):
+        value = super().__new__(cls, limit + 1)
+        value.limit = limit
+        return value
+
+    def __str__(self) -> str:
+        return f"{self.limit:,}+"
+
+
+class CountLimitedPaginator(Paginator):
+    """Counts at most ``limit`` + 1 rows (a LIMIT inside the COUNT); beyond that the count is AtLeast(limit)."""
+
+    def __init__(self, *args, limit: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.limit = limit
+
+    @cached_property
+    def count(self) -> int:
+        counted = self.object_list.values("pk")[: self.limit + 1].count()  # the ids only: no column subqueries
+        return counted if counted <= self.limit else AtLeast(self.limit)
 
 
 @admin.register(Conversation)
@@ -263,20 +334,50 @@ class ConversationAdmin(PrivacyActionsMixin, CSVExportMixin, VisibleRowsAdminMix
             )
         )
 
-    def get_search_results(self, request, queryset, search_term):
-        """Each word (or "quoted phrase") in the lead's email or company, or in any message.
+    def changelist_view(self, request, extra_context=None):
+        """The list is read (counted and rendered) under the reports' query settings (no JIT compiling,
+        which cost seconds on a search at a million conversations)."""
+        if request.method != "GET":
+            return super().changelist_view(request, extra_context)
+        with report_transaction():
+            response = super().changelist_view(request, extra_context)
+            if hasattr(response, "render"):
+                response.render()  # the page's rows are read while rendering: inside, too
+        return response
 
-        Messages are matched with EXISTS rather than a join, so no DISTINCT is needed and the
-        row count stays cheap (PostgreSQL backs the message match with a trigram index).
-        """
+    # Search (issue 14). A word found in at most SEARCH_RARE_ROWS messages and leads is "rare": its
+    # conversations are taken as one set off the trigram indexes, and the count is exact. A common word
+    # ("free": 135,000 messages at a million conversations) would make that set cost seconds, since
+    # the index cannot hand over a message's conversation without visiting the message. So a common
+    # word is checked conversation by conversation instead: with a rare word beside it, only on the
+    # rare word's conversations; with common words only, newest first until the page is full, and
+    # the count stops at SEARCH_COUNT_LIMIT ("500+").
+    SEARCH_RARE_ROWS = 2000
+    SEARCH_COUNT_LIMIT = 500
+
+    def get_search_results(self, request, queryset, search_term):
+        """Each word (or "quoted phrase") in the lead's email or company, or in any message."""
         terms = [unescape_string_literal(t) if t[0] in "\"'" else t for t in smart_split(search_term) if t]
+        common = [term for term in terms if not self._is_rare(term)]
         for term in terms:
-            queryset = queryset.filter(
-                Q(lead__email__icontains=term)
-                | Q(lead__company_name__icontains=term)
-                | Exists(Message.objects.filter(conversation=OuterRef("pk"), text__icontains=term))
-            )
+            if term in common:
+                queryset = queryset.filter(_each_conversation_matches(term))
+            else:
+                queryset = queryset.filter(pk__in=_matching_messages(term).union(_matching_leads(term)))
+        request.conversation_search_count_limited = bool(terms) and len(common) == len(terms)
         return queryset, False
+
+    def _is_rare(self, term: str) -> bool:
+        """At most SEARCH_RARE_ROWS matching messages and leads (a query that stops reading there)."""
+        rows = _matching_messages(term).union(_matching_leads(term), all=True)[: self.SEARCH_RARE_ROWS + 1]
+        return len(rows) <= self.SEARCH_RARE_ROWS
+
+    def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
+        if getattr(request, "conversation_search_count_limited", False):
+            return CountLimitedPaginator(
+                queryset, per_page, orphans, allow_empty_first_page, limit=self.SEARCH_COUNT_LIMIT
+            )
+        return super().get_paginator(request, queryset, per_page, orphans, allow_empty_first_page)
 
     def has_add_permission(self, request):
         return False

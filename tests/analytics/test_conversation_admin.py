@@ -9,6 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils.text import capfirst
 
+from analytics.admin.conversations import ConversationAdmin
 from analytics.demo_data import generate
 
 LIST = "/admin/chatbot/conversation/"
@@ -118,3 +119,37 @@ def _today():
     import datetime as dt
 
     return dt.date.today() + dt.timedelta(days=1)
+
+
+SEARCHES = [
+    "acme.example",
+    "Hooli",
+    "better lead routing",
+    "free trial",
+    '"free trial"',
+    "example hooli",
+    "nothing-like-it",
+]
+
+
+@pytest.mark.parametrize("q", SEARCHES)
+def test_common_words_checked_conversation_by_conversation_find_the_same(admin_client_, known, monkeypatch, q):
+    """At a million conversations a common word is checked per conversation (newest first) rather than
+    as one set of matches; both ways find the same conversations."""
+    as_sets = admin_client_.get(LIST, {"q": q})
+    monkeypatch.setattr(ConversationAdmin, "SEARCH_RARE_ROWS", 0)  # every word that matches is "common"
+    per_conversation = admin_client_.get(LIST, {"q": q})
+    assert _shown(per_conversation) == _shown(as_sets)
+    assert per_conversation.context["cl"].result_count == as_sets.context["cl"].result_count == len(_shown(as_sets))
+
+
+def test_a_search_for_common_words_stops_counting_at_the_limit(admin_client_, known, monkeypatch):
+    everything = _shown(admin_client_.get(LIST, {"q": "example"}))  # every lead's email
+    assert len(everything) >= 3
+    monkeypatch.setattr(ConversationAdmin, "SEARCH_RARE_ROWS", 0)
+    monkeypatch.setattr(ConversationAdmin, "SEARCH_COUNT_LIMIT", 2)
+    response = admin_client_.get(LIST, {"q": "example"})
+    assert _shown(response) == everything  # the rows are all there; only the count stopped
+    html = response.content.decode()
+    assert "2+ conversations" in html and "Export CSV (2+ rows)" in html
+    assert f"{len(everything)} conversations" not in html

@@ -9,7 +9,7 @@ import contextlib
 import uuid
 from datetime import timedelta
 
-from django.db.models import Prefetch
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from access.selectors import sees_everything, user_rep
@@ -44,14 +44,15 @@ def rep_display_name(*, user) -> str:
 
 
 def _rows(queryset, *, user_id: int) -> list[dict]:
-    conversations = queryset.select_related("site", "lead").prefetch_related(
-        Prefetch(
-            "messages",
-            queryset=Message.objects.exclude(sender=Message.Sender.SYSTEM).order_by("-created_at", "-id")[:1],
-            to_attr="last",
-        )
+    # The last message's text as a column: one query (a sliced prefetch was a second one, with a window
+    # function over every message of the conversations, and a tenth of the web process's time in a burst).
+    last_text = (
+        Message.objects.filter(conversation=OuterRef("pk"))
+        .exclude(sender=Message.Sender.SYSTEM)
+        .order_by("-created_at", "-id")
+        .values("text")[:1]
     )
-    conversations = list(conversations)
+    conversations = list(queryset.select_related("site", "lead").annotate(last_text=Subquery(last_text)))
     here = presence.visitors_on_site(conversation_ids=[c.pk for c in conversations])
     return [conversation_row(c, user_id=user_id, on_site=c.pk in here) for c in conversations]
 
@@ -66,7 +67,6 @@ def conversation_row(conversation: Conversation, *, user_id: int, on_site: bool 
     facts = {}
     if lead is not None:
         facts = {f: getattr(lead, f) for f in FACT_FIELDS if getattr(lead, f) not in ("", None)}
-    last = getattr(conversation, "last", None) or []
     return {
         "conversation": str(conversation.public_id),
         "site": conversation.site.name,
@@ -81,7 +81,7 @@ def conversation_row(conversation: Conversation, *, user_id: int, on_site: bool 
         "facts": facts,
         "score": lead.score if lead is not None else None,
         "outcome": lead.outcome if lead is not None else None,
-        "last_message": last[0].text[:200] if last else "",
+        "last_message": (getattr(conversation, "last_text", None) or "")[:200],
         "on_site": on_site,
         "needs_person": conversation.held_by_id is None
         and (

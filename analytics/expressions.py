@@ -53,14 +53,6 @@ class UrlWithoutQuery(Func):
         )
 
 
-class Median(Aggregate):
-    """Median of an interval, in seconds (PostgreSQL's percentile_cont)."""
-
-    function = "percentile_cont"
-    template = "percentile_cont(0.5) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM %(expressions)s))"
-    output_field = FloatField()
-
-
 class MedianOf(Aggregate):
     """Median of a number (PostgreSQL's percentile_cont)."""
 

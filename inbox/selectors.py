@@ -81,7 +81,7 @@ def conversation_row(conversation: Conversation, *, user_id: int, on_site: bool 
         "facts": facts,
         "score": lead.score if lead is not None else None,
         "outcome": lead.outcome if lead is not None else None,
-        "last_message": (getattr(conversation, "last_text", None) or "")[:200],
+        "last_message": (conversation.last_text or "")[:200],
         "on_site": on_site,
         "needs_person": conversation.held_by_id is None
         and (

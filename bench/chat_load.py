@@ -60,14 +60,16 @@ class StartLine:
         await asyncio.wait_for(self.go.wait(), 120)
 
 
-async def web_conversation(ws_url: str, origin: str, site: str, start: StartLine, latencies: Latencies) -> None:
+async def web_conversation(
+    ws_url: str, origin: str, site: str, start: StartLine, latencies: Latencies, turns: list[str] = TURNS
+) -> None:
     async with websockets.connect(ws_url, origin=origin, max_size=2**20) as ws:
         await ws.send(json.dumps({"type": "start", "site": site, "visitor": None, "timezone": "UTC", "page": origin}))
         session = json.loads(await ws.recv())
         if session.get("type") != "session":
             raise RuntimeError(f"could not start a conversation: {session}")
         await start.wait()
-        for i, text in enumerate(TURNS):
+        for i, text in enumerate(turns):
             started = time.perf_counter()
             await ws.send(json.dumps({"type": "message", "text": text, "id": f"b{i}"}))
             while True:

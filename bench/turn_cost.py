@@ -17,18 +17,15 @@ visitors at which that reaches 70 % (beyond it, queueing pushes the p95 past a s
 
 import argparse
 import asyncio
-import json
 import os
 import statistics
 import sys
-import time
 from pathlib import Path
-
-import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.chat_load import TURNS as SMALL_TALK  # noqa: E402
+from bench.chat_load import Latencies, StartLine, web_conversation  # noqa: E402
 from bench.live_setup import demo_site  # noqa: E402
 
 QUALIFICATION = [
@@ -51,25 +48,11 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def play(ws_url: str, origin: str, site: str, script: list[str], replies: list[float]) -> None:
-    async with websockets.connect(ws_url, origin=origin, max_size=2**20) as ws:
-        await ws.send(json.dumps({"type": "start", "site": site, "visitor": None, "timezone": "UTC", "page": origin}))
-        session = json.loads(await asyncio.wait_for(ws.recv(), 30))
-        if session.get("type") != "session":
-            raise RuntimeError(f"could not start a conversation: {session}")
-        for i, text in enumerate(script):
-            started = time.perf_counter()
-            await ws.send(json.dumps({"type": "message", "text": text, "id": f"t{i}"}))
-            while (frame := json.loads(await asyncio.wait_for(ws.recv(), 30)))["type"] != "bot":
-                if frame["type"] == "error":
-                    raise RuntimeError(f"error frame: {frame}")
-            replies.append(time.perf_counter() - started)
-            # The turn's other frames (a second bot message, typing off) arrive before the next message.
-            while True:
-                try:
-                    await asyncio.wait_for(ws.recv(), 0.3)
-                except TimeoutError:
-                    break
+def play(ws_url: str, origin: str, site: str, script: list[str], replies: list[float]) -> None:
+    """One conversation of ``script`` through the widget's socket; each message's reply time into ``replies``."""
+    latencies: Latencies = []
+    asyncio.run(web_conversation(ws_url, origin, site, StartLine(1), latencies, turns=script))
+    replies.extend(seconds for _, seconds in latencies)
 
 
 def main() -> None:
@@ -89,13 +72,13 @@ def main() -> None:
         ws_url = servers.web_url.replace("http", "ws", 1) + "/ws/chat/"
         rasa_pid, web_pid = servers.rasas[0].server_pid(), servers.web.pid
         # One conversation first: the first turn after start-up loads what the model loads lazily.
-        asyncio.run(play(ws_url, origin, site.embed_key, SMALL_TALK, []))
+        play(ws_url, origin, site.embed_key, SMALL_TALK, [])
         totals = {"rasa": 0.0, "web": 0.0, "messages": 0}
         for name, script in SCRIPTS.items():
             replies: list[float] = []
             rasa_before, web_before = cpu_seconds(rasa_pid), cpu_seconds(web_pid)
             for _ in range(args.visitors):
-                asyncio.run(play(ws_url, origin, site.embed_key, script, replies))
+                play(ws_url, origin, site.embed_key, script, replies)
             rasa, web = cpu_seconds(rasa_pid) - rasa_before, cpu_seconds(web_pid) - web_before
             totals["rasa"] += rasa
             totals["web"] += web

@@ -213,17 +213,19 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             client_id = ""
         if not isinstance(client_id, (str, int)) or len(str(client_id)) > MAX_CLIENT_ID_LENGTH:
             raise ChatError("invalid_id")
-        text = frames.typed_text(text)
-        await db(abuse.message_admit)(visitor_id=self.visitor.pk, ip=self.ip)
-
-        recorded = await db(services.message_record_visitor)(
-            conversation=self.conversation, text=text, client_id=str(client_id)
+        # Admitted, stored, for the rep while one holds the chat (live handoff: the bot is paused, and the
+        # message reaches the rep's open transcript like any other, see ``chat_visitor``), and a "talk to
+        # a person" button's request routed: one trip to the database (services.message_receive).
+        recorded = await db(services.message_receive)(
+            conversation=self.conversation,
+            visitor_id=self.visitor.pk,
+            ip=self.ip,
+            text=frames.typed_text(text),
+            client_id=str(client_id),
         )
         if recorded.duplicate:
             return  # a retried frame: the first copy is already being answered
-        for_rep = await self.relayed_to_rep(recorded.message)
-        if not for_rep and recorded.message.payload == live.PERSON_PAYLOAD:
-            await self.request_person()  # first: the rep's alert waits for nothing else
+        for_rep = recorded.for_rep
         visitor_frame = selectors.message_frame(recorded.message)
         try:
             await self.channel_layer.group_send(
@@ -236,15 +238,6 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             return
         await self.send_json({"type": "typing"})
         self.answer_pending()
-
-    async def request_person(self) -> None:
-        """A "talk to a person" button (the widget's own, or "Talk now"): the request is recorded and the
-        routed rep alerted now, not after the bot's turn (which may queue behind other visitors' turns).
-        The bot's answer follows as usual; its action finds the request already recorded."""
-        try:
-            await db(services.conversation_request_handoff)(public_id=self.public_id)
-        except Exception:  # the bot's action records it when it answers the message
-            log.exception("could not record the request for a person in %s at once", self.public_id)
 
     async def arrive_on_site(self) -> None:
         """The visitor is on the site now (the reps' inbox queues a qualified one): counted per socket,
@@ -297,15 +290,6 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         if message is not None and not self.closing:
             await turns.push(self.public_id, {"type": "chat.bot", "frames": [selectors.message_frame(message)]}, self)
             await live.inbox_touch(site_id=self.site.pk, public_id=self.public_id)
-
-    async def relayed_to_rep(self, message) -> bool:
-        """Live handoff: while a rep holds the conversation, the bot is paused and the rep answers.
-
-        The message reaches the rep's open transcript like any other (the inbox is in this conversation's
-        group, see ``chat_visitor``); here it is only marked as the rep's to answer, so the bot never
-        sees it, not even later as a pending turn.
-        """
-        return await db(services.message_mark_for_rep)(message=message)
 
     def answer_pending(self) -> None:
         """Send the conversation's pending messages to the bot, in order, while this socket reads on.

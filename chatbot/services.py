@@ -17,13 +17,14 @@ from django.db.models.functions import Coalesce, Now
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from chatbot import live, selectors
+from chatbot import abuse, live, selectors
 from chatbot.bot_input import text_for_bot
 from chatbot.errors import ChatError
 from chatbot.models import Conversation, Message, Site, Takeover, Visitor
 from chatbot.widget import WORDS_TEMPLATE
 from config import zones
 
+log = logging.getLogger(__name__)
 VISITOR_TOKEN_BYTES = 24
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 
@@ -411,7 +412,7 @@ def handoff_watch(*, conversation_id: int) -> None:
     try:
         tasks.handoff_unanswered_due.apply_async((conversation_id,), countdown=remaining)
     except Exception:  # the broker is down: the sweep (handoffs_unanswered_overdue) says it when due
-        logging.getLogger(__name__).exception("could not queue the handoff wait of %s", conversation_id)
+        log.exception("could not queue the handoff wait of %s", conversation_id)
 
 
 @dataclass(frozen=True)
@@ -510,6 +511,38 @@ def message_record_rep(*, public_id: str, user, text: str) -> Message:
         )
         Conversation.objects.filter(pk=conversation.pk).update(last_activity_at=timezone.now())
     return message
+
+
+@dataclass(frozen=True)
+class ReceivedMessage:
+    message: Message
+    duplicate: bool  # a retried frame: the first copy is already being answered
+    for_rep: bool  # a rep holds the conversation: the rep answers it, the bot never sees it
+
+
+def message_receive(
+    *, conversation: Conversation, visitor_id: int, ip: str, text: str, client_id: str
+) -> ReceivedMessage:
+    """What happens to a visitor's message before the bot's turn, in one trip off the event loop: admitted
+    (``abuse.message_admit``, ChatError("rate_limited") when not), stored, marked for the rep who holds the
+    conversation, and a "talk to a person" button's request recorded and routed now (the rep's alert waits
+    for nothing else; the bot's answer follows as usual, and its action finds the request recorded).
+
+    One trip, not four: each is a thread hop and a connection check, and in a burst the visitors' trips
+    queued for the threads stage by stage, so the first request's alert waited for every visitor's earlier
+    stages.
+    """
+    abuse.message_admit(visitor_id=visitor_id, ip=ip)
+    recorded = message_record_visitor(conversation=conversation, text=text, client_id=client_id)
+    if recorded.duplicate:
+        return ReceivedMessage(message=recorded.message, duplicate=True, for_rep=False)
+    for_rep = message_mark_for_rep(message=recorded.message)
+    if not for_rep and recorded.message.payload == live.PERSON_PAYLOAD:
+        try:
+            conversation_request_handoff(public_id=str(conversation.public_id))
+        except Exception:  # the bot's action records it when it answers the message
+            log.exception("could not record the request for a person in %s at once", conversation.public_id)
+    return ReceivedMessage(message=recorded.message, duplicate=False, for_rep=for_rep)
 
 
 def message_mark_for_rep(*, message: Message) -> bool:

@@ -113,6 +113,9 @@ if DATABASE_URL:
     # Kept connections are checked before each request's first query, so a PostgreSQL restart costs
     # a reconnect, not the visitor's message.
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # The same backend, whose check is a look at the socket between round trips (config/postgres/base.py).
+        DATABASES["default"]["ENGINE"] = "config.postgres"
 else:
     DATABASES = {
         "default": {
@@ -163,7 +166,7 @@ if REDIS_URL:
     }
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "config.cache.SharedRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": os.environ.get("CACHE_PREFIX", "leadbot"),
             "OPTIONS": redis_retry_options(asyncio=False),

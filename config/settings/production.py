@@ -26,7 +26,7 @@ from config.settings.base import (
 problems = []
 if DEBUG:
     problems.append("DEBUG must be off")
-if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+if DATABASES["default"]["ENGINE"] != "config.postgres":
     problems.append("DATABASE_URL must point at PostgreSQL")
 if not REDIS_URL:
     problems.append("REDIS_URL is required (channel layer, Celery broker, cache)")

@@ -27,6 +27,7 @@ from rasa_sdk.executor import ActionExecutor
 from rasa_sdk.interfaces import ActionExecutionRejection, ActionMissingDomainException, ActionNotFoundException
 
 from chatbot.action_registry import action_modules
+from config.db import DatabaseOffLoop
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ def token_valid(authorization: str) -> bool:
     return scheme.lower() == "bearer" and hmac.compare_digest(token.encode(), settings.RASA_ACTION_TOKEN.encode())
 
 
-class ActionWebhookConsumer(AsyncHttpConsumer):
+class ActionWebhookConsumer(DatabaseOffLoop, AsyncHttpConsumer):
     # A request/response endpoint needs no channel: without this, Channels opens a
     # channel on the layer (Redis in production) for every action call Rasa makes.
     # An alias that is not configured makes get_channel_layer() return None.
@@ -61,6 +62,11 @@ class ActionWebhookConsumer(AsyncHttpConsumer):
     async def refuse(self, status: int, payload: dict, headers: list | None = None) -> None:
         """Answer now and stop reading: the rest of the body is never buffered."""
         await self.reply(status, payload, headers)
+        await self.disconnect()
+        raise StopConsumer()
+
+    async def http_disconnect(self, message: dict) -> None:
+        # As in dispatch (DatabaseOffLoop): the actions' database calls close their own connections.
         await self.disconnect()
         raise StopConsumer()
 

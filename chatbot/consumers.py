@@ -10,7 +10,7 @@ from django.conf import settings
 from chatbot import abuse, frames, live, presence, selectors, services, tasks, turns
 from chatbot.errors import ChatError
 from config import zones
-from config.db import db
+from config.db import DatabaseOffLoop, db
 
 log = logging.getLogger(__name__)
 MAX_CLIENT_ID_LENGTH = 64
@@ -25,7 +25,7 @@ UNCOUNTED_HOLD_SECONDS = 5.0
 group_name = turns.group_name
 
 
-class ChatConsumer(AsyncJsonWebsocketConsumer):
+class ChatConsumer(DatabaseOffLoop, AsyncJsonWebsocketConsumer):
     """One visitor's socket. Abuse limits (chatbot/abuse.py) bound what it may cost:
     sockets per address, `start` frames per socket, a deadline for the first `start`,
     new conversations per address and per site (and per site and day), messages per

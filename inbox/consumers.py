@@ -32,7 +32,7 @@ from chatbot import services as chat_services
 from chatbot.errors import ChatError
 from chatbot.frames import frame_read, typed_text
 from chatbot.tasks import tasks_eager
-from config.db import db
+from config.db import DatabaseOffLoop, db
 from inbox import handback, presence, release, selectors, tasks
 from inbox.handover import announce
 from inbox.notify import user_group
@@ -44,7 +44,7 @@ CLOSE_FORBIDDEN = 4403
 _releases: set[asyncio.Task] = set()
 
 
-class InboxConsumer(AsyncJsonWebsocketConsumer):
+class InboxConsumer(DatabaseOffLoop, AsyncJsonWebsocketConsumer):
     user = None
     site_ids: list[int] = []
     open_id: str | None = None

@@ -329,3 +329,28 @@ async def test_html_in_text_is_stored_verbatim_not_interpreted(rasa_down):
         await again.disconnect()
     finally:
         await communicator.disconnect()
+
+
+async def test_frames_are_handled_while_djangos_sync_thread_is_busy(rasa_down):
+    """Channels would first send every event to Django's one sync thread (to close that thread's old
+    connection); the consumers use their own threads (config.db), so a busy sync thread delays nothing."""
+    import asyncio
+    import time
+
+    from asgiref.sync import sync_to_async
+
+    site = await acreate(SiteFactory)
+    busy = asyncio.ensure_future(sync_to_async(time.sleep, thread_sensitive=True)(3))
+    try:
+        communicator = await connect()
+        began = time.monotonic()
+        await communicator.send_json_to(start_frame(site))
+        session = await communicator.receive_json_from(timeout=2)
+        assert session["type"] == "session"
+        await communicator.send_json_to({"type": "message", "text": "hello", "id": "m1"})
+        assert (await communicator.receive_json_from(timeout=2))["type"] == "typing"
+        assert time.monotonic() - began < 2.5
+        assert not busy.done()  # all of it happened while the sync thread slept
+        await communicator.disconnect()
+    finally:
+        await busy

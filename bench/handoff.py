@@ -1,7 +1,8 @@
 """Live handoff benchmark: 20 visitors ask for a person at once while 3 reps have the inbox open.
 
 Run `make bench-handoff` (or this script on a migrated, seeded PostgreSQL database named by
-DATABASE_URL): it starts its own web process and Rasa server (tests/servers.py), gives the three
+DATABASE_URL): it starts its own web process (`--web N`: N of them, the visitors and reps dealt out over
+them in turn) and Rasa server (tests/servers.py), gives the three
 demo reps the demo site, signs them in (a real session each) and opens their inbox sockets
 (/ws/inbox/). Then N visitors (`--visitors`) open the widget's socket and, all at once, ask for a
 person: first with the widget's "talk to a person" button, then N more in typed words (`--ask`).
@@ -100,15 +101,18 @@ def figures(name: str, values: list[float], expected: int) -> str:
     )
 
 
-async def handoff_runs(web_url: str, origin: str, site: str, cookies: dict[str, str], args) -> list[str]:
-    inbox_url = web_url.replace("http", "ws", 1) + "/ws/inbox/"
-    reps = {name: await rep_open(inbox_url, web_url, cookie) for name, cookie in cookies.items()}
+async def handoff_runs(web_urls: list[str], origin: str, site: str, cookies: dict[str, str], args) -> list[str]:
+    """With several web processes, the reps' inboxes and the visitors are dealt out over them in turn."""
+    reps = {}
+    for i, (name, cookie) in enumerate(cookies.items()):
+        web_url = web_urls[i % len(web_urls)]
+        reps[name] = await rep_open(web_url.replace("http", "ws", 1) + "/ws/inbox/", web_url, cookie)
     lines = []
     asks = ["button", "typed"] if args.ask == "both" else [args.ask]
     for ask in asks:
         lines.append(f"asked by {ask} ({REQUESTS[ask]!r}):")
         lines += await handoff_run(
-            web_url, origin, site, reps, args.visitors, args.timeout, ask=ask, rep_messages=ask == asks[-1]
+            web_urls, origin, site, reps, args.visitors, args.timeout, ask=ask, rep_messages=ask == asks[-1]
         )
     for rep in reps.values():
         await rep.close()
@@ -116,10 +120,18 @@ async def handoff_runs(web_url: str, origin: str, site: str, cookies: dict[str, 
 
 
 async def handoff_run(
-    web_url: str, origin: str, site: str, reps: dict, visitors: int, timeout: float, *, ask: str, rep_messages: bool
+    web_urls: list[str],
+    origin: str,
+    site: str,
+    reps: dict,
+    visitors: int,
+    timeout: float,
+    *,
+    ask: str,
+    rep_messages: bool,
 ) -> list[str]:
-    chat_url = web_url.replace("http", "ws", 1) + "/ws/chat/"
-    opened = await asyncio.gather(*(visitor_open(chat_url, origin, site) for _ in range(visitors)))
+    chat_urls = [url.replace("http", "ws", 1) + "/ws/chat/" for url in web_urls]
+    opened = await asyncio.gather(*(visitor_open(chat_urls[i % len(chat_urls)], origin, site) for i in range(visitors)))
     # Every visitor asks at once.
     requested = dict(
         zip(
@@ -226,6 +238,9 @@ def main() -> None:
     parser.add_argument(
         "--ask", choices=["both", "typed", "button"], default="both", help="how the visitors ask (default both)"
     )
+    parser.add_argument(
+        "--web", type=int, default=1, help="web processes (visitors and reps dealt out over them; default 1)"
+    )
     parser.add_argument("--timeout", type=float, default=30.0, help="an alert or a message later than this is lost, s")
     parser.add_argument("--logs", default="test-artifacts/bench-handoff", help="the servers' logs go here")
     args = parser.parse_args()
@@ -250,11 +265,12 @@ def main() -> None:
         cookies[rep.name] = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
 
     print(
-        f"handoff: {args.visitors} visitors ask for a person at once, {args.reps} reps online; starting the servers..."
+        f"handoff: {args.visitors} visitors ask for a person at once, {args.reps} reps online, "
+        f"{args.web} web process(es); starting the servers..."
     )
-    servers = start_servers(database_url=os.environ["DATABASE_URL"], logs=Path(args.logs))
+    servers = start_servers(database_url=os.environ["DATABASE_URL"], logs=Path(args.logs), web_count=args.web)
     try:
-        lines = asyncio.run(handoff_runs(servers.web_url, site.origin_list()[0], site.embed_key, cookies, args))
+        lines = asyncio.run(handoff_runs(servers.web_urls, site.origin_list()[0], site.embed_key, cookies, args))
     finally:
         servers.stop()
     print()

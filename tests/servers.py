@@ -17,7 +17,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import caldav
@@ -147,6 +147,11 @@ class Servers:
     logs: Path
     rasa_token: str  # Rasa's HTTP API answers only with ?token=... (scripts/rasa-run.sh)
     rasas: list[RasaServer]
+    more_webs: list[tuple[str, subprocess.Popen]] = field(default_factory=list)  # (url, process) beside ``web``
+
+    @property
+    def web_urls(self) -> list[str]:
+        return [self.web_url] + [url for url, _ in self.more_webs]
 
     @property
     def rasa_urls(self) -> list[str]:
@@ -160,6 +165,8 @@ class Servers:
     def stop(self) -> None:
         for rasa in self.rasas:
             rasa.stop()
+        for _, process in self.more_webs:
+            stop(process)
         stop(self.web)
 
     def sent_emails(self) -> list:
@@ -208,9 +215,12 @@ def start_servers(
     env_extra: dict | None = None,
     rasa_count: int = 1,
     rasa_supervised: bool = False,
+    web_count: int = 1,
 ) -> Servers:
     """The web process and ``rasa_count`` Rasa servers sharing the tracker store and the lock store
-    (supervised: each restarted when it dies, see ``RasaServer``)."""
+    (supervised: each restarted when it dies, see ``RasaServer``). With ``web_count`` > 1, more web
+    processes beside the first, sharing its database and channel layer (``Servers.more_webs``); Rasa
+    calls its actions on the first."""
     from django.conf import settings
 
     from chatbot.management.commands.bot_endpoints import endpoints_config
@@ -269,6 +279,11 @@ def start_servers(
     )
     try:
         wait_http(f"{web_url}/", timeout=60, process=web, log=web_log)
+        for i in range(1, web_count):
+            port = free_port()
+            servers.more_webs.append(
+                (f"http://127.0.0.1:{port}", start_web(port=port, env=env, log=logs / f"web-{i + 1}.log"))
+            )
         for rasa in rasas:
             rasa.wait(rasa_token)
     except Exception:

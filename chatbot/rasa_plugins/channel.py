@@ -20,7 +20,6 @@ tracker already holds is answered with the bot messages that followed it then, a
 handled again, whichever server handled it first.
 """
 
-import asyncio
 import logging
 from typing import Any
 
@@ -87,7 +86,7 @@ def replay_from_tracker(tracker: Any, sender: str, message_id: str) -> dict | No
 async def turn_replay(agent: Any, sender: str, message_id: str) -> dict | None:
     """The recorded answer to this message, if the conversation already holds it (called under its lock)."""
     store = leadbot_store(agent)
-    if store is not None and not await asyncio.to_thread(store.message_seen, sender, message_id):
+    if store is not None and not store.message_seen(sender, message_id):
         return None  # the usual case, decided by one indexed query
     return replay_from_tracker(await agent.tracker_store.retrieve(sender), sender, message_id)
 

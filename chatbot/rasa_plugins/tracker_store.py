@@ -6,14 +6,8 @@ with its interpretation, which lives in the tracker the turn ends with. Reading
 that tracker back from the database cost Rasa a query and a replay of the whole
 conversation per turn, on the one thread that also runs the model (8% of its
 time under load); Rasa hands this store the very tracker when the turn saves it.
-
-Rasa's SQL store is async in name only: its queries run on the server's one event-loop thread, which
-waits for PostgreSQL four times a turn (``message_seen``, load, count, insert) while no other
-visitor's turn can use the model. Here they run on a worker thread (``off_loop``), so the loop goes
-on with other turns while one waits for the database.
 """
 
-import asyncio
 import json
 from typing import Any
 
@@ -43,30 +37,9 @@ def interpretation_from_tracker(tracker: Any) -> dict:
     }
 
 
-def finished(coroutine: Any) -> Any:
-    """The result of a coroutine that never waits (Rasa's SQL store methods), run to its end here."""
-    try:
-        coroutine.send(None)
-    except StopIteration as done:
-        return done.value
-    coroutine.close()
-    raise RuntimeError("a tracker store call waited on the event loop")
-
-
-async def off_loop(coroutine: Any) -> Any:
-    """Run one of Rasa's SQL store coroutines on a worker thread (each opens its own session)."""
-    return await asyncio.to_thread(finished, coroutine)
-
-
 class LeadbotTrackerStore(SQLTrackerStore):
-    async def _retrieve(self, sender_id: str, fetch_events_from_all_sessions: bool) -> Any:
-        return await off_loop(super()._retrieve(sender_id, fetch_events_from_all_sessions))
-
     async def save(self, tracker: Any) -> None:
-        if self.event_broker is None:
-            await off_loop(super().save(tracker))
-        else:  # streaming to a broker awaits the loop's own clients: not on a worker thread
-            await super().save(tracker)
+        await super().save(tracker)
         if tracker.sender_id in awaited:
             awaited[tracker.sender_id] = interpretation_from_tracker(tracker)
 

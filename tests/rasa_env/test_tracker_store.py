@@ -50,22 +50,3 @@ async def test_turns_no_channel_awaits_leave_nothing_behind(store):
     await store.save(turn("visitor-2"))
 
     assert awaited == {}
-
-
-async def test_the_database_is_read_and_written_off_the_event_loop(store):
-    """Rasa runs the model on its one event-loop thread: a turn waiting for the database must not hold it."""
-    import threading
-
-    from sqlalchemy import event
-
-    threads = []
-    event.listen(store.engine, "before_cursor_execute", lambda *args: threads.append(threading.get_ident()))
-    await store.save(turn("visitor-3"))
-    stored = await store.retrieve("visitor-3")
-    seen = store.message_seen("visitor-3", "no-such-id")
-
-    assert stored.latest_message.text == "we are 300 people" and seen is False
-    loop_thread = threading.get_ident()
-    statements = threads[: len(threads) - 1]  # the last one is message_seen's, called here directly
-    assert statements and loop_thread not in statements
-    assert threads[-1] == loop_thread

@@ -247,6 +247,8 @@ def start_servers(
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
         **(env_extra or {}),
     }
+    if web_count > 1:  # one installation: the web processes share the channel layer and the cache
+        env["TEST_SHARED_PREFIX"] = f"leadbot-servers-{secrets.token_hex(4)}"
     web_log = logs / "web.log"
     web = subprocess.Popen(
         web_command(web_port),

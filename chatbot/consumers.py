@@ -186,22 +186,25 @@ class ChatConsumer(DatabaseOffLoop, AsyncJsonWebsocketConsumer):
         }
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.arrive_on_site()
-        history = await db(selectors.conversation_history)(conversation=session.conversation)
-        await self.send_json(
-            {
-                "type": "session",
-                "visitor": session.visitor.token,
-                "conversation": self.public_id,
-                "history": history,
-                # the rep chatting with the visitor now (live handoff), else null: the bot answers
-                "agent": await db(selectors.conversation_holder)(conversation_id=self.conversation.pk),
-                "person_button": site.offer_person_button,  # show "Talk to a person" (Site in admin)
-            }
-        )
+        await self.send_session()
         if await db(selectors.message_next_pending)(conversation_id=self.conversation.pk) is not None:
             await self.send_json({"type": "typing"})
             self.answer_pending()  # left waiting while the visitor was away: try now
         await self.watch_handoff()  # a visitor back while their request for a person waits
+
+    async def send_session(self) -> None:
+        """The conversation as it stands: the widget shows this history in place of what it showed."""
+        await self.send_json(
+            {
+                "type": "session",
+                "visitor": self.visitor.token,
+                "conversation": self.public_id,
+                "history": await db(selectors.conversation_history)(conversation=self.conversation),
+                # the rep chatting with the visitor now (live handoff), else null: the bot answers
+                "agent": await db(selectors.conversation_holder)(conversation_id=self.conversation.pk),
+                "person_button": self.site.offer_person_button,  # show "Talk to a person" (Site in admin)
+            }
+        )
 
     async def on_message(self, frame: dict) -> None:
         if self.conversation is None:
@@ -242,21 +245,28 @@ class ChatConsumer(DatabaseOffLoop, AsyncJsonWebsocketConsumer):
     async def arrive_on_site(self) -> None:
         """The visitor is on the site now (the reps' inbox queues a qualified one): counted per socket,
         renewed while the socket is open, gone within PRESENCE_TTL_SECONDS if this process dies."""
-        await self.here(self.conversation.pk)
+        await self.here(self.conversation.pk, renewal=False)
         self.heartbeat = asyncio.create_task(self.beat(self.conversation.pk))
         with contextlib.suppress(Exception):  # the live list is a convenience
             await live.inbox_touch(site_id=self.site.pk, public_id=self.public_id)
 
-    async def here(self, conversation_id: int) -> None:
+    async def here(self, conversation_id: int, *, renewal: bool) -> None:
         try:
-            await db(presence.visitor_arrive)(conversation_id=conversation_id, socket=self.channel_name)
+            known = await db(presence.visitor_arrive)(conversation_id=conversation_id, socket=self.channel_name)
         except Exception:  # Redis away for a moment: the next beat tries again
             log.warning("visitor presence heartbeat failed", exc_info=True)
+            return
+        if renewal and not known and not self.closing:
+            # Redis lost this socket's entry: it restarted, and what the channel layer carried while its
+            # subscriptions were coming back (a second or two) never reached this tab. The tab catches up
+            # from the database (it shows each message once, by id).
+            log.warning("presence of %s was lost (Redis restarted?): sending the conversation again", self.public_id)
+            await self.send_session()
 
     async def beat(self, conversation_id: int) -> None:
         while True:
             await asyncio.sleep(presence.heartbeat_seconds())
-            await self.here(conversation_id)
+            await self.here(conversation_id, renewal=True)
 
     async def leave_site(self) -> None:
         if self.heartbeat is not None:

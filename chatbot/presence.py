@@ -41,24 +41,29 @@ def _key(name: str) -> str:
     return caches["default"].make_key(f"presence:{name}")
 
 
-def socket_here(name: str, *, socket: str) -> None:
-    """This socket is open (a connect, or a heartbeat)."""
+def socket_here(name: str, *, socket: str) -> bool:
+    """This socket is open (a connect, or a heartbeat). False when its entry was not there before: a first
+    connect, or a heartbeat after Redis lost its data (a restart), when the channel layer may have lost
+    messages too."""
     now = time.time()
     expires = now + ttl_seconds()
     client = _redis()
     if client is None:
         with _local_lock:
             members = _local.setdefault(name, {})
+            known = members.get(socket, 0) > now
             members[socket] = expires
             for member in [m for m, until in members.items() if until <= now]:
                 del members[member]
-        return
+        return known
     key = _key(name)
     pipe = client.pipeline()
+    pipe.zscore(key, socket)
     pipe.zadd(key, {socket: expires})
     pipe.zremrangebyscore(key, "-inf", now)
     pipe.expire(key, int(ttl_seconds()) + 1)
-    pipe.execute()
+    previous = pipe.execute()[0]
+    return previous is not None and float(previous) > now
 
 
 def socket_gone(name: str, *, socket: str) -> None:
@@ -90,8 +95,9 @@ def visitor_group(conversation_id: int) -> str:
     return f"visitor:{conversation_id}"
 
 
-def visitor_arrive(*, conversation_id: int, socket: str) -> None:
-    socket_here(visitor_group(conversation_id), socket=socket)
+def visitor_arrive(*, conversation_id: int, socket: str) -> bool:
+    """The visitor's socket is open; False when it was not counted before (see ``socket_here``)."""
+    return socket_here(visitor_group(conversation_id), socket=socket)
 
 
 def visitor_leave(*, conversation_id: int, socket: str) -> None:

@@ -354,3 +354,29 @@ async def test_frames_are_handled_while_djangos_sync_thread_is_busy(rasa_down):
         await communicator.disconnect()
     finally:
         await busy
+
+
+async def test_a_tab_catches_up_from_the_database_when_redis_lost_its_data(rasa_down, settings):
+    """A Redis restart loses what the channel layer carried while its subscriptions came back; the tab
+    notices at its next presence beat (its entry is gone) and is sent the conversation again."""
+    from chatbot import presence
+    from config.db import db
+
+    settings.PRESENCE_TTL_SECONDS = 0.6  # a beat every 0.2 s
+    site = await acreate(SiteFactory)
+    communicator, session = await started(site)
+    try:
+        assert await communicator.receive_nothing(timeout=0.8)  # beats while Redis keeps its data: nothing
+        conversation = await Conversation.objects.aget(public_id=session["conversation"])
+        # Stored, but its push was lost with the layer's subscriptions.
+        await Message.objects.acreate(conversation=conversation, sender=Message.Sender.BOT, text="Said meanwhile")
+        key = presence._key(presence.visitor_group(conversation.pk))
+        await db(lambda: presence._redis().delete(key))()  # what the restart did to the presence entries
+
+        again = await communicator.receive_json_from(timeout=3)
+        assert again["type"] == "session"
+        assert again["conversation"] == session["conversation"]
+        assert [m["text"] for m in again["history"]][-1] == "Said meanwhile"
+        assert await communicator.receive_nothing(timeout=0.8)  # once: the entry is back
+    finally:
+        await communicator.disconnect()

@@ -16,8 +16,9 @@ EMAIL_BACKEND = os.environ.get("TEST_EMAIL_BACKEND", "django.core.mail.backends.
 EMAIL_FILE_PATH = os.environ.get("TEST_EMAIL_FILE_PATH", "")
 # Each test process (and each server it starts) on its own keys, unless told to share them (several web
 # processes of one installation, tests/servers.py).
-CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = os.environ.get("TEST_SHARED_PREFIX") or f"leadbot-test-{os.getpid()}"  # noqa: F405
-CACHES["default"]["KEY_PREFIX"] = os.environ.get("TEST_SHARED_PREFIX") or f"leadbot-test-{os.getpid()}"  # noqa: F405
+TEST_PREFIX = os.environ.get("TEST_SHARED_PREFIX") or f"leadbot-test-{os.getpid()}"
+CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = TEST_PREFIX  # noqa: F405
+CACHES["default"]["KEY_PREFIX"] = TEST_PREFIX  # noqa: F405
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = False
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
